@@ -1,0 +1,3 @@
+from mvconf.cli import main
+
+main()

@@ -1,0 +1,86 @@
+"""The command line: each command parses its flags and makes one call; one error boundary."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+import traceback
+
+import click
+
+from mvconf import __version__
+from mvconf.errors import ManifestError, MvconfError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class State:
+    debug = False
+
+
+def debug_option(func):
+    """`--debug` on every command, after its name: more detail and tracebacks of bugs."""
+
+    @click.option("--debug", is_flag=True, help="Show more detail, and the traceback of a bug.")
+    @functools.wraps(func)
+    def wrapper(*args, debug: bool, **kwargs):
+        State.debug = debug
+        if debug:
+            from mvconf.logs import enable_debug_logging
+
+            enable_debug_logging()
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, prog_name="mvconf")
+def cli() -> None:
+    """Manage MiniVoice phone numbers (DIDs) as code."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run a command and turn every outcome into an exit code (SPEC §6)."""
+    sys.exit(run(argv))
+
+
+def run(argv: list[str] | None = None) -> int:
+    try:
+        result = cli.main(args=argv, prog_name="mvconf", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("Interrupted.", err=True)
+        return 130
+    except click.ClickException as exc:  # usage errors exit 1, not click's 2 (SPEC §6)
+        exc.show()
+        return 1
+    except ManifestError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"{len(exc.problems)} problem(s) found.", err=True)
+        return 1
+    except MvconfError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        return 1
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return 130
+    except BrokenPipeError:
+        return 1
+    except Exception as exc:  # a bug: say so briefly, the traceback only with --debug
+        click.echo(f"Error: unexpected {type(exc).__name__}: {exc}", err=True)
+        if State.debug:
+            traceback.print_exc()
+        else:
+            click.echo("Run again with --debug for the traceback.", err=True)
+        return 1
+    return result if isinstance(result, int) else 0
+
+
+from mvconf.commands import register  # noqa: E402  (commands attach themselves to `cli`)
+
+register(cli)
+logging.getLogger("mvconf").addHandler(logging.NullHandler())

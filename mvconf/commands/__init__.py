@@ -1,0 +1,13 @@
+"""One module per command; each defines a click command and `register` adds them all."""
+
+from __future__ import annotations
+
+import click
+
+
+def register(group: click.Group) -> None:
+    from mvconf.commands import manifest_cmds
+
+    for module in (manifest_cmds,):
+        for command in module.COMMANDS:
+            group.add_command(command)

@@ -1,0 +1,82 @@
+"""Errors mvconf reports to people.
+
+    MvconfError              anything that ends a command with exit 1 and a clean message
+      ├── ManifestError      one or more problems in manifest files, each with path:line:column
+      ├── ConfigError        missing key, refused URL, unusable flags
+      ├── ApiError           the MiniVoice API (or the network to it) failed; status, code, message
+      ├── PlanError          a saved plan or journal that cannot be used (stale, wrong API, threshold)
+      └── InputError         any other bad input file (events, state files)
+
+Everything else that escapes a command is a bug: the CLI prints a short message and, with
+`--debug`, the traceback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class MvconfError(Exception):
+    """Root of the errors a user can cause or fix."""
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong in one manifest file, at a 1-based line and column."""
+
+    path: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+
+
+class ManifestError(MvconfError):
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class ConfigError(MvconfError):
+    pass
+
+
+class PlanError(MvconfError):
+    pass
+
+
+class InputError(MvconfError):
+    pass
+
+
+class ApiError(MvconfError):
+    """The API answered with an error, or could not be reached.
+
+    `status` is the HTTP status (None when no answer came), `code` and `message` come from the
+    documented error envelope `{"error": {"code": ..., "message": ...}}` when the API sent one.
+    """
+
+    def __init__(
+        self,
+        summary: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        message: str | None = None,
+    ):
+        self.summary = summary
+        self.status = status
+        self.code = code
+        self.api_message = message
+        super().__init__(self._text())
+
+    def _text(self) -> str:
+        if self.code:
+            return f"{self.summary}: MiniVoice answered {self.status} {self.code}: {self.api_message}"
+        return self.summary
+
+    @property
+    def retryable(self) -> bool:
+        return self.status is None or self.status == 429 or self.status >= 500

@@ -1,0 +1,40 @@
+"""Logging for `--debug`, with the API key masked wherever it might appear."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+
+_SECRETS: set[str] = set()
+_AUTH = re.compile(r"(?i)(authorization['\"]?\s*[:,=]\s*\(?['\"]?(b['\"])?bearer\s+)[^\s'\"),]+")
+
+
+def register_secret(secret: str) -> None:
+    """Remember a secret so that no log line ever shows it."""
+    if secret:
+        _SECRETS.add(secret)
+
+
+def redact(text: str) -> str:
+    for secret in _SECRETS:
+        text = text.replace(secret, "***")
+    return _AUTH.sub(r"\1***", text)
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact(record.getMessage())
+        record.args = None
+        return True
+
+
+def enable_debug_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("debug: %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    for name in ("mvconf", "httpx", "httpcore"):
+        logger = logging.getLogger(name)
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(handler)
+        logger.propagate = False

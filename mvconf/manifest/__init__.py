@@ -1,0 +1,1 @@
+"""Manifests: YAML files that describe the desired state of DIDs."""

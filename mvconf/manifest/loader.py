@@ -1,0 +1,172 @@
+"""Finding manifest files and reading each into a validated ManifestFile, with positions."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from mvconf.errors import ManifestError, Problem
+from mvconf.manifest.models import KNOWN_KEYS, ROUTE_MODES, ManifestFile
+from mvconf.manifest.yamlpos import Located, YamlProblem, load_located
+
+MAX_FILE_BYTES = 16 * 1024 * 1024
+SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass
+class LoadedFile:
+    path: str
+    manifest: ManifestFile
+    located: Located
+
+    def where(self, *path: object) -> tuple[int, int]:
+        return self.located.position(tuple(path))
+
+
+def find_manifests(paths: list[str]) -> list[str]:
+    """Manifest files under `paths`, each directory searched recursively in sorted order."""
+    found: list[str] = []
+    problems: list[Problem] = []
+    for given in paths or ["."]:
+        if os.path.isdir(given):
+            files = _walk(given)
+            if not files:
+                problems.append(Problem(given, 1, 1, "no manifest (*.yaml, *.yml) found here"))
+            found.extend(files)
+        elif os.path.isfile(given):
+            found.append(given)
+        else:
+            problems.append(Problem(given, 1, 1, "no such file or directory"))
+    if problems:
+        raise ManifestError(problems)
+    return list(dict.fromkeys(os.path.normpath(p) for p in found))
+
+
+def _walk(root: str) -> list[str]:
+    files: list[tuple[str, str]] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            if name.startswith(".") or not name.endswith(SUFFIXES):
+                continue
+            full = os.path.join(dirpath, name)
+            files.append((Path(os.path.relpath(full, root)).as_posix(), full))
+    return [full for _, full in sorted(files)]
+
+
+def read_manifest(path: str) -> tuple[LoadedFile | None, list[Problem]]:
+    """Read and check the shape of one file; problems instead of exceptions."""
+    try:
+        text = _read_text(path)
+        located = load_located(text)
+    except YamlProblem as exc:
+        return None, [Problem(path, exc.line, exc.column, exc.message)]
+    if located is None:
+        return None, [Problem(path, 1, 1, "the file is empty; a manifest needs at least 'version: 1'")]
+    if not isinstance(located.data, dict):
+        kind = type(located.data).__name__
+        kind = {"list": "a list", "str": "a plain value", "NoneType": "empty"}.get(kind, kind)
+        return None, [Problem(path, 1, 1, f"a manifest must be a mapping with 'version' and 'dids', not {kind}")]
+    try:
+        manifest = ManifestFile.model_validate(located.data)
+    except ValidationError as exc:
+        return None, [_problem(path, located, err) for err in exc.errors()]
+    return LoadedFile(path, manifest, located), []
+
+
+def _read_text(path: str) -> str:
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_FILE_BYTES:
+            raise YamlProblem(f"the file is {size / 2**20:.1f} MiB; manifests are limited to 16 MiB")
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise YamlProblem(f"cannot read the file: {exc.strerror}") from None
+    if b"\x00" in raw:
+        raise YamlProblem("this is a binary file, not a YAML manifest")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise YamlProblem("the file is not UTF-8 text", line, 1) from None
+
+
+def _problem(path: str, located: Located, err: dict) -> Problem:
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    if kind == "missing":
+        line, col = located.position(loc[:-1])
+    else:
+        line, col = located.position(loc)
+    return Problem(path, line, col, _message(loc, kind, err))
+
+
+def _section(loc: tuple) -> str:
+    if len(loc) >= 2 and loc[0] == "dids":
+        return "did"
+    if loc and loc[0] == "defaults":
+        return "defaults"
+    return "file"
+
+
+def _message(loc: tuple, kind: str, err: dict) -> str:
+    name = str(loc[-1]) if loc else "manifest"
+    where = _describe(loc[:-1])
+    if kind == "extra_forbidden":
+        allowed = KNOWN_KEYS[_section(loc)]
+        hint = difflib.get_close_matches(name, allowed, n=1)
+        text = f"unknown key {name!r}{where}"
+        text += f"; did you mean {hint[0]!r}?" if hint else f" (allowed: {', '.join(allowed)})"
+        return text
+    if kind == "missing":
+        return f"missing required key {name!r}{where}"
+    if name == "version":
+        return f"version must be 1, not {err.get('input')!r}"
+    if name == "route_mode" and kind == "enum":
+        return f"route_mode must be one of {', '.join(ROUTE_MODES)}, not {err.get('input')!r}"
+    if name == "number" and isinstance(err.get("input"), int | float):
+        return (
+            f"number must be a quoted string such as \"+{err['input']}\": unquoted, YAML reads it "
+            "as an integer"
+        )
+    if name == "number" and kind == "string_pattern_mismatch":
+        return (
+            f"number {err['input']!r} must be in E.164 form: '+', country code and digits, "
+            'e.g. "+15551230002"'
+        )
+    if kind == "string_pattern_mismatch" and len(loc) == 2 and loc[0] == "applications":
+        return f"alias {name!r} must name an application id like app_123, not {err['input']!r}"
+    return f"{_label(loc)}: {err['msg'][0].lower()}{err['msg'][1:]}"
+
+
+def _describe(parent: tuple) -> str:
+    if not parent:
+        return ""
+    return f" in {_label(parent)}"
+
+
+def _label(loc: tuple) -> str:
+    parts: list[str] = []
+    for part in loc:
+        if isinstance(part, int):
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{part}]"]
+        else:
+            parts.append(str(part))
+    return ".".join(parts) or "manifest"
+
+
+def load_all(paths: list[str]) -> tuple[list[LoadedFile], list[Problem]]:
+    """Every manifest under `paths`, shape-checked, with the problems of those that failed."""
+    loaded: list[LoadedFile] = []
+    problems: list[Problem] = []
+    for path in find_manifests(paths):
+        item, found = read_manifest(path)
+        problems.extend(found)
+        if item is not None:
+            loaded.append(item)
+    return loaded, problems

@@ -1,0 +1,118 @@
+"""The manifest format (SPEC §1) as pydantic models; the JSON Schema is generated from these.
+
+The models check the shape of one file. Rules that need defaults applied or several files at
+once (route modes and destinations, aliases, duplicate numbers) live in resolve.py.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+APP_ID_PATTERN = r"^app_[A-Za-z0-9_-]+$"
+E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
+
+
+class RouteMode(StrEnum):
+    webhook = "webhook"
+    reject = "reject"
+    forward = "forward"
+    sip = "sip"
+
+
+ROUTE_MODES = tuple(m.value for m in RouteMode)
+
+AppId = Annotated[str, StringConstraints(pattern=APP_ID_PATTERN)]
+Destination = Annotated[
+    str,
+    Field(
+        description="forward: an E.164 number such as +15551230001; sip: a sip: or sips: URI",
+        min_length=1,
+    ),
+]
+Destinations = Annotated[
+    list[Destination],
+    Field(
+        description="Where calls go, in order. forward: E.164 numbers; sip: sip:/sips: URIs; "
+        "webhook and reject: empty or absent.",
+        json_schema_extra={"uniqueItems": True},
+    ),
+]
+ApplicationRef = Annotated[
+    str,
+    Field(
+        description="An alias from `applications` (in any loaded file) or an application id app_…",
+        min_length=1,
+    ),
+]
+RouteModeField = Annotated[
+    RouteMode,
+    Field(description="How inbound calls are routed: webhook, reject, forward or sip"),
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Defaults(_Strict):
+    """Values used by every DID of this file that does not set them itself."""
+
+    application: ApplicationRef | None = None
+    route_mode: RouteModeField | None = None
+    destinations: Destinations | None = None
+
+
+class DidSpec(_Strict):
+    """The desired state of one DID."""
+
+    number: Annotated[
+        str,
+        Field(
+            description='The DID in E.164 form, quoted: "+15551230002". Unique across manifests.',
+            pattern=E164_PATTERN,
+        ),
+    ]
+    application: ApplicationRef | None = None
+    route_mode: RouteModeField | None = None
+    destinations: Destinations | None = None
+    description: Annotated[
+        str | None, Field(description="Local note; never compared or sent")
+    ] = None
+    id: Annotated[
+        str | None,
+        Field(
+            description="Optional pin: an error if the number resolves to another DID id",
+            min_length=1,
+        ),
+    ] = None
+
+
+class ManifestFile(_Strict):
+    """One mvconf manifest file."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        title="mvconf manifest",
+        json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"},
+    )
+
+    version: Annotated[Literal[1], Field(description="Manifest format version; only 1 exists")]
+    applications: Annotated[
+        dict[str, AppId],
+        Field(description="Readable names for application ids: alias -> app_…"),
+    ] = {}
+    defaults: Annotated[
+        Defaults | None, Field(description="Fields used by every DID in this file unless it sets them")
+    ] = None
+    dids: Annotated[list[DidSpec], Field(description="The DIDs this file manages")] = []
+
+
+KNOWN_KEYS: dict[str, tuple[str, ...]] = {
+    "file": tuple(ManifestFile.model_fields),
+    "defaults": tuple(Defaults.model_fields),
+    "did": tuple(DidSpec.model_fields),
+}

@@ -1,0 +1,167 @@
+"""From loaded manifest files to the desired state of each DID (SPEC §1 rules across files)."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from mvconf.errors import ManifestError, Problem
+from mvconf.manifest.loader import LoadedFile, load_all
+from mvconf.manifest.models import APP_ID_PATTERN, DidSpec, RouteMode
+from mvconf.numbers import e164_problem, is_sip_uri, normal_destination
+
+_APP_ID = re.compile(APP_ID_PATTERN)
+TAKES_DESTINATIONS = {RouteMode.forward, RouteMode.sip}
+
+
+@dataclass(frozen=True)
+class DesiredDid:
+    """What one DID should look like, with the manifest location it came from."""
+
+    number: str
+    application_id: str | None  # None: leave the assignment as it is (reject only)
+    route_mode: str
+    destinations: tuple[str, ...]
+    pin_id: str | None = None
+    description: str | None = None
+    source: str = ""
+
+
+def load_desired(paths: list[str], strict: bool = False) -> list[DesiredDid]:
+    """Load, check and resolve every manifest under `paths`; ManifestError lists every problem."""
+    files, problems = load_all(paths)
+    aliases = _collect_aliases(files, problems)
+    desired: list[DesiredDid] = []
+    seen: dict[str, str] = {}
+    for loaded in files:
+        for index, spec in enumerate(loaded.manifest.dids):
+            did = _resolve(loaded, index, spec, aliases, strict, problems)
+            if did is None:
+                continue
+            if did.number in seen:
+                line, col = loaded.where("dids", index, "number")
+                problems.append(Problem(loaded.path, line, col,
+                    f"number {did.number} is also managed at {seen[did.number]}"))
+                continue
+            seen[did.number] = did.source
+            desired.append(did)
+    if problems:
+        raise ManifestError(sorted(problems, key=lambda p: (p.path, p.line, p.column)))
+    return desired
+
+
+def _collect_aliases(files: list[LoadedFile], problems: list[Problem]) -> dict[str, str]:
+    aliases: dict[str, tuple[str, str]] = {}
+    for loaded in files:
+        for alias, app_id in loaded.manifest.applications.items():
+            line, col = loaded.where("applications", alias)
+            if alias in aliases and aliases[alias][0] != app_id:
+                first_id, first_at = aliases[alias]
+                problems.append(Problem(loaded.path, line, col,
+                    f"alias {alias!r} is {app_id} here but {first_id} at {first_at}"))
+                continue
+            aliases.setdefault(alias, (app_id, f"{loaded.path}:{line}"))
+    return {alias: app_id for alias, (app_id, _) in aliases.items()}
+
+
+def _resolve(
+    loaded: LoadedFile,
+    index: int,
+    spec: DidSpec,
+    aliases: dict[str, str],
+    strict: bool,
+    problems: list[Problem],
+) -> DesiredDid | None:
+    before = len(problems)
+
+    def report(message: str, *key: object) -> None:
+        line, col = loaded.where("dids", index, *key)
+        problems.append(Problem(loaded.path, line, col, message))
+
+    defaults = loaded.manifest.defaults
+    number_problem = e164_problem(spec.number, strict)
+    if number_problem:
+        report(f"number {spec.number} {number_problem}", "number")
+    route_mode = spec.route_mode or (defaults.route_mode if defaults else None)
+    if route_mode is None:
+        report("missing required key 'route_mode' (set it here or in defaults)")
+        return None
+    app_ref = spec.application or (defaults.application if defaults else None)
+    application_id = _application(app_ref, aliases, route_mode, report, spec)
+    destinations = _destinations(spec, defaults, route_mode, report, strict)
+    if len(problems) > before:
+        return None
+    line, _ = loaded.where("dids", index)
+    return DesiredDid(
+        number=spec.number,
+        application_id=application_id,
+        route_mode=route_mode.value,
+        destinations=destinations,
+        pin_id=spec.id,
+        description=spec.description,
+        source=f"{loaded.path}:{line}",
+    )
+
+
+def _application(app_ref, aliases, route_mode, report, spec) -> str | None:
+    key = ("application",) if spec.application else ()
+    if app_ref is None:
+        if route_mode != RouteMode.reject:
+            report(f"missing required key 'application' (every route mode but reject needs one; "
+                   f"this DID is {route_mode.value})")
+        return None
+    if app_ref in aliases:
+        return aliases[app_ref]
+    if _APP_ID.match(app_ref):
+        return app_ref
+    hint = difflib.get_close_matches(app_ref, list(aliases), n=1)
+    known = f"; did you mean {hint[0]!r}?" if hint else (
+        f" (known aliases: {', '.join(sorted(aliases))})" if aliases else "")
+    report(f"application {app_ref!r} is neither an alias from 'applications' nor an id like "
+           f"app_123{known}", *key)
+    return None
+
+
+def _destinations(spec, defaults, route_mode, report, strict) -> tuple[str, ...]:
+    values = spec.destinations
+    from_defaults = values is None
+    if values is None and route_mode in TAKES_DESTINATIONS and defaults is not None:
+        values = defaults.destinations
+    values = list(values or [])
+    key = ("destinations",) if not from_defaults else ()
+    if route_mode not in TAKES_DESTINATIONS:
+        if values:
+            report(f"route_mode {route_mode.value} takes no destinations; remove them", *key)
+        return ()
+    if not values:
+        kind = "an E.164 number" if route_mode == RouteMode.forward else "a sip: or sips: URI"
+        report(f"route_mode {route_mode.value} needs at least one destination ({kind})", *key)
+        return ()
+    result: list[str] = []
+    for i, value in enumerate(values):
+        where = ("destinations", i) if not from_defaults else ()
+        problem = _destination_problem(value, route_mode, spec.number, strict)
+        if problem:
+            report(problem, *where)
+            continue
+        normal = normal_destination(value)
+        if normal in result:
+            report(f"destination {value} is listed twice", *where)
+        result.append(normal)
+    return tuple(result)
+
+
+def _destination_problem(
+    value: str, route_mode: RouteMode, own_number: str, strict: bool
+) -> str | None:
+    if route_mode == RouteMode.sip:
+        if not is_sip_uri(value):
+            return f"destination {value!r} must be a sip: or sips: URI for route_mode sip"
+        return None
+    problem = e164_problem(value, strict)
+    if problem:
+        return f"destination {value!r} {problem}"
+    if value == own_number:
+        return f"destination {value} is the DID's own number; a DID may not forward to itself"
+    return None

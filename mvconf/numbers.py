@@ -1,0 +1,70 @@
+"""Phone numbers and SIP URIs: parsing, checks and the normal forms used for comparison."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import phonenumbers
+from phonenumbers import NumberParseException, ValidationResult
+
+E164_SHAPE = re.compile(r"^\+[1-9][0-9]{1,14}$")
+SIP_URI = re.compile(r"^(sips?):(\S+)$", re.IGNORECASE)
+
+_REASONS = {
+    ValidationResult.INVALID_COUNTRY_CODE: "has no valid country code",
+    ValidationResult.TOO_SHORT: "is too short for its country",
+    ValidationResult.TOO_LONG: "is too long for its country",
+    ValidationResult.INVALID_LENGTH: "has an impossible length for its country",
+    ValidationResult.IS_POSSIBLE_LOCAL_ONLY: "is a local-only length, not a full number",
+}
+
+
+@lru_cache(maxsize=65536)
+def e164_problem(text: str, strict: bool = False) -> str | None:
+    """Why `text` is not an acceptable E.164 number, or None when it is."""
+    if not E164_SHAPE.match(text):
+        return "must be in E.164 form: '+', country code and digits, e.g. \"+15551230002\""
+    try:
+        parsed = phonenumbers.parse(text, None)
+    except NumberParseException as exc:
+        return f"is not a phone number ({exc._msg})"
+    reason = phonenumbers.is_possible_number_with_reason(parsed)
+    if reason != ValidationResult.IS_POSSIBLE:
+        return _REASONS.get(reason, "is not a possible number")
+    if strict and not phonenumbers.is_valid_number(parsed):
+        return "is possible but not a valid number for its region (--strict)"
+    return None
+
+
+@lru_cache(maxsize=65536)
+def to_e164(text: str) -> str | None:
+    """Best-effort E.164 form of a number written in any international form, else None.
+
+    Used where numbers come from outside the manifests (API objects, webhook events), which may
+    carry spaces, dashes or a missing '+'.
+    """
+    if not isinstance(text, str):
+        return None
+    raw = text.strip()
+    if raw.lower().startswith("tel:"):
+        raw = raw[4:]
+    if raw and raw[0].isdigit():
+        raw = "+" + raw
+    try:
+        parsed = phonenumbers.parse(raw, None)
+    except NumberParseException:
+        return None
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normal_destination(value: str) -> str:
+    """Compare destinations by meaning: E.164 numbers as E.164, SIP URIs with a lower-case scheme."""
+    match = SIP_URI.match(value)
+    if match:
+        return f"{match.group(1).lower()}:{match.group(2)}"
+    return to_e164(value) or value
+
+
+def is_sip_uri(value: str) -> bool:
+    return bool(SIP_URI.match(value))

@@ -1,0 +1,174 @@
+"""Each rule of SPEC §1 with a failing input and the exact path:line:column expected."""
+
+from __future__ import annotations
+
+import pytest
+
+from mvconf.errors import ManifestError
+from mvconf.manifest.resolve import load_desired
+
+GOOD_HEAD = "version: 1\napplications:\n  receptionist: app_123\n  sales: app_456\ndids:\n"
+
+CASES = [
+    # (manifest text, expected "line:col: message fragment")
+    ("version: 2\ndids: []\n", "1:1: version must be 1"),
+    ("dids: []\n", "1:1: missing required key 'version'"),
+    ("version: 1\ndidz: []\n", "2:1: unknown key 'didz'; did you mean 'dids'?"),
+    (GOOD_HEAD + "  - number: '+15551230002'\n    application: sales\n    route_mod: webhook\n",
+     "8:5: unknown key 'route_mod' in dids[0]; did you mean 'route_mode'?"),
+    ("version: 1\ndefaults:\n  routemode: webhook\n", "3:3: unknown key 'routemode' in defaults"),
+    (GOOD_HEAD + "  - application: sales\n    route_mode: webhook\n",
+     "6:5: missing required key 'number' in dids[0]"),
+    (GOOD_HEAD + "  - number: '15551230002'\n    application: sales\n    route_mode: webhook\n",
+     "6:5: number '15551230002' must be in E.164 form"),
+    (GOOD_HEAD + "  - number: +15551230002\n    application: sales\n    route_mode: webhook\n",
+     "6:5: number must be a quoted string"),
+    (GOOD_HEAD + "  - number: '+15550100'\n    application: sales\n    route_mode: webhook\n",
+     "6:5: number +15550100 is a local-only length"),
+    (GOOD_HEAD + "  - number: '+15551230002'\n    application: sales\n",
+     "6:5: missing required key 'route_mode'"),
+    (GOOD_HEAD + "  - number: '+15551230002'\n    application: sales\n    route_mode: fax\n",
+     "8:5: route_mode must be one of webhook, reject, forward, sip, not 'fax'"),
+    (GOOD_HEAD + "  - number: '+15551230002'\n    route_mode: webhook\n",
+     "6:5: missing required key 'application'"),
+    (GOOD_HEAD + "  - number: '+15551230002'\n    application: sails\n    route_mode: webhook\n",
+     "7:5: application 'sails' is neither an alias from 'applications' nor an id like app_123; "
+     "did you mean 'sales'?"),
+    ("version: 1\napplications:\n  bad: 123abc\n", "3:3: alias 'bad' must name an application id"),
+    (GOOD_HEAD + "  - number: '+15551230002'\n    application: sales\n    route_mode: forward\n",
+     "6:5: route_mode forward needs at least one destination (an E.164 number)"),
+    (GOOD_HEAD + "  - number: '+15551230002'\n    application: sales\n    route_mode: sip\n"
+     "    destinations: ['+15551230001']\n",
+     "9:20: destination '+15551230001' must be a sip: or sips: URI"),
+    (GOOD_HEAD + "  - number: '+15551230002'\n    application: sales\n    route_mode: webhook\n"
+     "    destinations: ['+15551230001']\n",
+     "9:5: route_mode webhook takes no destinations"),
+    (GOOD_HEAD + "  - number: '+15551230002'\n    application: sales\n    route_mode: forward\n"
+     "    destinations:\n      - '+15551230001'\n      - '+15551230001'\n",
+     "11:9: destination +15551230001 is listed twice"),
+    (GOOD_HEAD + "  - number: '+15551230002'\n    application: sales\n    route_mode: forward\n"
+     "    destinations: ['+15551230002']\n",
+     "9:20: destination +15551230002 is the DID's own number"),
+    (GOOD_HEAD + "  - number: '+15551230002'\n    application: sales\n    route_mode: forward\n"
+     "    destinations: ['0151234']\n",
+     "9:20: destination '0151234' must be in E.164 form"),
+    (GOOD_HEAD + "  - number: '+15551230002'\n    application: sales\n    route_mode: webhook\n"
+     "  - number: '+15551230002'\n    application: sales\n    route_mode: reject\n",
+     "9:5: number +15551230002 is also managed at "),
+    (GOOD_HEAD + "  - number: '+15551230002'\n    application: sales\n    route_mode: webhook\n"
+     "    colour: red\n", "9:5: unknown key 'colour' in dids[0]"),
+    ("[1, 2]\n", "1:1: a manifest must be a mapping"),
+    ("", "1:1: the file is empty"),
+    ("version: 1\ndids: [\n", "3:1: invalid YAML"),
+    ("version: 1\nversion: 1\n", "2:1: duplicate key 'version'"),
+    ("version: 1\ndids: !!python/object/apply:os.system ['true']\n", "2:7: unsupported YAML tag"),
+    ("version: 1\ndids: !!binary aGVsbG8=\n", "2:7: unsupported YAML value"),
+    ("version: 1\ndids: {a: 1}\n", "2:1: dids: input should be a valid list"),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), CASES)
+def test_each_rule_reports_exact_location(tmp_path, text, expected):
+    path = tmp_path / "m.yaml"
+    path.write_text(text)
+    with pytest.raises(ManifestError) as info:
+        load_desired([str(path)])
+    rendered = [str(p) for p in info.value.problems]
+    assert any(r.startswith(f"{path}:{expected}") for r in rendered), rendered
+
+
+def test_documentation_numbers_pass_but_strict_rejects_them(write):
+    path = write("docs.yaml", """
+        version: 1
+        dids:
+          - number: "+15551230002"
+            application: app_123
+            route_mode: webhook
+    """)
+    [did] = load_desired([str(path)])
+    assert (did.number, did.application_id, did.route_mode) == ("+15551230002", "app_123", "webhook")
+    with pytest.raises(ManifestError, match="not a valid number for its region"):
+        load_desired([str(path)], strict=True)
+
+
+def test_defaults_and_global_aliases_across_files(write, tmp_path):
+    write("a_apps.yaml", "version: 1\napplications:\n  sales: app_456\n")
+    write("sub/b.yml", """
+        version: 1
+        defaults:
+          application: sales
+          route_mode: forward
+          destinations: ["+4915112345678"]
+        dids:
+          - number: "+15551230002"
+          - number: "+15551230003"
+            route_mode: webhook
+          - number: "+15551230004"
+            route_mode: reject
+            application: app_999
+    """)
+    dids = load_desired([str(tmp_path)])
+    assert [(d.number, d.application_id, d.route_mode, d.destinations) for d in dids] == [
+        ("+15551230002", "app_456", "forward", ("+4915112345678",)),
+        ("+15551230003", "app_456", "webhook", ()),
+        ("+15551230004", "app_999", "reject", ()),
+    ]
+    assert dids[0].source.endswith("sub/b.yml:7")
+
+
+def test_reject_without_application_leaves_assignment(write):
+    path = write("m.yaml", 'version: 1\ndids:\n  - {number: "+15551230002", route_mode: reject}\n')
+    [did] = load_desired([str(path)])
+    assert did.application_id is None
+
+
+def test_alias_bound_to_two_ids_names_both_places(write, tmp_path):
+    write("a.yaml", "version: 1\napplications:\n  sales: app_456\n")
+    write("b.yaml", "version: 1\napplications:\n  sales: app_789\n")
+    with pytest.raises(ManifestError) as info:
+        load_desired([str(tmp_path)])
+    [problem] = info.value.problems
+    assert str(problem) == (f"{tmp_path}/b.yaml:3:3: alias 'sales' is app_789 here but app_456 "
+                            f"at {tmp_path}/a.yaml:3")
+
+
+def test_duplicate_number_across_files_names_both(write, tmp_path):
+    body = 'version: 1\ndids:\n  - {number: "+15551230002", application: app_1, route_mode: webhook}\n'
+    write("a.yaml", body)
+    write("b/c.yaml", body)
+    with pytest.raises(ManifestError) as info:
+        load_desired([str(tmp_path)])
+    assert [str(p) for p in info.value.problems] == [
+        f"{tmp_path}/b/c.yaml:3:6: number +15551230002 is also managed at {tmp_path}/a.yaml:3"
+    ]
+
+
+def test_directory_order_and_hidden_entries(write, tmp_path):
+    write("b.yaml", 'version: 1\ndids:\n  - {number: "+15551230003", route_mode: reject}\n')
+    write("a/z.yml", 'version: 1\ndids:\n  - {number: "+15551230002", route_mode: reject}\n')
+    write(".hidden/x.yaml", "not: [valid")
+    write(".skip.yaml", "not: [valid")
+    write("notes.txt", "ignored")
+    assert [d.number for d in load_desired([str(tmp_path)])] == ["+15551230002", "+15551230003"]
+
+
+def test_path_without_manifests_is_an_error(tmp_path):
+    with pytest.raises(ManifestError, match="no manifest"):
+        load_desired([str(tmp_path)])
+
+
+def test_alias_bomb_is_refused(tmp_path):
+    lines = ["version: 1", "a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    for i in range(1, 9):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i-1}"] * 9) + "]")
+    (tmp_path / "bomb.yaml").write_text("\n".join(lines) + "\n")
+    with pytest.raises(ManifestError, match="expand to too much"):
+        load_desired([str(tmp_path / "bomb.yaml")])
+
+
+def test_oversized_file_is_refused(tmp_path):
+    path = tmp_path / "huge.yaml"
+    with open(path, "wb") as handle:
+        handle.truncate(16 * 1024 * 1024 + 1)
+    with pytest.raises(ManifestError, match="limited to 16 MiB"):
+        load_desired([str(path)])
