@@ -6,8 +6,8 @@ import click
 
 
 def register(group: click.Group) -> None:
-    from mvconf.commands import manifest_cmds
+    from mvconf.commands import emulator_cmd, manifest_cmds
 
-    for module in (manifest_cmds,):
+    for module in (manifest_cmds, emulator_cmd):
         for command in module.COMMANDS:
             group.add_command(command)

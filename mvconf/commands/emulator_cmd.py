@@ -1,0 +1,38 @@
+"""`mvconf emulator`: serve a MiniVoice-compatible API from a state file."""
+
+from __future__ import annotations
+
+import click
+
+from mvconf.cli import debug_option
+
+
+@click.command()
+@click.option("--state", "state", required=True, type=click.Path(dir_okay=False),
+              help="Emulator state file (JSON or YAML); writes are saved back to it.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535),
+              help="0 picks a free port.")
+@click.option("--latency-ms", default=0.0, type=click.FloatRange(0), show_default=True,
+              help="Delay every API response by this much.")
+@click.option("--rate-limit", default=0, type=click.IntRange(0), show_default=True,
+              help="Answer 429 beyond N API requests per second (0: no limit).")
+@click.option("--fail-rate", default=0.0, type=click.FloatRange(0, 1), show_default=True,
+              help="Answer this fraction of API requests with 503.")
+@click.option("--seed", type=int, default=None, help="Make --fail-rate repeatable.")
+@click.option("--read-only", is_flag=True, help="Refuse API writes with 405, as an account "
+              "without API writes does.")
+@debug_option
+def emulator(state, host, port, latency_ms, rate_limit, fail_rate, seed, read_only) -> int:
+    """Serve a MiniVoice-compatible API for local work and tests."""
+    from mvconf.emulator.app import create_app
+    from mvconf.emulator.faults import Faults
+    from mvconf.emulator.store import Store
+    from mvconf.serve import serve
+
+    store = Store(state)
+    faults = Faults(latency_ms=latency_ms, rate_limit=rate_limit, fail_rate=fail_rate, seed=seed)
+    return serve(create_app(store, faults, read_only=read_only), host, port)
+
+
+COMMANDS = [emulator]

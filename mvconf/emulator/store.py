@@ -1,0 +1,171 @@
+"""The emulator's account state: API keys and DIDs, loaded from and saved atomically to a file."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import tempfile
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from mvconf.errors import InputError
+from mvconf.numbers import to_e164
+
+DOCUMENTED_FIELDS = ("id", "customer_id", "application_id", "number_e164", "provider", "status",
+                     "route_mode", "created_at", "updated_at")
+
+
+def now_text(after: str | None = None) -> str:
+    """The current UTC time, strictly later than `after` (SPEC §7: writes move updated_at on)."""
+    now = datetime.now(UTC)
+    if after:
+        try:
+            previous = datetime.fromisoformat(after.replace("Z", "+00:00"))
+            if now <= previous:
+                now = previous + timedelta(microseconds=1)
+        except ValueError:
+            pass
+    return now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class Store:
+    """DIDs by id and by number, for the keys in a state file; every change is saved at once."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        data = _read_state(self.path)
+        self.is_yaml = self.path.suffix in (".yaml", ".yml")
+        self.api_keys: list[dict] = data["api_keys"]
+        self.dids: dict[str, dict] = {}
+        self.by_number: dict[str, str] = {}
+        for record in data["dids"]:
+            self._index(record)
+
+    def _index(self, record: dict) -> None:
+        self.dids[record["id"]] = record
+        self.by_number[to_e164(record["number_e164"]) or record["number_e164"]] = record["id"]
+
+    def customer_of(self, key: str | None) -> str | None:
+        for entry in self.api_keys:
+            if key and secrets.compare_digest(str(entry.get("key", "")), key):
+                return entry.get("customer_id")
+        return None
+
+    def first_key(self) -> str:
+        return self.api_keys[0]["key"]
+
+    def find_number(self, number: str) -> dict | None:
+        did_id = self.by_number.get(to_e164(number) or number)
+        return self.dids.get(did_id) if did_id else None
+
+    def update(self, record: dict, changes: dict[str, Any]) -> dict:
+        with self._lock:
+            record.update(changes)
+            record["updated_at"] = now_text(record.get("updated_at"))
+            self.save()
+        return record
+
+    def put(self, number: str, body: dict) -> dict:
+        """Create or replace the DID with this number (the account setup's doing)."""
+        with self._lock:
+            old = self.find_number(number)
+            record = {
+                "id": body.get("id") or (old or {}).get("id") or f"did_{secrets.token_hex(6)}",
+                "customer_id": body.get("customer_id") or self.api_keys[0]["customer_id"],
+                "application_id": body.get("application_id"),
+                "number_e164": to_e164(number) or number,
+                "provider": body.get("provider", "didww"),
+                "status": body.get("status", "active"),
+                "route_mode": body.get("route_mode", "webhook"),
+                "created_at": (old or {}).get("created_at") or now_text(),
+            }
+            record["updated_at"] = now_text((old or {}).get("updated_at"))
+            if "destinations" in body:
+                record["destinations"] = list(body["destinations"])
+            if old is not None:
+                del self.dids[old["id"]]
+            self._index(record)
+            self.save()
+        return record
+
+    def save(self) -> None:
+        """Write a temp file beside the state file, fsync it, then rename it over the original."""
+        data = {"api_keys": self.api_keys, "dids": list(self.dids.values())}
+        if self.is_yaml:
+            from ruamel.yaml import YAML
+
+            import io
+
+            buffer = io.StringIO()
+            YAML(typ="safe", pure=True).dump(data, buffer)
+            text = buffer.getvalue()
+        else:
+            text = json.dumps(data, indent=1) + "\n"
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+
+def _read_state(path: Path) -> dict:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read emulator state file {path}: {exc}") from None
+    try:
+        if path.suffix in (".yaml", ".yml"):
+            from ruamel.yaml import YAML
+
+            data = YAML(typ="safe").load(text)
+        else:
+            data = json.loads(text)
+    except Exception as exc:  # any parse failure is bad input, said plainly
+        raise InputError(f"emulator state file {path} is not valid JSON/YAML: {exc}") from None
+    return _check_state(path, data)
+
+
+def _check_state(path: Path, data: Any) -> dict:
+    def bad(why: str) -> InputError:
+        return InputError(f"emulator state file {path}: {why}")
+
+    if not isinstance(data, dict):
+        raise bad("must be a mapping with 'api_keys' and 'dids'")
+    keys, dids = data.get("api_keys"), data.get("dids", [])
+    if not isinstance(keys, list) or not keys:
+        raise bad("'api_keys' must be a non-empty list of {key, customer_id, application_id}")
+    for i, entry in enumerate(keys):
+        if not isinstance(entry, dict) or not isinstance(entry.get("key"), str) or not entry["key"]:
+            raise bad(f"api_keys[{i}] needs a non-empty string 'key'")
+        if not isinstance(entry.get("customer_id"), str):
+            raise bad(f"api_keys[{i}] needs a string 'customer_id'")
+    if not isinstance(dids, list):
+        raise bad("'dids' must be a list")
+    seen: set[str] = set()
+    for i, record in enumerate(dids):
+        if not isinstance(record, dict):
+            raise bad(f"dids[{i}] must be a mapping")
+        for field in ("id", "number_e164"):
+            if not isinstance(record.get(field), str) or not record[field]:
+                raise bad(f"dids[{i}] needs a string {field!r}")
+        if record["id"] in seen:
+            raise bad(f"dids[{i}] repeats id {record['id']}")
+        seen.add(record["id"])
+        record.setdefault("customer_id", keys[0]["customer_id"])
+        record.setdefault("status", "active")
+        record.setdefault("route_mode", "webhook")
+        record.setdefault("application_id", None)
+        record.setdefault("provider", "didww")
+        record.setdefault("created_at", "2026-01-01T00:00:00Z")
+        record.setdefault("updated_at", record["created_at"])
+    return {"api_keys": keys, "dids": dids}
