@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import tempfile
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from mvconf.errors import InputError
+from mvconf.files import write_atomic
 from mvconf.numbers import to_e164
 
 DOCUMENTED_FIELDS = ("id", "customer_id", "application_id", "number_e164", "provider", "status",
@@ -93,29 +93,19 @@ class Store:
         return record
 
     def save(self) -> None:
-        """Write a temp file beside the state file, fsync it, then rename it over the original."""
+        """Save the whole state atomically (SPEC §7: a crash never leaves a half-written file)."""
         data = {"api_keys": self.api_keys, "dids": list(self.dids.values())}
         if self.is_yaml:
-            from ruamel.yaml import YAML
-
             import io
+
+            from ruamel.yaml import YAML
 
             buffer = io.StringIO()
             YAML(typ="safe", pure=True).dump(data, buffer)
             text = buffer.getvalue()
         else:
             text = json.dumps(data, indent=1) + "\n"
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        write_atomic(self.path, text)
 
 
 def _read_state(path: Path) -> dict:

@@ -1,0 +1,45 @@
+"""`mvconf plan`: show what differs between the manifests and the live account."""
+
+from __future__ import annotations
+
+import click
+
+from mvconf.cli import debug_option
+from mvconf.commands.options import api_options, executor_option, target_option
+from mvconf.console import print_lines
+from mvconf.files import write_atomic
+from mvconf.plan import render
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="Also save the JSON plan here, "
+              "for `mvconf apply FILE`.")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 without changes, 2 with changes.")
+@click.option("--strict", is_flag=True, help="Reject numbers that are not valid for their region.")
+@executor_option
+@target_option
+@api_options
+@debug_option
+def plan(paths, fmt, out, detailed_exitcode, strict, executor, targets, conn) -> int:
+    """Read the live account and show what would change."""
+    from mvconf.workflow import plan_from_manifests
+
+    result = plan_from_manifests(list(paths), conn, executor=executor or "manual", strict=strict,
+                                 targets=targets)
+    if out:
+        write_atomic(out, result.to_json())
+    if fmt == "text":
+        print_lines(render.text_lines(result))
+    else:
+        click.echo(render.render(result, fmt), nl=False)
+    if result.conflicts:
+        click.echo(f"Error: {len(result.conflicts)} DID(s) in conflict with their pinned id: "
+                   + ", ".join(c.number for c in result.conflicts), err=True)
+        return 1
+    return 2 if detailed_exitcode and result.has_changes else 0
+
+
+COMMANDS = [plan]

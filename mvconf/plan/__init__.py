@@ -1,0 +1,1 @@
+"""Plans: what differs between the manifests and the live account, and who will change it."""
