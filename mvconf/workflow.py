@@ -38,17 +38,23 @@ def select_targets(desired: list[DesiredDid], targets: tuple[str, ...]) -> list[
     """Terraform-style -target: only these numbers; each must be managed."""
     if not targets:
         return desired
+    wanted = select_targets_numbers([d.number for d in desired], targets)
+    return [d for d in desired if d.number in wanted]
+
+
+def select_targets_numbers(managed: list[str], targets: tuple[str, ...]) -> set[str]:
+    if not targets:
+        return set(managed)
     wanted = {}
     for raw in targets:
         number = to_e164(raw)
         if number is None:
             raise ConfigError(f"--target {raw!r} is not a phone number in E.164 form")
         wanted[number] = raw
-    managed = {d.number for d in desired}
-    unknown = [raw for number, raw in wanted.items() if number not in managed]
+    unknown = [raw for number, raw in wanted.items() if number not in set(managed)]
     if unknown:
         raise ConfigError(f"--target {', '.join(unknown)}: not managed by any loaded manifest")
-    return [d for d in desired if d.number in wanted]
+    return set(wanted)
 
 
 async def read_live(target: Target, numbers: list[str], parallelism: int) -> dict[str, LiveDID | None]:
@@ -59,9 +65,9 @@ async def read_live(target: Target, numbers: list[str], parallelism: int) -> dic
 
 def plan_from_manifests(
     paths: list[str], conn: Connection, *, executor: str, strict: bool = False,
-    targets: tuple[str, ...] = (),
+    targets: tuple[str, ...] = (), target: Target | None = None,
 ) -> Plan:
     desired = select_targets(load_desired(paths, strict=strict), targets)
-    target = conn.target()
+    target = target or conn.target()
     live = asyncio.run(read_live(target, [d.number for d in desired], conn.parallelism))
     return make_plan(desired, live, executor=executor, api_url=target.label, created_at=now_utc())

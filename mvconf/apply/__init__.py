@@ -1,0 +1,1 @@
+"""Carrying out plans: stale checks, the threshold, executors, the journal and rollback."""
