@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from mvconf.errors import ManifestError, Problem
-from mvconf.manifest.models import KNOWN_KEYS, ROUTE_MODES, ManifestFile
+from mvconf.manifest.models import KNOWN_KEYS, ROUTE_MODES, DidSpec, ManifestFile
 from mvconf.manifest.yamlpos import Located, YamlProblem, load_located
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -19,9 +19,12 @@ SUFFIXES = (".yaml", ".yml")
 
 @dataclass
 class LoadedFile:
+    """A file whose header is valid, with its valid DIDs by index (the others were reported)."""
+
     path: str
     manifest: ManifestFile
     located: Located
+    dids: list[tuple[int, DidSpec]]
 
     def where(self, *path: object) -> tuple[int, int]:
         return self.located.position(tuple(path))
@@ -74,8 +77,22 @@ def read_manifest(path: str) -> tuple[LoadedFile | None, list[Problem]]:
     try:
         manifest = ManifestFile.model_validate(located.data)
     except ValidationError as exc:
-        return None, [_problem(path, located, err) for err in exc.errors()]
-    return LoadedFile(path, manifest, located), []
+        problems = [_problem(path, located, err) for err in exc.errors()]
+        return _salvage(path, located, exc.errors()), problems
+    return LoadedFile(path, manifest, located, list(enumerate(manifest.dids))), []
+
+
+def _salvage(path: str, located: Located, errors: list) -> LoadedFile | None:
+    """Keep the valid DIDs of a file with invalid ones, so their problems are reported too."""
+    bad = {e["loc"][1] for e in errors if len(e["loc"]) > 1 and e["loc"][0] == "dids"
+           and isinstance(e["loc"][1], int)}
+    if any(e["loc"][:1] != ("dids",) or len(e["loc"]) < 2 for e in errors):
+        return None  # the header (version, applications, defaults) or the list itself is wrong
+    header = {k: v for k, v in located.data.items() if k != "dids"}
+    manifest = ManifestFile.model_validate(header)
+    dids = [(i, DidSpec.model_validate(item)) for i, item in enumerate(located.data["dids"])
+            if i not in bad]
+    return LoadedFile(path, manifest, located, dids)
 
 
 def _read_text(path: str) -> str:

@@ -35,7 +35,7 @@ def load_desired(paths: list[str], strict: bool = False) -> list[DesiredDid]:
     desired: list[DesiredDid] = []
     seen: dict[str, str] = {}
     for loaded in files:
-        for index, spec in enumerate(loaded.manifest.dids):
+        for index, spec in loaded.dids:
             did = _resolve(loaded, index, spec, aliases, strict, problems)
             if did is None:
                 continue

@@ -39,7 +39,7 @@ def steps_for(change: Change, fields: dict[str, dict] | None = None) -> list[str
         steps = [f"In {SETUP}, acquire the number {change.number} or assign it to this account "
                  "(it is not in the account now)."]
         for field in ("application_id", "route_mode", "destinations"):
-            if field in change.desired:
+            if field in change.desired and change.desired[field] != []:
                 steps.append(_field_step(change, field, change.desired[field], None, False))
         return steps
     steps = [f"Open {SETUP} and find DID {name}."]

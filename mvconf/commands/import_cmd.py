@@ -1,0 +1,50 @@
+"""`mvconf import`: bring existing DIDs under management."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from mvconf.cli import debug_option
+from mvconf.commands.options import api_options
+from mvconf.errors import ApiError, ConfigError
+from mvconf.files import write_atomic
+
+
+@click.command(name="import")
+@click.argument("numbers", nargs=-1, required=True)
+@click.option("--out", type=click.Path(dir_okay=False), help="Write the manifest here "
+              "instead of stdout.")
+@api_options
+@debug_option
+def import_(numbers, out, conn) -> int:
+    """Read live DIDs and print a manifest for them."""
+    from mvconf.importer import manifest_text
+    from mvconf.numbers import to_e164
+    from mvconf.workflow import now_utc, read_live
+
+    wanted = []
+    for raw in numbers:
+        number = to_e164(raw)
+        if number is None:
+            raise ConfigError(f"{raw!r} is not a phone number in E.164 form")
+        wanted.append(number)
+    wanted = list(dict.fromkeys(wanted))
+    target = conn.target()
+    live = asyncio.run(read_live(target, wanted, conn.parallelism))
+    absent = [n for n, d in live.items() if d is None]
+    if absent:
+        raise ApiError(f"not in the account (404 not_found): {', '.join(absent)}; nothing written")
+    text, warnings = manifest_text([live[n] for n in wanted], target.label, now_utc())
+    for warning in warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    if out:
+        write_atomic(out, text)
+        click.echo(f"Wrote {len(wanted) - len(warnings)} DID(s) to {out}.", err=True)
+    else:
+        click.echo(text, nl=False)
+    return 0
+
+
+COMMANDS = [import_]
