@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import signal
 import socket
 import sys
 
@@ -25,6 +27,24 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGTERM/SIGINT after shutting down; we stop cleanly with exit 0."""
+
+    @contextlib.contextmanager
+    def capture_signals(self):
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._stop)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    def _stop(self) -> None:
+        self.should_exit = True
+
+
 def serve(app, host: str, port: int) -> int:
     """Serve until SIGINT or SIGTERM; print `listening on http://HOST:PORT` once ready."""
     sock = _bind(host, port)
@@ -32,7 +52,7 @@ def serve(app, host: str, port: int) -> int:
     shown = f"[{host}]" if ":" in host else host
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                             timeout_graceful_shutdown=2)
-    server = uvicorn.Server(config)
+    server = _Server(config)
 
     async def run() -> None:
         task = asyncio.create_task(server.serve(sockets=[sock]))

@@ -124,6 +124,10 @@ def create_app(store: Store, faults: Faults | None = None, read_only: bool = Fal
             return error(404, "not_found", "DID not found")
         if read_only:
             return error(405, "method_not_allowed", "API writes are not enabled for this account")
+        refusal = store.write_errors.get(record["id"])
+        if refusal:  # fault injection from the state file: this DID refuses API writes
+            return error(int(refusal.get("status", 403)), str(refusal.get("code", "forbidden")),
+                         str(refusal.get("message", "This DID cannot be changed")))
         body = await _json_body(request)
         if isinstance(body, Response):
             return body

@@ -40,6 +40,8 @@ class Store:
         data = _read_state(self.path)
         self.is_yaml = self.path.suffix in (".yaml", ".yml")
         self.api_keys: list[dict] = data["api_keys"]
+        # Optional fault injection: {"did_id": {"status": 403, "code": ..., "message": ...}}
+        self.write_errors: dict[str, dict] = data.get("write_errors") or {}
         self.dids: dict[str, dict] = {}
         self.by_number: dict[str, str] = {}
         for record in data["dids"]:
@@ -94,7 +96,9 @@ class Store:
 
     def save(self) -> None:
         """Save the whole state atomically (SPEC §7: a crash never leaves a half-written file)."""
-        data = {"api_keys": self.api_keys, "dids": list(self.dids.values())}
+        data: dict = {"api_keys": self.api_keys, "dids": list(self.dids.values())}
+        if self.write_errors:
+            data["write_errors"] = self.write_errors
         if self.is_yaml:
             import io
 
@@ -158,4 +162,8 @@ def _check_state(path: Path, data: Any) -> dict:
         record.setdefault("provider", "didww")
         record.setdefault("created_at", "2026-01-01T00:00:00Z")
         record.setdefault("updated_at", record["created_at"])
-    return {"api_keys": keys, "dids": dids}
+    write_errors = data.get("write_errors") or {}
+    if not isinstance(write_errors, dict) or not all(
+            isinstance(v, dict) for v in write_errors.values()):
+        raise bad("'write_errors' must map DID ids to {status, code, message}")
+    return {"api_keys": keys, "dids": dids, "write_errors": write_errors}
