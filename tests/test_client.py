@@ -1,0 +1,111 @@
+"""The API client: error envelope, retries with backoff, Retry-After, malformed answers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import pytest
+
+from mvconf.emulator.app import create_app
+from mvconf.emulator.faults import Faults
+from mvconf.emulator.store import Store
+from mvconf.errors import ApiError
+from mvconf.minivoice.client import MiniVoiceClient, read_many
+
+from .conftest import did
+
+GOOD = did("+15551230002", id="did_123")
+
+
+def client_for(handler, sleeps=None, attempts=4):
+    async def fake_sleep(seconds):
+        sleeps.append(seconds) if sleeps is not None else None
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://api")
+    return MiniVoiceClient(http, attempts=attempts, backoff=0.1, sleep=fake_sleep)
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_transient_errors_are_retried_then_succeed():
+    answers = iter([httpx.Response(503), httpx.ConnectError("boom"),
+                    httpx.ReadTimeout("slow"), httpx.Response(200, json=GOOD)])
+    sleeps: list[float] = []
+
+    def handler(request):
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    live = run(client_for(handler, sleeps).get_by_number("+15551230002"))
+    assert live.id == "did_123" and len(sleeps) == 3
+
+
+def test_retry_after_is_honoured():
+    answers = iter([httpx.Response(429, headers={"Retry-After": "3"},
+                                   json={"error": {"code": "rate_limited", "message": "slow"}}),
+                    httpx.Response(200, json=GOOD)])
+    sleeps: list[float] = []
+    run(client_for(lambda r: next(answers), sleeps).get("did_123"))
+    assert 3.0 <= sleeps[0] <= 3.1
+
+
+def test_an_api_that_stays_down_is_a_clear_error_naming_the_did():
+    with pytest.raises(ApiError) as info:
+        run(client_for(lambda r: httpx.Response(503), []).get_by_number("+15551230002"))
+    assert "+15551230002" in str(info.value) and "gave up after 4 attempts" in str(info.value)
+
+
+def test_error_envelope_is_carried_and_not_retried():
+    calls = []
+
+    def handler(request):
+        calls.append(request)
+        return httpx.Response(403, json={"error": {"code": "forbidden", "message": "no"}})
+
+    with pytest.raises(ApiError) as info:
+        run(client_for(handler, []).patch("did_123", {"route_mode": "reject"}, "+15551230002"))
+    assert (info.value.status, info.value.code, info.value.api_message) == (403, "forbidden", "no")
+    assert len(calls) == 1
+
+
+def test_404_not_found_means_missing_but_a_bare_404_is_an_error():
+    envelope = {"error": {"code": "not_found", "message": "DID not found"}}
+    assert run(client_for(lambda r: httpx.Response(404, json=envelope)).get_by_number("+1555")) is None
+    with pytest.raises(ApiError, match="HTTP 404 without an error body"):
+        run(client_for(lambda r: httpx.Response(404, text="<html>")).get_by_number("+1555"))
+
+
+@pytest.mark.parametrize("body", ["not json", "[1, 2]", json.dumps({**GOOD, "status": 5}),
+                                  json.dumps({"id": "did_1"})])
+def test_malformed_answers_are_clear_errors(body):
+    with pytest.raises(ApiError, match="the API answered"):
+        run(client_for(lambda r: httpx.Response(200, text=body)).get_by_number("+15551230002"))
+
+
+def test_unknown_route_modes_and_extra_fields_are_kept():
+    body = {**GOOD, "route_mode": "answer_url", "region": "eu"}
+    live = run(client_for(lambda r: httpx.Response(200, json=body)).get("did_123"))
+    assert live.route_mode == "answer_url" and live.model_dump()["region"] == "eu"
+
+
+def test_right_answers_through_25_percent_503s_and_a_rate_limit(state_file):
+    numbers = [f"+1555123{i:04d}" for i in range(60)]
+    path = state_file([did(n, id=f"did_{i}") for i, n in enumerate(numbers)])
+    app = create_app(Store(path), Faults(fail_rate=0.25, rate_limit=40, seed=3))
+
+    async def go():
+        http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://emu",
+                                 headers={"Authorization": "Bearer test-key"})
+        client = MiniVoiceClient(http, attempts=8, backoff=0.05)
+        async with http:
+            return await read_many(client, numbers, 8), client.retries
+
+    result, retries = run(go())
+    assert {n: d.id for n, d in result.items()} == {n: f"did_{i}" for i, n in enumerate(numbers)}
+    assert retries > 0
