@@ -6,8 +6,15 @@ import click
 
 
 def register(group: click.Group) -> None:
-    from mvconf.commands import apply_cmds, emulator_cmd, import_cmd, manifest_cmds, plan_cmd
+    from mvconf.commands import (
+        apply_cmds,
+        emulator_cmd,
+        events_cmds,
+        import_cmd,
+        manifest_cmds,
+        plan_cmd,
+    )
 
-    for module in (manifest_cmds, plan_cmd, apply_cmds, import_cmd, emulator_cmd):
+    for module in (manifest_cmds, plan_cmd, apply_cmds, import_cmd, emulator_cmd, events_cmds):
         for command in module.COMMANDS:
             group.add_command(command)

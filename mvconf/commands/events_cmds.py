@@ -1,0 +1,64 @@
+"""`mvconf receive-events` and `mvconf verify-events`."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from mvconf.cli import debug_option
+from mvconf.console import print_lines
+from mvconf.errors import InputError
+
+
+@click.command(name="receive-events")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8766, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="Append each webhook body here as one JSON line.")
+@debug_option
+def receive_events(host, port, out) -> int:
+    """A small webhook receiver that records MiniVoice events for verify-events."""
+    from mvconf.events.receiver import create_receiver
+    from mvconf.serve import serve
+
+    try:
+        app = create_receiver(out)
+    except OSError as exc:
+        raise InputError(f"cannot open {out} for appending: {exc.strerror}") from None
+    return serve(app, host, port)
+
+
+@click.command(name="verify-events")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--events", "events_path", required=True, type=click.Path(dir_okay=False,
+              allow_dash=True), help="Events as JSON lines or a JSON array; - for stdin.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@debug_option
+def verify_events(paths, events_path, fmt) -> int:
+    """Check recorded calls against the manifests (exit 2 when traffic contradicts them)."""
+    from mvconf.events.verify import exit_code, read_events, text_report, verify
+    from mvconf.manifest.resolve import load_desired
+
+    desired = load_desired(list(paths))
+    try:
+        if events_path == "-":
+            text = sys.stdin.read()
+        else:
+            with open(events_path, encoding="utf-8", errors="replace") as handle:
+                text = handle.read()
+    except OSError as exc:
+        raise InputError(f"cannot read events from {events_path}: {exc.strerror}") from None
+    result = verify(desired, read_events(text))
+    if fmt == "json":
+        click.echo(json.dumps(result, indent=2))
+    else:
+        print_lines(text_report(result))
+    for item in result["malformed"]:
+        click.echo(f"{events_path}:{item['line']}: skipped: {item['problem']}", err=True)
+    return exit_code(result)
+
+
+COMMANDS = [receive_events, verify_events]

@@ -1,0 +1,1 @@
+"""Checking real traffic: a webhook receiver and the verdict of events against manifests."""

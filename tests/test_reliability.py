@@ -1,0 +1,245 @@
+"""Reliability: faults end to end, interruption, fuzzing, and the API key never leaking.
+
+Run alone with `pytest -m reliability`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from .conftest import did, invoke
+
+pytestmark = pytest.mark.reliability
+KEY = "sk-live-SECRET-4f9a2c7e"
+
+
+def start(state, *extra):
+    proc = subprocess.Popen([sys.executable, "-m", "mvconf", "emulator", "--state", str(state),
+                             "--port", "0", *extra], stdout=subprocess.PIPE, text=True)
+    url = proc.stdout.readline().strip().removeprefix("listening on ")
+    assert url.startswith("http://127.0.0.1:")
+    return proc, url
+
+
+def stop(proc):
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=10)
+
+
+def mvconf(*args, env=None, **kw):
+    return subprocess.run([sys.executable, "-m", "mvconf", *map(str, args)], capture_output=True,
+                          text=True, env={**os.environ, **(env or {})}, **kw)
+
+
+def many(write, state_file, n, key=KEY):
+    body = "version: 1\ndids:\n" + "".join(
+        f'  - {{number: "+1555123{i:04d}", application: app_456, route_mode: webhook}}\n'
+        for i in range(n))
+    keys = [{"key": key, "customer_id": "cust_123", "application_id": "app_123"}]
+    return write("dids.yaml", body), state_file(
+        [did(f"+1555123{i:04d}", id=f"did_{i}") for i in range(n)], keys=keys)
+
+
+def test_apply_converges_through_503s_and_rate_limits(write, state_file, tmp_path):
+    manifest, state = many(write, state_file, 30)
+    proc, url = start(state, "--fail-rate", "0.25", "--rate-limit", "40", "--seed", "5")
+    env = {"MINIVOICE_API_KEY": KEY, "MINIVOICE_API_URL": url}
+    try:
+        result = mvconf("apply", manifest, "--executor", "api", "--auto-approve",
+                        "--allow-mass-change", "--journal", tmp_path / "j.jsonl", env=env)
+        assert result.returncode == 0, result.stderr
+        again = mvconf("plan", manifest, "--detailed-exitcode", env=env)
+        assert again.returncode == 0 and "Plan: 30 unchanged." in again.stdout
+    finally:
+        stop(proc)
+
+
+def test_read_only_account_falls_back_to_steps(write, state_file, tmp_path):
+    manifest, state = many(write, state_file, 3)
+    proc, url = start(state, "--read-only")
+    env = {"MINIVOICE_API_KEY": KEY, "MINIVOICE_API_URL": url}
+    try:
+        result = mvconf("apply", manifest, "--executor", "api", "--auto-approve",
+                        "--allow-mass-change", "--journal", tmp_path / "j", env=env)
+        assert result.returncode == 3, result.stderr
+        assert "405 method_not_allowed" in result.stderr
+        assert "Assign DID +15551230002 (did_2) to application app_456" in result.stdout
+    finally:
+        stop(proc)
+
+
+def test_manual_wait_confirms_what_a_person_did(write, state_file, tmp_path):
+    manifest, state = many(write, state_file, 2)
+    proc, url = start(state)
+    env = {"MINIVOICE_API_KEY": KEY, "MINIVOICE_API_URL": url}
+    journal = tmp_path / "j.jsonl"
+    try:
+        apply = subprocess.Popen(
+            [sys.executable, "-m", "mvconf", "apply", str(manifest), "--wait", "--wait-timeout",
+             "60", "--journal", str(journal)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, env={**os.environ, **env})
+        for line in apply.stdout:
+            if line.startswith("Waiting up to"):
+                break
+        for number in ("+15551230000", "+15551230001"):  # the person follows the steps
+            httpx.patch(f"{url}/_account/dids/{number}", json={"application_id": "app_456"})
+        out, err = apply.communicate(timeout=60)
+        assert apply.returncode == 0, err
+        outcomes = [json.loads(x)["outcome"] for x in journal.read_text().splitlines()]
+        assert outcomes == ["confirmed", "confirmed"]
+    finally:
+        stop(proc)
+
+
+def test_manual_wait_times_out_with_exit_3(write, state_file, tmp_path):
+    manifest, state = many(write, state_file, 1)
+    result = invoke("apply", manifest, "--emulator", state, "--wait", "--wait-timeout", "0",
+                    "--journal", tmp_path / "j")
+    assert result.code == 3 and "Timed out" in result.stderr
+
+
+def test_sigkill_mid_apply_leaves_journal_and_state_intact(write, state_file, tmp_path):
+    manifest, state = many(write, state_file, 40)
+    proc, url = start(state, "--latency-ms", "40")
+    env = {"MINIVOICE_API_KEY": KEY, "MINIVOICE_API_URL": url}
+    journal = tmp_path / "j.jsonl"
+    try:
+        apply = subprocess.Popen(
+            [sys.executable, "-m", "mvconf", "apply", str(manifest), "--executor", "api",
+             "--auto-approve", "--allow-mass-change", "--parallelism", "2", "--journal",
+             str(journal)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env={**os.environ, **env})
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if journal.exists() and journal.read_text().count('"applied"') >= 3:
+                break
+            time.sleep(0.02)
+        apply.kill()
+        apply.wait()
+        records = [json.loads(x) for x in journal.read_text().splitlines() if x.strip()]
+        applied = {r["number"] for r in records if r.get("outcome") == "applied"}
+        assert 3 <= len(applied) < 40
+        live = {d["number_e164"]: d for d in json.loads(state.read_text())["dids"]}
+        for number in applied:  # the journal says exactly which DIDs changed
+            assert live[number]["application_id"] == "app_456"
+        rerun = mvconf("apply", manifest, "--executor", "api", "--auto-approve",
+                       "--allow-mass-change", "--journal", journal, env=env)
+        assert rerun.returncode == 0, rerun.stderr
+        assert mvconf("plan", manifest, "--detailed-exitcode", env=env).returncode == 0
+    finally:
+        stop(proc)
+
+
+def test_sigint_during_plan_exits_130_without_a_plan_file(write, state_file, tmp_path):
+    manifest, state = many(write, state_file, 200)
+    proc, url = start(state, "--latency-ms", "200")
+    out = tmp_path / "plan.json"
+    try:
+        plan = subprocess.Popen([sys.executable, "-m", "mvconf", "plan", str(manifest), "--out",
+                                 str(out), "--parallelism", "2"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "MINIVOICE_API_KEY": KEY,
+                                     "MINIVOICE_API_URL": url})
+        time.sleep(1.0)  # let it get well into its reads: 200 reads take 20 s here
+        plan.send_signal(signal.SIGINT)
+        _, err = plan.communicate(timeout=20)
+        assert plan.returncode == 130 and "Traceback" not in err
+        assert not out.exists()
+    finally:
+        stop(proc)
+
+
+def test_the_key_never_appears_anywhere(write, state_file, tmp_path):
+    manifest, state = many(write, state_file, 3)
+    key_file = tmp_path / "key"
+    key_file.write_text(KEY + "\n")
+    proc, url = start(state, "--fail-rate", "0.3", "--seed", "2")
+    journal, out = tmp_path / "j.jsonl", tmp_path / "plan.json"
+    env = {"MINIVOICE_API_KEY": KEY, "MINIVOICE_API_URL": url}
+    runs = [
+        ("plan", manifest, "--debug", "--out", out),
+        ("plan", manifest, "--debug", "--format", "json"),
+        ("plan", manifest, "--debug", "--api-key-file", key_file, "--format", "markdown"),
+        ("apply", manifest, "--debug", "--executor", "api", "--auto-approve", "--journal", journal),
+        ("rollback", "--debug", "--executor", "api", "--auto-approve", "--journal", journal),
+        ("import", "+15551230001", "--debug"),
+        ("import", "+15559999999", "--debug"),
+        ("plan", manifest, "--debug", "--api-url", "http://example.com"),
+        ("plan", manifest, "--debug", "--api-url", url + "/nothing-here"),
+    ]
+    try:
+        seen = []
+        for args in runs:
+            result = mvconf(*args, env=env)
+            seen.append(result.stdout + result.stderr)
+        wrong_key = mvconf("plan", manifest, "--debug", env={**env, "MINIVOICE_API_KEY": KEY + "x"})
+        seen.append(wrong_key.stdout + wrong_key.stderr)
+        assert "401 unauthorized" in wrong_key.stderr
+        assert any("debug: httpx" in s for s in seen)  # the debug logs really ran
+        for text in seen + [out.read_text(), journal.read_text()]:
+            assert KEY not in text
+    finally:
+        stop(proc)
+
+
+MANIFEST_TEXT = st.one_of(
+    st.text(max_size=300),
+    st.binary(max_size=200).map(lambda b: b.decode("latin-1")),
+    st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+                 lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+                     st.sampled_from(["version", "dids", "number", "route_mode", "application",
+                                      "defaults", "destinations", "applications", "id", "x"]),
+                     inner, max_size=5), max_leaves=20).map(json.dumps),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(MANIFEST_TEXT)
+def test_fuzzed_manifests_never_traceback(tmp_path, text):
+    path = tmp_path / "fuzz.yaml"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    result = invoke("validate", path)
+    assert result.code in (0, 1)
+    assert "unexpected" not in result.stderr and "Traceback" not in result.stderr
+
+
+API_BODIES = st.one_of(
+    st.binary(max_size=100),
+    st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+                 lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+                     st.sampled_from(["id", "number_e164", "status", "route_mode",
+                                      "application_id", "destinations", "updated_at"]),
+                     inner, max_size=7), max_leaves=15).map(lambda v: json.dumps(v).encode()),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(API_BODIES, st.sampled_from([200, 400, 404, 409, 500]))
+def test_fuzzed_api_answers_are_clear_errors(body, status):
+    import asyncio
+
+    from mvconf.errors import ApiError
+    from mvconf.minivoice.client import MiniVoiceClient
+
+    async def go():
+        async def no_sleep(_):
+            return None
+        http = httpx.AsyncClient(transport=httpx.MockTransport(
+            lambda r: httpx.Response(status, content=body)), base_url="http://api")
+        async with http:
+            return await MiniVoiceClient(http, attempts=2, sleep=no_sleep).get_by_number("+15551230002")
+
+    try:
+        asyncio.run(go())
+    except ApiError as exc:
+        assert str(exc)
