@@ -15,8 +15,7 @@ from .conftest import ROOT
 
 SCHEMA = json.loads((ROOT / "schemas" / "manifest.schema.json").read_text())
 EXAMPLES = sorted(p for p in (ROOT / "examples").rglob("*.y*ml")
-                  if "invalid" not in p.parts and "ci" not in p.parts
-                  and not p.name.startswith("."))
+                  if not {"invalid", "ci"} & set(p.relative_to(ROOT / "examples").parts))
 PROJECTS = sorted({p.parent if p.parent.name != "dids" else p.parent.parent for p in EXAMPLES})
 
 
@@ -26,6 +25,10 @@ def load(path: Path):
 
 def test_committed_schema_matches_mvconf_schema(cli):
     assert cli("schema").stdout == schema_text() == (ROOT / "schemas/manifest.schema.json").read_text()
+
+
+def test_examples_are_found():
+    assert len(EXAMPLES) >= 8 and len(PROJECTS) == 5
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: str(p.relative_to(ROOT)))
