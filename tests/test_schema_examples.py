@@ -28,7 +28,7 @@ def test_committed_schema_matches_mvconf_schema(cli):
 
 
 def test_examples_are_found():
-    assert len(EXAMPLES) >= 8 and len(PROJECTS) == 5
+    assert len(EXAMPLES) == 7 and len(PROJECTS) == 5
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: str(p.relative_to(ROOT)))
