@@ -12,7 +12,7 @@ from typing import Any
 from mvconf.apply.journal import Journal
 from mvconf.errors import ApiError
 from mvconf.minivoice.client import MiniVoiceClient
-from mvconf.minivoice.models import LiveDID
+from mvconf.minivoice.models import COMPARED, LiveDID
 from mvconf.plan.model import Change
 from mvconf.plan.planner import diff
 
@@ -20,17 +20,13 @@ from mvconf.plan.planner import diff
 def before_values(change: Change) -> dict[str, Any] | None:
     if change.live is None:
         return None
-    return {k: change.live.get(k) for k in ("application_id", "route_mode", "destinations")}
+    return {k: change.live.get(k) for k in COMPARED}
 
 
 def after_values(change: Change) -> dict[str, Any]:
     after = dict(before_values(change) or {})
     after.update({name: d["to"] for name, d in change.fields.items()})
     return after
-
-
-def live_values(live: LiveDID) -> dict[str, Any]:
-    return live.compared()
 
 
 def matches(change: Change, live: LiveDID | None) -> bool:
@@ -77,7 +73,7 @@ class ApiExecutor:
             return Outcome(change, "applied")
         error = "the account accepted the change but the DID reads back differently"
         self.journal.write("outcome", change.number, change.did_id, before,
-                           live_values(live) if live else None, "failed", error)
+                           live.compared() if live else None, "failed", error)
         return Outcome(change, "failed", error)
 
     async def _read_back(self, change: Change) -> LiveDID | None:
@@ -103,10 +99,10 @@ class ApiExecutor:
                                    "applied")
                 return Outcome(change, "applied")
             untouched = live is not None and before is not None and all(
-                live_values(live).get(k) == before.get(k) for k in change.fields)
+                live.compared().get(k) == before.get(k) for k in change.fields)
             result = "failed" if untouched else "unknown"
             self.journal.write("outcome", change.number, change.did_id, before,
-                               live_values(live) if live else None, result, str(exc))
+                               live.compared() if live else None, result, str(exc))
             return Outcome(change, result, str(exc))
         self.journal.write("outcome", change.number, change.did_id, before, before, "failed",
                            str(exc))

@@ -9,7 +9,7 @@ from mvconf.apply.journal import CHANGED, read_journal
 from mvconf.errors import InputError, PlanError
 from mvconf.minivoice.client import read_many
 from mvconf.minivoice.connect import Target, open_client
-from mvconf.minivoice.models import LiveDID
+from mvconf.minivoice.models import COMPARED, LiveDID
 from mvconf.plan.model import Action, Change, Plan, summarize
 from mvconf.plan.safety import assess
 from mvconf.plan.steps import steps_for
@@ -42,8 +42,7 @@ def _undo(record: dict, live: LiveDID | None, executor: str) -> Change:
     if live is None:
         raise PlanError(f"the rollback is stale: {number} is no longer in the account")
     now = live.compared()
-    names = [k for k in ("application_id", "route_mode", "destinations")
-             if before.get(k) != after.get(k) and before.get(k) is not None]
+    names = [k for k in COMPARED if before.get(k) != after.get(k) and before.get(k) is not None]
     moved = [k for k in names if now.get(k) != after.get(k)]
     if moved:
         raise PlanError(f"the rollback is stale: {number} ({live.id}) no longer has the values "

@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from mvconf.errors import PlanError
 
 FORMAT_VERSION = 1
-COMPARED = ("application_id", "route_mode", "destinations")
 
 
 class Action(StrEnum):
