@@ -1,8 +1,10 @@
 """The MiniVoice API client: reads, writes, retries (SPEC §2).
 
-The client takes an `httpx.AsyncClient`, so the transport is the seam: a real network, the
-in-process emulator (`httpx.ASGITransport`) or a `httpx.MockTransport` in tests. Every httpx
-exception and error body becomes an `ApiError` here and nowhere else.
+The seam is a `Sender`: something that sends one request and returns status, headers and body.
+`HttpSender` does it with an `httpx.AsyncClient` (the network, or a `httpx.MockTransport` in
+tests); `--emulator` uses the emulator in-process with no HTTP at all (`emulator/inprocess.py`),
+which is about ten times cheaper per request. Every transport failure and error body becomes an
+`ApiError` here and nowhere else.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import httpx
@@ -27,6 +31,40 @@ MAX_BODY_BYTES = 1024 * 1024
 MAX_RETRY_AFTER = 120.0
 
 
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One HTTP answer: status, headers with lower-case names, and the raw body."""
+
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+
+
+class Sender(Protocol):
+    async def send(self, method: str, path: str, body: Any = None) -> Answer:
+        """Send one request; raise TransportFailed when no answer came."""
+
+
+class TransportFailed(Exception):
+    """No answer: the connection failed or the API did not answer in time."""
+
+
+class HttpSender:
+    """Requests over httpx; its exceptions become TransportFailed with a plain reason."""
+
+    def __init__(self, http: httpx.AsyncClient):
+        self.http = http
+
+    async def send(self, method: str, path: str, body: Any = None) -> Answer:
+        try:
+            response = await self.http.request(method, path, json=body)
+        except httpx.TimeoutException:
+            raise TransportFailed("the API did not answer in time") from None
+        except httpx.TransportError as exc:
+            raise TransportFailed(f"connection failed ({type(exc).__name__})") from None
+        return Answer(response.status_code, response.headers, response.content)
+
+
 class MiniVoiceClient:
     """One client per run. Reads and PATCHes (absolute values, so safe to repeat) are retried on
     timeouts, connection errors, 429 (honouring Retry-After) and 5xx, with exponential backoff and
@@ -34,7 +72,7 @@ class MiniVoiceClient:
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: httpx.AsyncClient | Sender,
         *,
         attempts: int = 6,
         backoff: float = 0.25,
@@ -42,7 +80,7 @@ class MiniVoiceClient:
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         rng: random.Random | None = None,
     ):
-        self.http = http
+        self.sender = HttpSender(http) if isinstance(http, httpx.AsyncClient) else http
         self.attempts = attempts
         self.backoff = backoff
         self.max_backoff = max_backoff
@@ -92,25 +130,23 @@ class MiniVoiceClient:
 
     async def _once(self, method, path, what, body, none_on_404):
         try:
-            response = await self.http.request(method, path, json=body)
-        except httpx.TimeoutException:
-            raise ApiError(f"{what}: the API did not answer in time") from None
-        except httpx.TransportError as exc:
-            raise ApiError(f"{what}: connection failed ({type(exc).__name__})") from None
-        if response.status_code == 404 and none_on_404 and _error_code(response) == "not_found":
+            response = await self.sender.send(method, path, body)
+        except TransportFailed as exc:
+            raise ApiError(f"{what}: {exc}") from None
+        if response.status == 404 and none_on_404 and _error_code(response) == "not_found":
             return None
-        if response.status_code >= 400:
+        if response.status >= 400:
             raise _api_error(response, what)
         if len(response.content) > MAX_BODY_BYTES:
             raise ApiError(f"{what}: the API answer is larger than {MAX_BODY_BYTES} bytes")
         try:
-            return response.json()
+            return json.loads(response.content)
         except ValueError:
-            raise ApiError(f"{what}: the API answered {response.status_code} with a body that is "
+            raise ApiError(f"{what}: the API answered {response.status} with a body that is "
                            "not JSON") from None
 
 
-def _envelope(response: httpx.Response) -> tuple[str | None, str | None]:
+def _envelope(response: Answer) -> tuple[str | None, str | None]:
     try:
         body = json.loads(response.content[:MAX_BODY_BYTES])
         err = body.get("error") if isinstance(body, dict) else None
@@ -123,11 +159,11 @@ def _envelope(response: httpx.Response) -> tuple[str | None, str | None]:
     return None, None
 
 
-def _error_code(response: httpx.Response) -> str | None:
+def _error_code(response: Answer) -> str | None:
     return _envelope(response)[0]
 
 
-def _retry_after(response: httpx.Response) -> float | None:
+def _retry_after(response: Answer) -> float | None:
     value = response.headers.get("retry-after")
     if not value:
         return None
@@ -138,9 +174,9 @@ def _retry_after(response: httpx.Response) -> float | None:
         return max(0.0, parsed.timestamp() - time.time()) if parsed else None
 
 
-def _api_error(response: httpx.Response, what: str) -> ApiError:
+def _api_error(response: Answer, what: str) -> ApiError:
     code, message = _envelope(response)
-    status = response.status_code
+    status = response.status
     if code is None:
         summary = f"{what}: the API answered HTTP {status} without an error body"
         error = ApiError(summary, status=status)

@@ -93,18 +93,16 @@ def _emulator_target(state_path: str) -> Target:
 
 @asynccontextmanager
 async def open_client(target: Target, parallelism: int = 8, **options) -> AsyncIterator[MiniVoiceClient]:
-    """One keep-alive HTTP client for the whole run."""
+    """One keep-alive HTTP client for the whole run, or the emulator in-process."""
     headers = {"Authorization": f"Bearer {target.key}",
                "User-Agent": f"mvconf/{__version__}", "Accept": "application/json"}
+    if target.url is None:
+        from mvconf.emulator.inprocess import InProcessSender
+
+        yield MiniVoiceClient(InProcessSender(target.emulator_store, headers), **options)
+        return
     limits = httpx.Limits(max_connections=max(parallelism, 1) + 2,
                           max_keepalive_connections=max(parallelism, 1) + 2)
-    if target.url is None:
-        from mvconf.emulator.app import create_app
-
-        transport = httpx.ASGITransport(app=create_app(target.emulator_store))
-        base = "http://emulator"
-    else:
-        transport, base = None, target.url
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=TIMEOUT, limits=limits,
-                                 transport=transport, follow_redirects=False) as http:
+    async with httpx.AsyncClient(base_url=target.url, headers=headers, timeout=TIMEOUT,
+                                 limits=limits, follow_redirects=False) as http:
         yield MiniVoiceClient(http, **options)

@@ -1,0 +1,200 @@
+"""The emulator's behaviour, free of any web framework (SPEC §2, §7).
+
+Documented: GET /v1/dids/{id}, GET /v1/dids/by-number/{e164}, the error envelope, 401 and 404.
+Ours: PATCH /v1/dids/{id}, 405 for read-only accounts, 429 and 503 from fault injection, and the
+/_account/ routes that stand in for the person using the MiniVoice account setup.
+
+`EmulatorApi.handle` takes a request as plain values and returns a `Reply`. The HTTP server
+(`app.py`) and the in-process connection used by `--emulator` (`inprocess.py`) both call it, so
+both behave the same; the in-process one just skips HTTP.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mvconf.emulator.faults import Faults
+from mvconf.emulator.store import Store
+
+ROUTE_MODES = {"webhook", "reject", "forward", "sip"}
+PATCHABLE = {"application_id", "route_mode", "destinations"}
+ACCOUNT_PATCHABLE = PATCHABLE | {"status"}
+APP_ID = re.compile(r"^app_[A-Za-z0-9_-]+$")
+MAX_BODY = 64 * 1024
+JSON_HEADERS = {"content-type": "application/json"}
+
+_BY_NUMBER = re.compile(r"^/v1/dids/by-number/([^/]+)$")
+_BY_ID = re.compile(r"^/v1/dids/([^/]+)$")
+_ACCOUNT_DID = re.compile(r"^/_account/dids/([^/]+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """An HTTP answer as plain values; `body` is JSON text."""
+
+    status: int
+    body: bytes
+    headers: Mapping[str, str] = field(default_factory=lambda: JSON_HEADERS)
+
+
+def ok(record: Any) -> Reply:
+    return Reply(200, json.dumps(record, separators=(",", ":")).encode())
+
+
+def error(status: int, code: str, message: str, headers: dict | None = None) -> Reply:
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    return Reply(status, body, {**JSON_HEADERS, **(headers or {})})
+
+
+NOT_FOUND = ("not_found", "DID not found")
+
+
+def is_loopback(host: str | None) -> bool:
+    if host in ("localhost", "testclient"):
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
+def _json_body(raw: bytes) -> dict | Reply:
+    if len(raw) > MAX_BODY:
+        return error(413, "payload_too_large", "Request body is too large")
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return error(400, "invalid_request", "Request body must be a JSON object")
+    if not isinstance(body, dict):
+        return error(400, "invalid_request", "Request body must be a JSON object")
+    return body
+
+
+def _field_problem(name: str, value: Any) -> str | None:
+    if name == "route_mode" and value not in ROUTE_MODES:
+        return f"route_mode must be one of {', '.join(sorted(ROUTE_MODES))}"
+    if name == "application_id" and not (isinstance(value, str) and APP_ID.match(value)):
+        return "application_id must be an application id such as app_123"
+    if name == "destinations" and not (
+        isinstance(value, list) and all(isinstance(v, str) and v for v in value)
+    ):
+        return "destinations must be a list of strings"
+    if name == "status" and value not in ("active", "inactive", "suspended", "pending"):
+        return "status must be active, inactive, suspended or pending"
+    return None
+
+
+def _changes(body: dict, allowed: set[str]) -> dict | Reply:
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        return error(400, "invalid_request", f"Unknown field(s): {', '.join(unknown)}")
+    for name, value in body.items():
+        problem = _field_problem(name, value)
+        if problem:
+            return error(400, "invalid_request", problem)
+    return body
+
+
+class EmulatorApi:
+    """One account's API, over a Store, with optional faults and a read-only switch."""
+
+    def __init__(self, store: Store, faults: Faults | None = None, read_only: bool = False):
+        self.store = store
+        self.faults = faults or Faults()
+        self.read_only = read_only
+
+    async def handle(self, method: str, path: str, headers: Mapping[str, str], body: bytes,
+                     client_host: str | None) -> Reply:
+        """`path` is already percent-decoded; `headers` has lower-case names."""
+        if path.startswith("/v1/"):
+            return await self._api(method, path, headers, body)
+        if path == "/_account/dids" or _ACCOUNT_DID.match(path):
+            if not is_loopback(client_host):
+                return error(403, "forbidden", "The account setup is served to loopback only")
+            return self._account(method, path, body)
+        return error(404, "not_found", "Not found")
+
+    async def _gate(self, headers: Mapping[str, str]) -> str | Reply:
+        """Faults first (they act before anything is done), then the API key."""
+        faults = self.faults
+        await faults.delay()
+        wait = faults.rate_limited()
+        if wait is not None:
+            return error(429, "rate_limited", "Too many requests", {"retry-after": str(wait)})
+        if faults.should_fail():
+            return error(503, "service_unavailable", "Service temporarily unavailable")
+        auth = headers.get("authorization", "")
+        key = auth[7:].strip() if auth[:7].lower() == "bearer " else None
+        customer = self.store.customer_of(key)
+        if customer is None:
+            return error(401, "unauthorized", "Invalid or missing API key")
+        return customer
+
+    async def _api(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> Reply:
+        customer = await self._gate(headers)
+        if isinstance(customer, Reply):
+            return customer
+        store = self.store
+        match = _BY_NUMBER.match(path)
+        if match and method == "GET":
+            return self._visible(store.find_number(match.group(1)), customer)
+        match = _BY_ID.match(path)
+        if match and method == "GET":
+            return self._visible(store.dids.get(match.group(1)), customer)
+        if match and method == "PATCH":
+            return self._patch(match.group(1), customer, body)
+        return error(404, "not_found", "Not found")
+
+    @staticmethod
+    def _visible(record: dict | None, customer: str) -> Reply:
+        if record is None or record.get("customer_id") != customer:
+            return error(404, *NOT_FOUND)
+        return ok(record)
+
+    def _patch(self, did_id: str, customer: str, raw: bytes) -> Reply:
+        record = self.store.dids.get(did_id)
+        if record is None or record.get("customer_id") != customer:
+            return error(404, *NOT_FOUND)
+        if self.read_only:
+            return error(405, "method_not_allowed", "API writes are not enabled for this account")
+        refusal = self.store.write_errors.get(record["id"])
+        if refusal:  # fault injection from the state file: this DID refuses API writes
+            return error(int(refusal.get("status", 403)), str(refusal.get("code", "forbidden")),
+                         str(refusal.get("message", "This DID cannot be changed")))
+        body = _json_body(raw)
+        if isinstance(body, Reply):
+            return body
+        changes = _changes(body, PATCHABLE)
+        if isinstance(changes, Reply):
+            return changes
+        return ok(self.store.update(record, changes))
+
+    def _account(self, method: str, path: str, raw: bytes) -> Reply:
+        store = self.store
+        if path == "/_account/dids":
+            if method != "GET":
+                return error(405, "method_not_allowed", f"{method} is not allowed here")
+            return ok({"dids": list(store.dids.values())})
+        number = path.rsplit("/", 1)[1]
+        if method == "GET":
+            record = store.find_number(number)
+            return ok(record) if record else error(404, *NOT_FOUND)
+        if method not in ("PUT", "PATCH"):
+            return error(405, "method_not_allowed", f"{method} is not allowed here")
+        body = _json_body(raw)
+        if isinstance(body, Reply):
+            return body
+        if method == "PUT":
+            checked = _changes({k: v for k, v in body.items() if k in ACCOUNT_PATCHABLE},
+                               ACCOUNT_PATCHABLE)
+            return checked if isinstance(checked, Reply) else ok(store.put(number, body))
+        record = store.find_number(number)
+        if record is None:
+            return error(404, *NOT_FOUND)
+        changes = _changes(body, ACCOUNT_PATCHABLE)
+        return changes if isinstance(changes, Reply) else ok(store.update(record, changes))
