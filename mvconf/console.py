@@ -5,35 +5,59 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# rich is imported where it is used: a JSON plan in a pipeline never needs it.
 
 
 def stdout() -> Console:
+    from rich.console import Console
+
     return Console(file=sys.stdout, highlight=False, soft_wrap=True, emoji=False)
 
 
 def stderr() -> Console:
+    from rich.console import Console
+
     return Console(file=sys.stderr, highlight=False, soft_wrap=True, emoji=False)
 
 
 def print_lines(lines: Iterable[tuple[str, str | None]], err: bool = False) -> None:
+    from rich.text import Text
+
     console = stderr() if err else stdout()
     for line, style in lines:
         console.print(Text(line, style=style or ""))
 
 
+def write_chunks(chunks: Iterable[str]) -> None:
+    """Write text pieces to stdout in blocks of about 64 KiB (click.echo would flush each one)."""
+    import click
+
+    block: list[str] = []
+    size = 0
+    for chunk in chunks:
+        block.append(chunk)
+        size += len(chunk)
+        if size >= 65536:
+            click.echo("".join(block), nl=False)
+            block, size = [], 0
+    if block:
+        click.echo("".join(block), nl=False)
+
+
 @contextmanager
 def progress(total: int, label: str) -> Iterator:
     """A progress bar on stderr when it is a TTY; otherwise a no-op callback."""
-    console = stderr()
-    if not console.is_terminal or total < 2:
+    if total < 2 or not sys.stderr.isatty():
         yield lambda: None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
     with Progress(label, BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=console, transient=True) as bar:
+                  console=stderr(), transient=True) as bar:
         task = bar.add_task(label, total=total)
         yield lambda: bar.advance(task)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from mvconf.console import progress
 from mvconf.errors import ConfigError
@@ -13,8 +15,8 @@ from mvconf.minivoice.client import read_many
 from mvconf.minivoice.connect import Target, open_client, resolve_target
 from mvconf.minivoice.models import LiveDID
 from mvconf.numbers import to_e164
-from mvconf.plan.model import Plan
-from mvconf.plan.planner import make_plan
+from mvconf.plan.model import Change, Plan
+from mvconf.plan.planner import assemble, plan_change
 
 
 @dataclass(frozen=True)
@@ -57,10 +59,11 @@ def select_targets_numbers(managed: list[str], targets: tuple[str, ...]) -> set[
     return set(wanted)
 
 
-async def read_live(target: Target, numbers: list[str], parallelism: int) -> dict[str, LiveDID | None]:
+async def read_live(target: Target, numbers: list[str], parallelism: int,
+                    keep: Callable[[str, LiveDID | None], Any] | None = None) -> dict[str, Any]:
     async with open_client(target, parallelism) as client:
         with progress(len(numbers), "Reading DIDs") as tick:
-            return await read_many(client, numbers, parallelism, tick)
+            return await read_many(client, numbers, parallelism, tick, keep)
 
 
 def plan_from_manifests(
@@ -69,5 +72,12 @@ def plan_from_manifests(
 ) -> Plan:
     desired = select_targets(load_desired(paths, strict=strict), targets)
     target = target or conn.target()
-    live = asyncio.run(read_live(target, [d.number for d in desired], conn.parallelism))
-    return make_plan(desired, live, executor=executor, api_url=target.label, created_at=now_utc())
+    by_number = {d.number: d for d in desired}
+
+    def plan_one(number: str, live: LiveDID | None) -> Change:
+        # Planned as each answer arrives: the live DIDs are never all held at once.
+        return plan_change(by_number[number], live, executor)
+
+    changes = asyncio.run(read_live(target, list(by_number), conn.parallelism, plan_one))
+    return assemble(list(changes.values()), executor=executor, api_url=target.label,
+                    created_at=now_utc())

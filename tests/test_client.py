@@ -13,6 +13,7 @@ from mvconf.emulator.faults import Faults
 from mvconf.emulator.store import Store
 from mvconf.errors import ApiError
 from mvconf.minivoice.client import MiniVoiceClient, read_many
+from mvconf.minivoice.http import HttpSender
 
 from .conftest import did
 
@@ -24,7 +25,7 @@ def client_for(handler, sleeps=None, attempts=4):
         sleeps.append(seconds) if sleeps is not None else None
 
     http = httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://api")
-    return MiniVoiceClient(http, attempts=attempts, backoff=0.1, sleep=fake_sleep)
+    return MiniVoiceClient(HttpSender(http), attempts=attempts, backoff=0.1, sleep=fake_sleep)
 
 
 def run(coro):
@@ -102,7 +103,7 @@ def test_right_answers_through_25_percent_503s_and_a_rate_limit(state_file):
     async def go():
         http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://emu",
                                  headers={"Authorization": "Bearer test-key"})
-        client = MiniVoiceClient(http, attempts=8, backoff=0.05)
+        client = MiniVoiceClient(HttpSender(http), attempts=8, backoff=0.05)
         async with http:
             return await read_many(client, numbers, 8), client.retries
 

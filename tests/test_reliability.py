@@ -230,6 +230,7 @@ def test_fuzzed_api_answers_are_clear_errors(body, status):
 
     from mvconf.errors import ApiError
     from mvconf.minivoice.client import MiniVoiceClient
+    from mvconf.minivoice.http import HttpSender
 
     async def go():
         async def no_sleep(_):
@@ -237,7 +238,7 @@ def test_fuzzed_api_answers_are_clear_errors(body, status):
         http = httpx.AsyncClient(transport=httpx.MockTransport(
             lambda r: httpx.Response(status, content=body)), base_url="http://api")
         async with http:
-            return await MiniVoiceClient(http, attempts=2, sleep=no_sleep).get_by_number("+15551230002")
+            return await MiniVoiceClient(HttpSender(http), attempts=2, sleep=no_sleep).get_by_number("+15551230002")
 
     try:
         asyncio.run(go())

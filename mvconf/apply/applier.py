@@ -194,8 +194,7 @@ def retarget(plan: Plan, executor: str | None, keep: Callable[[Change], bool]) -
         if not keep(change):
             continue
         if executor and change.action == Action.update and change.executor != executor:
-            change = change.model_copy(update={"executor": executor})
-            change = change.model_copy(update={"steps": steps_for(change)
-                                               if executor == "manual" else []})
+            change = change.replace(executor=executor)
+            change = change.replace(steps=steps_for(change) if executor == "manual" else [])
         out.append(change)
     return out

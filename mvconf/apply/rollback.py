@@ -58,7 +58,7 @@ def _undo(record: dict, live: LiveDID | None, executor: str) -> Change:
                     source=f"journal run {record['run']}", fields=fields, desired=desired,
                     live=live.model_dump(mode="json", exclude_unset=True))
     if executor == "manual" and fields:
-        change = change.model_copy(update={"steps": steps_for(change)})
+        change = change.replace(steps=steps_for(change))
     return change
 
 

@@ -6,7 +6,7 @@ import click
 
 from mvconf.cli import debug_option
 from mvconf.commands.options import api_options, executor_option, target_option
-from mvconf.console import print_lines
+from mvconf.console import print_lines, write_chunks
 from mvconf.files import write_atomic
 from mvconf.plan import render
 
@@ -30,9 +30,11 @@ def plan(paths, fmt, out, detailed_exitcode, strict, executor, targets, conn) ->
     result = plan_from_manifests(list(paths), conn, executor=executor or "manual", strict=strict,
                                  targets=targets)
     if out:
-        write_atomic(out, result.to_json())
+        write_atomic(out, result.json_chunks())
     if fmt == "text":
         print_lines(render.text_lines(result))
+    elif fmt == "json":
+        write_chunks(result.json_chunks())
     else:
         click.echo(render.render(result, fmt), nl=False)
     if result.conflicts:

@@ -33,15 +33,26 @@ MAX_DEPTH = 200
 _NO_KEY = object()
 
 
+# Positions are recorded for keys and items this deep while reading (top-level keys, each DID,
+# each alias): every plan needs them. Deeper ones are needed only to report a problem, so they
+# come from a second read when first asked for; keeping them all would cost 1 KB per DID.
+SHALLOW = 2
+
+
 @dataclass
 class Located:
     """Plain data from one YAML document and where each part of it starts (1-based)."""
 
     data: Any
     positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    text: str | None = None  # the source, to find deeper positions when asked
 
     def position(self, path: Path) -> tuple[int, int]:
         """Position of `path`, or of its nearest enclosing key or item that has one."""
+        if len(path) > SHALLOW and self.text is not None:
+            builder = _Builder(_Loader(self.text), None, depth=None)
+            builder.document()
+            self.positions, self.text = builder.positions, None
         for end in range(len(path), -1, -1):
             found = self.positions.get(tuple(path[:end]))
             if found:
@@ -64,15 +75,18 @@ def _at(event: events.Event) -> tuple[int, int]:
 
 def load_located(text: str) -> Located | None:
     """Parse one YAML document; None when the text holds no document at all."""
-    builder = _Builder(_Loader(text), BASE_NODE_ALLOWANCE + len(text) // 2)
+    builder = _Builder(_Loader(text), BASE_NODE_ALLOWANCE + len(text) // 2, depth=SHALLOW)
     try:
-        return builder.document()
+        located = builder.document()
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise YamlProblem(f"invalid YAML: {exc.problem or exc.context}", line, col) from None
     except YAMLError as exc:
         raise YamlProblem(f"invalid YAML: {exc}") from None
+    if located is not None:
+        located.text = text
+    return located
 
 
 class _Frame:
@@ -86,12 +100,15 @@ class _Frame:
 
 
 class _Builder:
-    def __init__(self, loader: Any, limit: int):
+    def __init__(self, loader: Any, limit: int | None, depth: int | None):
         self.loader = loader
-        self.limit = limit
+        self.limit = limit if limit is not None else float("inf")
+        self.depth = depth if depth is not None else float("inf")
         self.positions: dict[Path, tuple[int, int]] = {(): (1, 1)}
         self.anchors: dict[str, tuple[Any, int]] = {}
         self.count = 0
+        # One object per distinct short string: 10,000 DIDs repeat the same keys and values.
+        self.strings: dict[str, str] = {}
 
     def document(self) -> Located | None:
         get = self.loader.get_event
@@ -170,7 +187,8 @@ class _Builder:
         if value is _MERGE:
             raise YamlProblem("YAML merge keys ('<<') are not supported", *at)
         if isinstance(frame.data, list):
-            self.positions[frame.path + (len(frame.data),)] = at
+            if len(frame.path) < self.depth:
+                self.positions[frame.path + (len(frame.data),)] = at
             frame.data.append(value)
             return
         if frame.key is not _NO_KEY:
@@ -181,17 +199,18 @@ class _Builder:
             raise YamlProblem("a key must be a plain value, not a list or mapping", *at)
         if value in frame.data:
             raise YamlProblem(f"duplicate key {value!r}", *at)
-        self.positions[frame.path + (value,)] = at
+        if len(frame.path) < self.depth:
+            self.positions[frame.path + (value,)] = at
         frame.key = value
 
     def _scalar(self, event: events.ScalarEvent) -> Any:
         tag = event.tag
         if tag is None or tag == "!":
             if not event.implicit[0]:
-                return event.value  # quoted: always a string
+                return self._text(event.value)  # quoted: always a string
             tag = self.loader.resolve(nodes.ScalarNode, event.value, event.implicit)
         if tag == STR_TAG:
-            return event.value
+            return self._text(event.value)
         if tag == MERGE_TAG:
             return _MERGE
         node = nodes.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
@@ -207,6 +226,12 @@ class _Builder:
             # Safe tags such as !!binary, !!timestamp or !!set have no place in a manifest.
             raise YamlProblem(f"unsupported YAML value of type {tag!r}", *_at(event))
         return value
+
+
+    def _text(self, value: str) -> str:
+        if len(value) > 40:
+            return value
+        return self.strings.setdefault(value, value)
 
 
 class _Merge:

@@ -1,10 +1,10 @@
 """The MiniVoice API client: reads, writes, retries (SPEC §2).
 
 The seam is a `Sender`: something that sends one request and returns status, headers and body.
-`HttpSender` does it with an `httpx.AsyncClient` (the network, or a `httpx.MockTransport` in
-tests); `--emulator` uses the emulator in-process with no HTTP at all (`emulator/inprocess.py`),
-which is about ten times cheaper per request. Every transport failure and error body becomes an
-`ApiError` here and nowhere else.
+`HttpSender` (http.py) does it with an `httpx.AsyncClient`: the network, or a
+`httpx.MockTransport` in tests. `--emulator` calls the emulator in-process with no HTTP at all
+(`emulator/inprocess.py`), about ten times cheaper per request, and never loads httpx.
+Every transport failure and error body becomes an `ApiError` here and nowhere else.
 """
 
 from __future__ import annotations
@@ -15,13 +15,10 @@ import json
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import quote
-
-import httpx
 
 from mvconf.errors import ApiError
 from mvconf.minivoice.models import LiveDID, parse_did
@@ -49,22 +46,6 @@ class TransportFailed(Exception):
     """No answer: the connection failed or the API did not answer in time."""
 
 
-class HttpSender:
-    """Requests over httpx; its exceptions become TransportFailed with a plain reason."""
-
-    def __init__(self, http: httpx.AsyncClient):
-        self.http = http
-
-    async def send(self, method: str, path: str, body: Any = None) -> Answer:
-        try:
-            response = await self.http.request(method, path, json=body)
-        except httpx.TimeoutException:
-            raise TransportFailed("the API did not answer in time") from None
-        except httpx.TransportError as exc:
-            raise TransportFailed(f"connection failed ({type(exc).__name__})") from None
-        return Answer(response.status_code, response.headers, response.content)
-
-
 class MiniVoiceClient:
     """One client per run. Reads and PATCHes (absolute values, so safe to repeat) are retried on
     timeouts, connection errors, 429 (honouring Retry-After) and 5xx, with exponential backoff and
@@ -72,7 +53,7 @@ class MiniVoiceClient:
 
     def __init__(
         self,
-        http: httpx.AsyncClient | Sender,
+        sender: Sender,
         *,
         attempts: int = 6,
         backoff: float = 0.25,
@@ -80,7 +61,7 @@ class MiniVoiceClient:
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         rng: random.Random | None = None,
     ):
-        self.sender = HttpSender(http) if isinstance(http, httpx.AsyncClient) else http
+        self.sender = sender
         self.attempts = attempts
         self.backoff = backoff
         self.max_backoff = max_backoff
@@ -195,16 +176,19 @@ async def read_many(
     numbers: Iterable[str],
     parallelism: int,
     on_done: Callable[[], None] | None = None,
-) -> dict[str, LiveDID | None]:
+    keep: Callable[[str, LiveDID | None], Any] | None = None,
+) -> dict[str, Any]:
     """Look up every number with at most `parallelism` requests in flight; fails on the first
-    lookup that fails for good, after its retries."""
+    lookup that fails for good, after its retries. With `keep`, what it returns for each number
+    is kept instead of the DID, so the DIDs need not all be held at once."""
     pending = list(numbers)
-    results: dict[str, LiveDID | None] = {}
+    results: dict[str, Any] = {}
     queue = iter(pending)
 
     async def worker() -> None:
         for number in queue:
-            results[number] = await client.get_by_number(number)
+            live = await client.get_by_number(number)
+            results[number] = keep(number, live) if keep else live
             if on_done:
                 on_done()
 

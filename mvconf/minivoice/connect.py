@@ -9,15 +9,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-import httpx
-
 from mvconf import __version__
 from mvconf.errors import ConfigError
 from mvconf.logs import register_secret
 from mvconf.minivoice.client import MiniVoiceClient
 
 DEFAULT_URL = "https://api.minivoice.eu"
-TIMEOUT = httpx.Timeout(15.0, connect=5.0)
+TIMEOUT_SECONDS, CONNECT_TIMEOUT_SECONDS = 15.0, 5.0
 
 
 @dataclass(frozen=True)
@@ -101,8 +99,13 @@ async def open_client(target: Target, parallelism: int = 8, **options) -> AsyncI
 
         yield MiniVoiceClient(InProcessSender(target.emulator_store, headers), **options)
         return
+    import httpx
+
+    from mvconf.minivoice.http import HttpSender
+
     limits = httpx.Limits(max_connections=max(parallelism, 1) + 2,
                           max_keepalive_connections=max(parallelism, 1) + 2)
-    async with httpx.AsyncClient(base_url=target.url, headers=headers, timeout=TIMEOUT,
+    timeout = httpx.Timeout(TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS)
+    async with httpx.AsyncClient(base_url=target.url, headers=headers, timeout=timeout,
                                  limits=limits, follow_redirects=False) as http:
-        yield MiniVoiceClient(http, **options)
+        yield MiniVoiceClient(HttpSender(http), **options)

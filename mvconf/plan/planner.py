@@ -46,7 +46,7 @@ def plan_change(did: DesiredDid, live: LiveDID | None, executor: str) -> Change:
         change = Change(did_id=None, action=Action.missing, executor="manual", live=None,
                         fields={k: {"from": None, "to": v} for k, v in desired.items()},
                         message="the number is not in the account", **common)
-        return change.model_copy(update={"steps": steps_for(change)})
+        return change.replace(steps=steps_for(change))
     fields, unverified = diff(desired, live)
     base = dict(did_id=live.id, live=live.model_dump(mode="json", exclude_unset=True),
                 fields=fields, unverified=unverified, **common)
@@ -56,12 +56,12 @@ def plan_change(did: DesiredDid, live: LiveDID | None, executor: str) -> Change:
     if live.status != "active":
         change = Change(action=Action.blocked, executor="manual", **base,
                         message=f"status is {live.status}, not active")
-        return change.model_copy(update={"steps": steps_for(change)})
+        return change.replace(steps=steps_for(change))
     if not fields:
         return Change(action=Action.noop, executor=None, **base)
     change = Change(action=Action.update, executor=executor, **base)
     if executor == "manual":
-        change = change.model_copy(update={"steps": steps_for(change)})
+        change = change.replace(steps=steps_for(change))
     return change
 
 
@@ -73,7 +73,12 @@ def make_plan(
     api_url: str,
     created_at: str,
 ) -> Plan:
-    changes = [plan_change(did, live[did.number], executor) for did in desired]
+    return assemble([plan_change(did, live[did.number], executor) for did in desired],
+                    executor=executor, api_url=api_url, created_at=created_at)
+
+
+def assemble(changes: list[Change], *, executor: str, api_url: str, created_at: str) -> Plan:
+    """The plan of these changes (from `plan_change`, in manifest order)."""
     return Plan(mvconf_version=__version__, api_url=api_url, created_at=created_at,
                 executor=executor, summary=summarize(changes), safety=assess(changes),
                 changes=changes)
