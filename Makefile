@@ -16,10 +16,11 @@ demo: $(STAMP)
 	@PATH="$(CURDIR)/$(BIN):$$PATH" bash examples/demo.sh
 
 test: $(STAMP)
+	$(BIN)/ruff check mvconf tests bench
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
-	@PATH="$(CURDIR)/$(BIN):$$PATH" bash bench/run.sh
+	@PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/run.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check mvconf tests bench

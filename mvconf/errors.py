@@ -4,7 +4,8 @@
       ├── ManifestError      one or more problems in manifest files, each with path:line:column
       ├── ConfigError        missing key, refused URL, unusable flags
       ├── ApiError           the MiniVoice API (or the network to it) failed; status, code, message
-      ├── PlanError          a saved plan or journal that cannot be used (stale, wrong API, threshold)
+      ├── PlanError          a saved plan or journal that cannot be used (stale, wrong API,
+      │                      threshold)
       └── InputError         any other bad input file (events, state files)
 
 Everything else that escapes a command is a bug: the CLI prints a short message and, with
@@ -74,7 +75,8 @@ class ApiError(MvconfError):
 
     def _text(self) -> str:
         if self.code:
-            return f"{self.summary}: MiniVoice answered {self.status} {self.code}: {self.api_message}"
+            return (f"{self.summary}: MiniVoice answered {self.status} {self.code}: "
+                    f"{self.api_message}")
         return self.summary
 
     @property

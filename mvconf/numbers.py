@@ -59,7 +59,8 @@ def to_e164(text: str) -> str | None:
 
 
 def normal_destination(value: str) -> str:
-    """Compare destinations by meaning: E.164 numbers as E.164, SIP URIs with a lower-case scheme."""
+    """Destinations compared by meaning: E.164 numbers as E.164, SIP URIs with a lower-case
+    scheme."""
     match = SIP_URI.match(value)
     if match:
         return f"{match.group(1).lower()}:{match.group(2)}"

@@ -49,7 +49,8 @@ def write(tmp_path):
 
 
 def did(number: str, app: str = "app_123", mode: str = "webhook", *, status: str = "active",
-        destinations: list | None = None, id: str | None = None, customer: str = "cust_123") -> dict:
+        destinations: list | None = None, id: str | None = None,
+        customer: str = "cust_123") -> dict:
     record = {
         "id": id or f"did_{number.lstrip('+')}",
         "customer_id": customer,

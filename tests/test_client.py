@@ -77,7 +77,8 @@ def test_error_envelope_is_carried_and_not_retried():
 
 def test_404_not_found_means_missing_but_a_bare_404_is_an_error():
     envelope = {"error": {"code": "not_found", "message": "DID not found"}}
-    assert run(client_for(lambda r: httpx.Response(404, json=envelope)).get_by_number("+1555")) is None
+    client = client_for(lambda r: httpx.Response(404, json=envelope))
+    assert run(client.get_by_number("+1555")) is None
     with pytest.raises(ApiError, match="HTTP 404 without an error body"):
         run(client_for(lambda r: httpx.Response(404, text="<html>")).get_by_number("+1555"))
 

@@ -21,7 +21,8 @@ dids:
 """
 
 
-def event(call_id, to, app="app_123", status="completed", direction="inbound", kind="call.completed"):
+def event(call_id, to, app="app_123", status="completed", direction="inbound",
+          kind="call.completed"):
     return {"event": kind, "created_at": "2026-05-29T12:10:00Z",
             "call": {"id": call_id, "customer_id": "cust_123", "application_id": app,
                      "status": status, "direction": direction, "from": "+15551230001", "to": to},
@@ -78,7 +79,8 @@ def test_receive_events_records_posts(tmp_path):
                              "--out", str(out)], stdout=subprocess.PIPE, text=True)
     try:
         url = proc.stdout.readline().strip().removeprefix("listening on ")
-        assert httpx.post(f"{url}/hooks/minivoice", json=event("c1", "+15551230002")).status_code == 200
+        hook = f"{url}/hooks/minivoice"
+        assert httpx.post(hook, json=event("c1", "+15551230002")).status_code == 200
         assert httpx.post(f"{url}/x", content=b"not json").status_code == 400
         assert httpx.post(url + "/", json=event("c2", "+15551230003")).status_code == 200
     finally:

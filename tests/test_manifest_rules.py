@@ -86,7 +86,8 @@ def test_documentation_numbers_pass_but_strict_rejects_them(write):
             route_mode: webhook
     """)
     [did] = load_desired([str(path)])
-    assert (did.number, did.application_id, did.route_mode) == ("+15551230002", "app_123", "webhook")
+    assert (did.number, did.application_id, did.route_mode) == (
+        "+15551230002", "app_123", "webhook")
     with pytest.raises(ManifestError, match="not a valid number for its region"):
         load_desired([str(path)], strict=True)
 
@@ -133,7 +134,8 @@ def test_alias_bound_to_two_ids_names_both_places(write, tmp_path):
 
 
 def test_duplicate_number_across_files_names_both(write, tmp_path):
-    body = 'version: 1\ndids:\n  - {number: "+15551230002", application: app_1, route_mode: webhook}\n'
+    body = ('version: 1\ndids:\n'
+            '  - {number: "+15551230002", application: app_1, route_mode: webhook}\n')
     write("a.yaml", body)
     write("b/c.yaml", body)
     with pytest.raises(ManifestError) as info:

@@ -203,7 +203,8 @@ MANIFEST_TEXT = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(MANIFEST_TEXT)
 def test_fuzzed_manifests_never_traceback(tmp_path, text):
     path = tmp_path / "fuzz.yaml"
@@ -238,7 +239,8 @@ def test_fuzzed_api_answers_are_clear_errors(body, status):
         http = httpx.AsyncClient(transport=httpx.MockTransport(
             lambda r: httpx.Response(status, content=body)), base_url="http://api")
         async with http:
-            return await MiniVoiceClient(HttpSender(http), attempts=2, sleep=no_sleep).get_by_number("+15551230002")
+            client = MiniVoiceClient(HttpSender(http), attempts=2, sleep=no_sleep)
+            return await client.get_by_number("+15551230002")
 
     try:
         asyncio.run(go())

@@ -19,7 +19,8 @@ def _github_escape(text: str, prop: bool = False) -> str:
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--strict", is_flag=True, help="Also reject numbers that are not valid for their region.")
+@click.option("--strict", is_flag=True,
+              help="Also reject numbers that are not valid for their region.")
 @click.option("--format", "fmt", type=click.Choice(["text", "github"]), default="text",
               show_default=True, help="github: GitHub Actions error annotations.")
 @debug_option

@@ -35,7 +35,8 @@ def read_events(text: str) -> Events:
         try:
             items = json.loads(stripped)
         except ValueError as exc:
-            raise InputError(f"the events file looks like a JSON array but is not valid: {exc}")
+            raise InputError("the events file looks like a JSON array but is not valid: "
+                             f"{exc}") from None
         numbered = list(enumerate(items, 1))
     else:
         numbered = []

@@ -69,11 +69,13 @@ def read_manifest(path: str) -> tuple[LoadedFile | None, list[Problem]]:
     except YamlProblem as exc:
         return None, [Problem(path, exc.line, exc.column, exc.message)]
     if located is None:
-        return None, [Problem(path, 1, 1, "the file is empty; a manifest needs at least 'version: 1'")]
+        return None, [Problem(path, 1, 1,
+                              "the file is empty; a manifest needs at least 'version: 1'")]
     if not isinstance(located.data, dict):
         kind = type(located.data).__name__
         kind = {"list": "a list", "str": "a plain value", "NoneType": "empty"}.get(kind, kind)
-        return None, [Problem(path, 1, 1, f"a manifest must be a mapping with 'version' and 'dids', not {kind}")]
+        return None, [Problem(path, 1, 1, "a manifest must be a mapping with 'version' and "
+                              f"'dids', not {kind}")]
     try:
         manifest = ManifestFile.model_validate(located.data)
     except ValidationError as exc:
@@ -99,7 +101,8 @@ def _read_text(path: str) -> str:
     try:
         size = os.path.getsize(path)
         if size > MAX_FILE_BYTES:
-            raise YamlProblem(f"the file is {size / 2**20:.1f} MiB; manifests are limited to 16 MiB")
+            raise YamlProblem(f"the file is {size / 2**20:.1f} MiB; manifests are limited to "
+                              "16 MiB")
         with open(path, "rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:

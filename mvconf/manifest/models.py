@@ -106,7 +106,8 @@ class ManifestFile(_Strict):
         Field(description="Readable names for application ids: alias -> app_…"),
     ] = {}
     defaults: Annotated[
-        Defaults | None, Field(description="Fields used by every DID in this file unless it sets them")
+        Defaults | None,
+        Field(description="Fields used by every DID in this file unless it sets them"),
     ] = None
     dids: Annotated[list[DidSpec], Field(description="The DIDs this file manages")] = []
 

@@ -1,4 +1,5 @@
-"""The Plan as data. Its JSON form (SPEC §3) is the saved-plan file; loading it gives an equal Plan."""
+"""The Plan as data. Its JSON form (SPEC §3) is the saved-plan file; loading it gives an equal
+Plan."""
 
 from __future__ import annotations
 

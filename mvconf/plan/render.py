@@ -1,4 +1,5 @@
-"""Plans for people (text), pull requests (markdown) and machines (JSON). Renders; decides nothing."""
+"""Plans for people (text), pull requests (markdown) and machines (JSON). Renders; decides
+nothing."""
 
 from __future__ import annotations
 
