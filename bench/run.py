@@ -8,7 +8,8 @@ wall time is reported with the highest peak RSS of those runs, read per process 
   3. plan 10,000 DIDs, 10% changed, --emulator, --format json, against octoDNS 1.22
      (octodns-sync, YamlProvider -> YamlProvider, 10,000 A records, 10% changed)
                                                             goal: <= half its time, <= its memory
-  4. verify-events on 100,000 events                         goal: seconds
+  4. apply 1,000 changes to a 10,000-DID account, --emulator, --executor api
+  5. verify-events on 100,000 events                         goal: seconds
 
 SKIP_OCTODNS=1 skips installing octoDNS into a throwaway venv (it needs the package index).
 """
@@ -51,8 +52,12 @@ def once(argv: list[str], env: dict, codes: tuple[int, ...]) -> tuple[float, flo
 
 
 def measure(label: str, argv: list[str], env: dict | None = None,
-            codes: tuple[int, ...] = (0,)) -> tuple[float, float]:
-    runs = [once(argv, env or ENV, codes) for _ in range(RUNS)]
+            codes: tuple[int, ...] = (0,), before=None) -> tuple[float, float]:
+    runs = []
+    for _ in range(RUNS):
+        if before:
+            before()
+        runs.append(once(argv, env or ENV, codes))
     wall = statistics.median(r[0] for r in runs)
     rss = max(r[1] for r in runs)
     spread = ", ".join(f"{r[0]:.2f}" for r in runs)
@@ -121,6 +126,17 @@ def bench(work: Path) -> None:
         print(f"   time {ours[0] / theirs[0]:.2f}x octoDNS (goal <= 0.50x), peak memory "
               f"{ours[1] / theirs[1]:.2f}x octoDNS (goal <= 1.00x): "
               f"{verdict(ours[0] <= theirs[0] / 2 and ours[1] <= theirs[1])}")
+
+    print(f"== apply 1,000 changes to 10,000 DIDs, --emulator, --executor api ({RUNS} runs)")
+    target = big / "apply-state.json"
+    journal = big / "journal.jsonl"
+
+    def fresh() -> None:
+        target.write_bytes(pristine)
+        journal.unlink(missing_ok=True)
+    measure("mvconf apply", ["mvconf", "apply", str(big / "dids.yaml"), "--emulator", str(target),
+                             "--executor", "api", "--auto-approve", "--journal", str(journal)],
+            before=fresh)
 
     print(f"== verify-events on 100,000 events ({RUNS} runs)")
     events = work / "events.jsonl"

@@ -13,6 +13,7 @@ import time
 import httpx
 import pytest
 
+from mvconf.emulator.api import EmulatorApi
 from mvconf.emulator.app import create_app
 from mvconf.emulator.faults import Faults
 from mvconf.emulator.store import DOCUMENTED_FIELDS, Store
@@ -171,3 +172,25 @@ def test_bad_state_file_is_a_clear_error(tmp_path, cli):
     result = cli("emulator", "--state", str(path), "--port", "0")
     assert result.code == 1 and "api_keys" in result.stderr and "Traceback" not in result.stderr
     assert os.path.exists(path)
+
+
+def test_concurrent_writes_are_all_on_disk_when_answered(state_file):
+    numbers = [f"+1555123{i:04d}" for i in range(30)]
+    path = state_file([did(n, id=f"did_{i}") for i, n in enumerate(numbers)])
+    api = EmulatorApi(Store(path))
+    seen_on_disk = []
+
+    async def patch(i):
+        reply = await api.handle("PATCH", f"/v1/dids/did_{i}", {"authorization": "Bearer test-key"},
+                                 json.dumps({"route_mode": "reject"}).encode(), "127.0.0.1")
+        assert reply.status == 200
+        # answered only once saved: the file already holds this write
+        saved = {d["id"]: d for d in json.loads(path.read_text())["dids"]}
+        seen_on_disk.append(saved[f"did_{i}"]["route_mode"])
+
+    async def go():
+        await asyncio.gather(*(patch(i) for i in range(30)))
+    asyncio.run(go())
+    assert seen_on_disk == ["reject"] * 30
+    reloaded = Store(path)  # the file is whole and holds every write
+    assert {r["route_mode"] for r in reloaded.dids.values()} == {"reject"}

@@ -116,7 +116,7 @@ class EmulatorApi:
         if path == "/_account/dids" or _ACCOUNT_DID.match(path):
             if not is_loopback(client_host):
                 return error(403, "forbidden", "The account setup is served to loopback only")
-            return self._account(method, path, body)
+            return await self._account(method, path, body)
         return error(404, "not_found", "Not found")
 
     async def _gate(self, headers: Mapping[str, str]) -> str | Reply:
@@ -147,7 +147,7 @@ class EmulatorApi:
         if match and method == "GET":
             return self._visible(store.dids.get(match.group(1)), customer)
         if match and method == "PATCH":
-            return self._patch(match.group(1), customer, body)
+            return await self._patch(match.group(1), customer, body)
         return error(404, "not_found", "Not found")
 
     @staticmethod
@@ -156,7 +156,7 @@ class EmulatorApi:
             return error(404, *NOT_FOUND)
         return ok(record)
 
-    def _patch(self, did_id: str, customer: str, raw: bytes) -> Reply:
+    async def _patch(self, did_id: str, customer: str, raw: bytes) -> Reply:
         record = self.store.dids.get(did_id)
         if record is None or record.get("customer_id") != customer:
             return error(404, *NOT_FOUND)
@@ -172,9 +172,9 @@ class EmulatorApi:
         changes = _changes(body, PATCHABLE)
         if isinstance(changes, Reply):
             return changes
-        return ok(self.store.update(record, changes))
+        return await self._saved(self.store.update(record, changes))
 
-    def _account(self, method: str, path: str, raw: bytes) -> Reply:
+    async def _account(self, method: str, path: str, raw: bytes) -> Reply:
         store = self.store
         if path == "/_account/dids":
             if method != "GET":
@@ -192,9 +192,18 @@ class EmulatorApi:
         if method == "PUT":
             checked = _changes({k: v for k, v in body.items() if k in ACCOUNT_PATCHABLE},
                                ACCOUNT_PATCHABLE)
-            return checked if isinstance(checked, Reply) else ok(store.put(number, body))
+            if isinstance(checked, Reply):
+                return checked
+            return await self._saved(store.put(number, body))
         record = store.find_number(number)
         if record is None:
             return error(404, *NOT_FOUND)
         changes = _changes(body, ACCOUNT_PATCHABLE)
-        return changes if isinstance(changes, Reply) else ok(store.update(record, changes))
+        if isinstance(changes, Reply):
+            return changes
+        return await self._saved(store.update(record, changes))
+
+    async def _saved(self, record: dict) -> Reply:
+        """Answer a write only once it is on disk."""
+        await self.store.commit()
+        return ok(record)
