@@ -11,7 +11,8 @@ wall time is reported with the highest peak RSS of those runs, read per process 
   4. apply 1,000 changes to a 10,000-DID account, --emulator, --executor api
   5. verify-events on 100,000 events                         goal: seconds
 
-SKIP_OCTODNS=1 skips installing octoDNS into a throwaway venv (it needs the package index).
+`python bench/run.py network plan` runs only those sections (network, validate, plan, apply,
+events). SKIP_OCTODNS=1 skips installing octoDNS into a throwaway venv (it needs the package index).
 """
 
 from __future__ import annotations
@@ -82,20 +83,24 @@ def start_emulator(state: Path, latency_ms: int) -> tuple[subprocess.Popen, str]
 
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="mvconf-bench-"))
+    wanted = sys.argv[1:] or list(SECTIONS)
+    unknown = [name for name in wanted if name not in SECTIONS]
+    if unknown:
+        raise SystemExit(f"unknown section(s) {', '.join(unknown)}; choose from "
+                         f"{', '.join(SECTIONS)}")
     try:
-        bench(work)
+        big, net = work / "big", work / "net"
+        for where, n in ((big, 10_000), (net, 4_000)):
+            where.mkdir()
+            make_data.main(str(where), n, 10)
+        for name in wanted:
+            SECTIONS[name](work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def bench(work: Path) -> None:
-    big, net = work / "big", work / "net"
-    for where, n in ((big, 10_000), (net, 4_000)):
-        where.mkdir()
-        make_data.main(str(where), n, 10)
-
-    # The network-bound run goes first, while the machine is rested: it is the most sensitive
-    # to CPU throttling of shared machines (seen here: 60% slower after a minute of load).
+def network(work: Path) -> None:
+    net = work / "net"
     print(f"== plan 4,000 DIDs, emulator at --latency-ms 50, --parallelism 16 ({RUNS} runs)")
     emulator, url = start_emulator(net / "state.json", 50)
     try:
@@ -109,10 +114,16 @@ def bench(work: Path) -> None:
     print(f"   bound N x latency / parallelism = {bound:.1f} s; {wall / bound:.2f}x the bound "
           f"(goal <= 1.15x): {verdict(wall <= 1.15 * bound)}")
 
+
+def validate(work: Path) -> None:
+    big = work / "big"
     print(f"== validate 10,000 DIDs ({RUNS} runs)")
     wall, _ = measure("mvconf validate", ["mvconf", "validate", str(big / "dids.yaml")])
     print(f"   goal well under 2 s: {verdict(wall < 2)}")
 
+
+def plan_cpu(work: Path) -> None:
+    big = work / "big"
     print(f"== plan 10,000 DIDs, 10% changed, --emulator, --format json ({RUNS} runs)")
     state = big / "state.json"
     pristine = state.read_bytes()
@@ -127,6 +138,10 @@ def bench(work: Path) -> None:
               f"{ours[1] / theirs[1]:.2f}x octoDNS (goal <= 1.00x): "
               f"{verdict(ours[0] <= theirs[0] / 2 and ours[1] <= theirs[1])}")
 
+
+def apply(work: Path) -> None:
+    big = work / "big"
+    pristine = (big / "state.json").read_bytes()
     print(f"== apply 1,000 changes to 10,000 DIDs, --emulator, --executor api ({RUNS} runs)")
     target = big / "apply-state.json"
     journal = big / "journal.jsonl"
@@ -138,9 +153,12 @@ def bench(work: Path) -> None:
                              "--executor", "api", "--auto-approve", "--journal", str(journal)],
             before=fresh)
 
+
+def events(work: Path) -> None:
+    big = work / "big"
     print(f"== verify-events on 100,000 events ({RUNS} runs)")
-    events = work / "events.jsonl"
-    with events.open("w") as handle:
+    recorded = work / "events.jsonl"
+    with recorded.open("w") as handle:
         for i in range(100_000):
             handle.write(json.dumps({
                 "event": "call.completed", "created_at": "2026-05-29T12:10:00Z",
@@ -149,7 +167,7 @@ def bench(work: Path) -> None:
                          "to": f"+1555{i % 10000:07d}"}, "variables": {}, "data": {}}) + "\n")
     # Exit 1 is expected: most of the 10,000 DIDs receive no call in these events.
     measure("mvconf verify-events", ["mvconf", "verify-events", str(big / "dids.yaml"),
-                                     "--events", str(events), "--format", "json"], codes=(0, 1))
+                                     "--events", str(recorded), "--format", "json"], codes=(0, 1))
 
 
 def octodns(work: Path) -> tuple[float, float]:
@@ -162,6 +180,11 @@ def octodns(work: Path) -> tuple[float, float]:
     return measure("octodns-sync 1.22", [str(venv / "bin/octodns-sync"), "--config-file",
                                          str(work / "octo/config.yaml")])
 
+
+# The network-bound run goes first, while the machine is rested: it is the most sensitive to
+# CPU throttling of shared machines (seen here: the same loop 60% slower after a minute of load).
+SECTIONS = {"network": network, "validate": validate, "plan": plan_cpu, "apply": apply,
+            "events": events}
 
 if __name__ == "__main__":
     main()
