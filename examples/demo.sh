@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
 cp examples/sales-support/state.json "$work/state.json"
 manifests=examples/sales-support/dids
 run() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
@@ -38,6 +38,29 @@ state["dids"].append({"id": "did_221", "customer_id": "cust_123", "application_i
     "updated_at": "2026-11-24T12:00:00Z"})
 json.dump(state, open(path, "w"), indent=1)
 PY
-run mvconf plan "$manifests" --emulator "$work/state.json" --detailed-exitcode
-echo; echo "Demo done: plan, apply and a clean second plan. Journal:"
+run mvconf plan "$manifests" --emulator "$work/state.json" --detailed-exitcode --out "$work/plan.json"
+
+echo; echo "# 5. Test calls: the emulator places one call to each number, following its live"
+echo "#    routing; receive-events records the webhooks and verify-events checks them."
+mvconf emulator --state "$work/state.json" --port 0 > "$work/emulator.out" &
+mvconf receive-events --port 0 --out "$work/events.jsonl" > "$work/receiver.out" &
+for _ in $(seq 100); do
+  grep -q listening "$work/emulator.out" 2>/dev/null && grep -q listening "$work/receiver.out" \
+    2>/dev/null && break
+  sleep 0.1
+done
+python3 - "$(sed 's/listening on //' "$work/emulator.out")" \
+  "$(sed 's/listening on //' "$work/receiver.out")/hooks/minivoice" "$work/plan.json" <<'PY'
+import json, sys, urllib.request
+emulator, hook, plan = sys.argv[1:]
+for number in [change["number"] for change in json.load(open(plan))["changes"]]:
+    body = json.dumps({"to": number, "webhook_url": hook}).encode()
+    request = urllib.request.Request(f"{emulator}/_account/calls", body,
+                                     {"Content-Type": "application/json"})
+    event = json.load(urllib.request.urlopen(request))["call"]
+    print(f"  called {number}: {event['status']} in {event['application_id']} ({event['id']})")
+PY
+run mvconf verify-events "$manifests" --events "$work/events.jsonl"
+
+echo; echo "Demo done: plan, apply, a clean second plan and checked test calls. Journal:"
 wc -l < "$work/journal.jsonl" | xargs echo "  records:"

@@ -88,3 +88,49 @@ def test_receive_events_records_posts(tmp_path):
         assert proc.wait(timeout=10) == 0
     recorded = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["call"]["id"] for r in recorded] == ["c1", "c2"]
+
+
+@pytest.mark.process
+def test_emulator_test_calls_follow_live_routing_and_reach_the_receiver(cli, write, tmp_path,
+                                                                        state_file):
+    import asyncio
+
+    from mvconf.emulator.app import create_app
+    from mvconf.emulator.store import Store
+
+    from .conftest import did
+
+    manifest = write("dids.yaml", MANIFEST)
+    state = state_file([did("+15551230002"), did("+15551230003", app="app_999"),
+                        did("+15551230004", mode="reject"), did("+15551230005")])
+    app = create_app(Store(state))
+    out = tmp_path / "events.jsonl"
+    receiver = subprocess.Popen([sys.executable, "-m", "mvconf", "receive-events", "--port", "0",
+                                 "--out", str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        hook = receiver.stdout.readline().strip().removeprefix("listening on ") + "/hooks"
+
+        async def place(body):
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                         base_url="http://emu") as client:
+                return await client.post("/_account/calls", json=body)
+
+        codes = [asyncio.run(place({"to": n, "webhook_url": hook})).status_code
+                 for n in ("+15551230002", "+15551230003", "+15551230004", "+15551230005")]
+        assert codes == [201] * 4
+        assert asyncio.run(place({"to": "+15551239999"})).status_code == 404
+    finally:
+        receiver.send_signal(signal.SIGTERM)
+        assert receiver.wait(timeout=10) == 0
+    down = asyncio.run(place({"to": "+15551230002", "webhook_url": hook}))
+    assert down.status_code == 502 and down.json()["error"]["code"] == "webhook_failed"
+
+    recorded = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["call"]["status"] for r in recorded] == ["completed", "completed", "rejected",
+                                                      "completed"]
+    result = cli("verify-events", manifest, "--events", out, "--format", "json")
+    verdicts = {d["number"]: d["status"] for d in json.loads(result.stdout)["dids"]}
+    assert result.code == 2  # +15551230003 answers in app_999, and +15551230005 is not rejected
+    assert verdicts == {"+15551230002": "ok", "+15551230003": "wrong_application",
+                        "+15551230004": "ok", "+15551230005": "not_rejected",
+                        "+15551230006": "untested"}

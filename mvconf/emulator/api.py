@@ -113,7 +113,7 @@ class EmulatorApi:
         """`path` is already percent-decoded; `headers` has lower-case names."""
         if path.startswith("/v1/"):
             return await self._api(method, path, headers, body)
-        if path == "/_account/dids" or _ACCOUNT_DID.match(path):
+        if path in ("/_account/dids", "/_account/calls") or _ACCOUNT_DID.match(path):
             if not is_loopback(client_host):
                 return error(403, "forbidden", "The account setup is served to loopback only")
             return await self._account(method, path, body)
@@ -176,6 +176,10 @@ class EmulatorApi:
 
     async def _account(self, method: str, path: str, raw: bytes) -> Reply:
         store = self.store
+        if path == "/_account/calls":
+            if method != "POST":
+                return error(405, "method_not_allowed", f"{method} is not allowed here")
+            return await self._call(raw)
         if path == "/_account/dids":
             if method != "GET":
                 return error(405, "method_not_allowed", f"{method} is not allowed here")
@@ -202,6 +206,27 @@ class EmulatorApi:
         if isinstance(changes, Reply):
             return changes
         return await self._saved(store.update(record, changes))
+
+    async def _call(self, raw: bytes) -> Reply:
+        """Place a test call: {"to": E164, "from"?: E164, "webhook_url"?: URL}."""
+        from mvconf.emulator.calls import DEFAULT_CALLER, call_event, deliver
+
+        body = _json_body(raw)
+        if isinstance(body, Reply):
+            return body
+        to, caller, url = body.get("to"), body.get("from", DEFAULT_CALLER), body.get("webhook_url")
+        if not isinstance(to, str) or not isinstance(caller, str):
+            return error(400, "invalid_request", "'to' (and 'from', if given) must be numbers")
+        if url is not None and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
+            return error(400, "invalid_request", "'webhook_url' must be an http(s) URL")
+        record = self.store.find_number(to)
+        if record is None:
+            return error(404, *NOT_FOUND)
+        event = call_event(record, caller)
+        problem = await deliver(url, event) if url else None
+        if problem:
+            return error(502, "webhook_failed", f"the call was placed but {problem}")
+        return Reply(201, ok(event).body)
 
     async def _saved(self, record: dict) -> Reply:
         """Answer a write only once it is on disk."""
