@@ -174,3 +174,15 @@ def test_oversized_file_is_refused(tmp_path):
         handle.truncate(16 * 1024 * 1024 + 1)
     with pytest.raises(ManifestError, match="limited to 16 MiB"):
         load_desired([str(path)])
+
+
+def test_unknown_key_and_other_rules_of_one_did_in_one_run(tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text('version: 1\ndids:\n  - number: "+15551230002"\n    application: app_1\n'
+                    '    route_mode: forward\n    destination: ["+15551230003"]\n')
+    with pytest.raises(ManifestError) as info:
+        load_desired([str(path)])
+    rendered = [str(p) for p in info.value.problems]
+    assert any("unknown key 'destination'" in r and "did you mean 'destinations'" in r
+               for r in rendered), rendered
+    assert any(r.startswith(f"{path}:3:5: route_mode forward needs") for r in rendered), rendered

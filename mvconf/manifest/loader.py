@@ -85,15 +85,33 @@ def read_manifest(path: str) -> tuple[LoadedFile | None, list[Problem]]:
 
 
 def _salvage(path: str, located: Located, errors: list) -> LoadedFile | None:
-    """Keep the valid DIDs of a file with invalid ones, so their problems are reported too."""
-    bad = {e["loc"][1] for e in errors if len(e["loc"]) > 1 and e["loc"][0] == "dids"
-           and isinstance(e["loc"][1], int)}
-    if any(e["loc"][:1] != ("dids",) or len(e["loc"]) < 2 for e in errors):
+    """Keep the valid DIDs of a file with invalid ones, so their problems are reported too.
+
+    A DID whose only problems are unknown keys is kept without those keys, so that its other
+    rules (a forward without destinations, say) are reported in the same run."""
+    if any(e["loc"][:1] != ("dids",) or len(e["loc"]) < 2 or not isinstance(e["loc"][1], int)
+           for e in errors):
         return None  # the header (version, applications, defaults) or the list itself is wrong
+    unknown: dict[int, set] = {}
+    bad: set[int] = set()
+    for e in errors:
+        index = e["loc"][1]
+        if e["type"] == "extra_forbidden" and len(e["loc"]) == 3:
+            unknown.setdefault(index, set()).add(e["loc"][2])
+        else:
+            bad.add(index)
     header = {k: v for k, v in located.data.items() if k != "dids"}
     manifest = ManifestFile.model_validate(header)
-    dids = [(i, DidSpec.model_validate(item)) for i, item in enumerate(located.data["dids"])
-            if i not in bad]
+    dids = []
+    for i, item in enumerate(located.data["dids"]):
+        if i in bad:
+            continue
+        if i in unknown:
+            item = {k: v for k, v in item.items() if k not in unknown[i]}
+        try:
+            dids.append((i, DidSpec.model_validate(item)))
+        except ValidationError:
+            continue  # already reported
     return LoadedFile(path, manifest, located, dids)
 
 
