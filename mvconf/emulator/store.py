@@ -45,6 +45,7 @@ class Store:
         self._changed = 0  # changes made in memory
         self._saved = 0  # changes known to be on disk
         self._save_lock: asyncio.Lock | None = None
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
         self._encoded: dict[str, str] = {}
         data = _read_state(self.path)
         self.is_yaml = self.path.suffix in (".yaml", ".yml")
@@ -109,8 +110,9 @@ class Store:
         """Return once every change made so far is saved (SPEC §7: atomically, so a crash never
         leaves a half-written file, and before the API answers the write)."""
         wanted = self._changed
-        if self._save_lock is None:
-            self._save_lock = asyncio.Lock()
+        loop = asyncio.get_running_loop()
+        if self._save_lock is None or self._lock_loop is not loop:  # one lock per event loop
+            self._save_lock, self._lock_loop = asyncio.Lock(), loop
         async with self._save_lock:
             if self._saved >= wanted:
                 return  # a save that started after our change already covered it

@@ -35,6 +35,8 @@ class HttpSender:
             raise TransportFailed("the API did not answer in time") from None
         except httpx.TransportError as exc:
             raise TransportFailed(f"connection failed ({type(exc).__name__})") from None
+        except httpx.HTTPError as exc:  # an answer that could not be read, for one
+            raise TransportFailed(f"the request failed ({type(exc).__name__})") from None
         finally:
             self.lanes.put_nowait(lane)
         return Answer(response.status_code, response.headers, response.content)
