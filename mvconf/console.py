@@ -26,11 +26,21 @@ def stderr() -> Console:
 
 
 def print_lines(lines: Iterable[tuple[str, str | None]], err: bool = False) -> None:
+    """Print styled lines; plain text when the stream is not a terminal (or NO_COLOR is set),
+    where rich would print no style anyway, at a fraction of the cost."""
+    console = stderr() if err else stdout()
+    if console.no_color or not console.is_terminal:
+        import click
+
+        click.echo("".join(f"{line}\n" for line, _ in lines), nl=False, err=err)
+        return
     from rich.text import Text
 
-    console = stderr() if err else stdout()
+    text = Text()
     for line, style in lines:
-        console.print(Text(line, style=style or ""))
+        text.append(line, style=style or "")
+        text.append("\n")
+    console.print(text, end="")
 
 
 def write_chunks(chunks: Iterable[str]) -> None:
