@@ -13,7 +13,7 @@ from mvconf.numbers import to_e164
 WRONG = ("wrong_application", "not_rejected")
 
 
-@dataclass
+@dataclass(slots=True)
 class Call:
     id: str
     application_id: str | None
@@ -37,17 +37,17 @@ def read_events(text: str) -> Events:
         except ValueError as exc:
             raise InputError("the events file looks like a JSON array but is not valid: "
                              f"{exc}") from None
-        numbered = list(enumerate(items, 1))
-    else:
-        numbered = []
-        for number, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                numbered.append((number, json.loads(line)))
-            except ValueError:
-                events.malformed.append((number, "not JSON"))
-    for number, item in numbered:
+        for number, item in enumerate(items, 1):
+            _take(events, number, item)
+        return events
+    for number, line in enumerate(text.splitlines(), 1):  # each event is dropped once taken
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError:
+            events.malformed.append((number, "not JSON"))
+            continue
         _take(events, number, item)
     return events
 
