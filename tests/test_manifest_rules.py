@@ -63,6 +63,7 @@ CASES = [
     ("version: 1\nversion: 1\n", "2:1: duplicate key 'version'"),
     ("version: 1\ndids: !!python/object/apply:os.system ['true']\n", "2:7: unsupported YAML tag"),
     ("version: 1\ndids: !!binary aGVsbG8=\n", "2:7: unsupported YAML value"),
+    ("version: 1\ndids: !!int\n", "2:7: unreadable value ''"),
     ("version: 1\ndids: {a: 1}\n", "2:1: dids: input should be a valid list"),
 ]
 

@@ -225,8 +225,10 @@ class _Builder:
                 value = self.loader.construct_object(node, deep=True)
         except YAMLError:
             raise YamlProblem(f"unsupported YAML tag {tag!r}", *_at(event)) from None
-        except (ValueError, TypeError, OverflowError) as exc:
-            raise YamlProblem(f"unreadable value {event.value!r}: {exc}", *_at(event)) from None
+        except Exception as exc:  # ruamel's constructors fail in many ways on odd input
+            reason = str(exc) or type(exc).__name__
+            raise YamlProblem(f"unreadable value {event.value!r} for {tag!r}: {reason}",
+                              *_at(event)) from None
         if not isinstance(value, str | int | float | bool) and value is not None:
             # Safe tags such as !!binary, !!timestamp or !!set have no place in a manifest.
             raise YamlProblem(f"unsupported YAML value of type {tag!r}", *_at(event))
