@@ -200,6 +200,13 @@ MANIFEST_TEXT = st.one_of(
                      st.sampled_from(["version", "dids", "number", "route_mode", "application",
                                       "defaults", "destinations", "applications", "id", "x"]),
                      inner, max_size=5), max_leaves=20).map(json.dumps),
+    # YAML syntax itself: tags, anchors, aliases, merge keys, flow and block collections
+    st.lists(st.sampled_from(
+        list("abc:-[]{},&*!|'\"\n #?0123456789.+") + [
+            "  ", "\n  ", "!!str ", "!!int ", "!!float ", "!!bool ", "!!timestamp ",
+            "!!binary ", "!!set ", "!!omap ", "&a ", "*a", "<<: ", "---\n", "...\n", "!foo ",
+            "version: 1\n", "dids:\n", "- number: ", '"+15551230002"']), max_size=40,
+    ).map("".join),
 )
 
 
