@@ -19,11 +19,16 @@ from mvconf.cli import debug_option
               help="Answer 429 beyond N API requests per second (0: no limit).")
 @click.option("--fail-rate", default=0.0, type=click.FloatRange(0, 1), show_default=True,
               help="Answer this fraction of API requests with 503.")
-@click.option("--seed", type=int, default=None, help="Make --fail-rate repeatable.")
+@click.option("--drop-rate", default=0.0, type=click.FloatRange(0, 1), show_default=True,
+              help="Carry out this fraction of API requests but close the connection instead "
+              "of answering (a lost answer).")
+@click.option("--seed", type=int, default=None,
+              help="Make --fail-rate and --drop-rate repeatable.")
 @click.option("--read-only", is_flag=True, help="Refuse API writes with 405, as an account "
               "without API writes does.")
 @debug_option
-def emulator(state, host, port, latency_ms, rate_limit, fail_rate, seed, read_only) -> int:
+def emulator(state, host, port, latency_ms, rate_limit, fail_rate, drop_rate, seed,
+             read_only) -> int:
     """Serve a MiniVoice-compatible API for local work and tests."""
     from mvconf.emulator.app import create_app
     from mvconf.emulator.faults import Faults
@@ -31,7 +36,8 @@ def emulator(state, host, port, latency_ms, rate_limit, fail_rate, seed, read_on
     from mvconf.serve import serve
 
     store = Store(state)
-    faults = Faults(latency_ms=latency_ms, rate_limit=rate_limit, fail_rate=fail_rate, seed=seed)
+    faults = Faults(latency_ms=latency_ms, rate_limit=rate_limit, fail_rate=fail_rate,
+                    drop_rate=drop_rate, seed=seed)
     return serve(create_app(store, faults, read_only=read_only), host, port)
 
 

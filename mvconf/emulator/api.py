@@ -11,6 +11,7 @@ both behave the same; the in-process one just skips HTTP.
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import json
 import re
@@ -40,6 +41,7 @@ class Reply:
     status: int
     body: bytes
     headers: Mapping[str, str] = field(default_factory=lambda: JSON_HEADERS)
+    dropped: bool = False  # the connection is closed instead of answering (--drop-rate)
 
 
 def ok(record: Any) -> Reply:
@@ -112,7 +114,10 @@ class EmulatorApi:
                      client_host: str | None) -> Reply:
         """`path` is already percent-decoded; `headers` has lower-case names."""
         if path.startswith("/v1/"):
-            return await self._api(method, path, headers, body)
+            reply = await self._api(method, path, headers, body)
+            if self.faults.should_drop():  # carried out, but the answer never arrives
+                return dataclasses.replace(reply, dropped=True)
+            return reply
         if path in ("/_account/dids", "/_account/calls") or _ACCOUNT_DID.match(path):
             if not is_loopback(client_host):
                 return error(403, "forbidden", "The account setup is served to loopback only")

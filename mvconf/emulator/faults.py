@@ -1,4 +1,5 @@
-"""Fault injection for the emulator's /v1/ API: latency, rate limits and random 503s."""
+"""Fault injection for the emulator's /v1/ API: latency, rate limits, random 503s and lost
+answers (dropped connections)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ class Faults:
     latency_ms: float = 0
     rate_limit: int = 0  # requests per one-second window; 0 means no limit
     fail_rate: float = 0.0
+    drop_rate: float = 0.0  # ours: the request is carried out, then the answer is lost
     seed: int | None = None
     _random: random.Random = field(init=False, repr=False)
     _window: int = field(default=-1, init=False)
@@ -41,3 +43,6 @@ class Faults:
 
     def should_fail(self) -> bool:
         return self.fail_rate > 0 and self._random.random() < self.fail_rate
+
+    def should_drop(self) -> bool:
+        return self.drop_rate > 0 and self._random.random() < self.drop_rate

@@ -12,7 +12,7 @@ from urllib.parse import unquote
 
 from mvconf.emulator.api import EmulatorApi
 from mvconf.emulator.store import Store
-from mvconf.minivoice.client import Answer
+from mvconf.minivoice.client import Answer, TransportFailed
 
 
 class InProcessSender:
@@ -23,4 +23,6 @@ class InProcessSender:
     async def send(self, method: str, path: str, body: Any = None) -> Answer:
         raw = b"" if body is None else json.dumps(body).encode()
         reply = await self.api.handle(method, unquote(path), self.headers, raw, "127.0.0.1")
+        if reply.dropped:
+            raise TransportFailed("connection failed (the emulator dropped it)")
         return Answer(reply.status, reply.headers, reply.body)
