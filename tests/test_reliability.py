@@ -23,9 +23,10 @@ pytestmark = pytest.mark.reliability
 KEY = "sk-live-SECRET-4f9a2c7e"
 
 
-def start(state, *extra):
+def start(state, *extra, stderr=None):
     proc = subprocess.Popen([sys.executable, "-m", "mvconf", "emulator", "--state", str(state),
-                             "--port", "0", *extra], stdout=subprocess.PIPE, text=True)
+                             "--port", "0", *extra], stdout=subprocess.PIPE, stderr=stderr,
+                            text=True)
     url = proc.stdout.readline().strip().removeprefix("listening on ")
     assert url.startswith("http://127.0.0.1:")
     return proc, url
@@ -50,16 +51,21 @@ def many(write, state_file, n, key=KEY):
         [did(f"+1555123{i:04d}", id=f"did_{i}") for i in range(n)], keys=keys)
 
 
+def assert_apply_converges(manifest, url, journal, n):
+    env = {"MINIVOICE_API_KEY": KEY, "MINIVOICE_API_URL": url}
+    result = mvconf("apply", manifest, "--executor", "api", "--auto-approve",
+                    "--allow-mass-change", "--journal", journal, env=env)
+    assert result.returncode == 0, result.stderr
+    assert f"Apply: {n} applied, 0 failed" in result.stdout
+    again = mvconf("plan", manifest, "--detailed-exitcode", env=env)
+    assert again.returncode == 0 and f"Plan: {n} unchanged." in again.stdout
+
+
 def test_apply_converges_through_503s_and_rate_limits(write, state_file, tmp_path):
     manifest, state = many(write, state_file, 30)
     proc, url = start(state, "--fail-rate", "0.25", "--rate-limit", "40", "--seed", "5")
-    env = {"MINIVOICE_API_KEY": KEY, "MINIVOICE_API_URL": url}
     try:
-        result = mvconf("apply", manifest, "--executor", "api", "--auto-approve",
-                        "--allow-mass-change", "--journal", tmp_path / "j.jsonl", env=env)
-        assert result.returncode == 0, result.stderr
-        again = mvconf("plan", manifest, "--detailed-exitcode", env=env)
-        assert again.returncode == 0 and "Plan: 30 unchanged." in again.stdout
+        assert_apply_converges(manifest, url, tmp_path / "j.jsonl", 30)
     finally:
         stop(proc)
 
@@ -70,18 +76,9 @@ def test_apply_converges_when_answers_are_lost(write, state_file, tmp_path):
     some answers are lost in every run; six lost in a row (which would exhaust the retries)
     has a chance of about 1 in 8,000 per run."""
     manifest, state = many(write, state_file, 30)
-    proc = subprocess.Popen([sys.executable, "-m", "mvconf", "emulator", "--state", str(state),
-                             "--port", "0", "--drop-rate", "0.1", "--seed", "11"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    url = proc.stdout.readline().strip().removeprefix("listening on ")
-    env = {"MINIVOICE_API_KEY": KEY, "MINIVOICE_API_URL": url}
+    proc, url = start(state, "--drop-rate", "0.1", "--seed", "11", stderr=subprocess.PIPE)
     try:
-        result = mvconf("apply", manifest, "--executor", "api", "--auto-approve",
-                        "--allow-mass-change", "--journal", tmp_path / "j.jsonl", env=env)
-        assert result.returncode == 0, result.stderr
-        assert "Apply: 30 applied, 0 failed" in result.stdout
-        again = mvconf("plan", manifest, "--detailed-exitcode", env=env)
-        assert again.returncode == 0 and "Plan: 30 unchanged." in again.stdout
+        assert_apply_converges(manifest, url, tmp_path / "j.jsonl", 30)
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=10)
