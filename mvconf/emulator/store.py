@@ -120,12 +120,6 @@ class Store:
             await asyncio.to_thread(write_atomic, self.path, text)
             self._saved = covered
 
-    def save(self) -> None:
-        """Save the whole state now."""
-        covered = self._changed
-        write_atomic(self.path, self._render())
-        self._saved = max(self._saved, covered)
-
     def _render(self) -> str:
         if self.is_yaml:
             import io

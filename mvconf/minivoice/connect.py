@@ -105,6 +105,6 @@ async def open_client(target: Target, parallelism: int = 8,
     from mvconf.minivoice.http import open_lanes
 
     timeout = httpx.Timeout(TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS)
-    async with open_lanes(parallelism, httpx.AsyncClient, base_url=target.url, headers=headers,
-                          timeout=timeout, follow_redirects=False) as sender:
+    async with open_lanes(parallelism, base_url=target.url, headers=headers, timeout=timeout,
+                          follow_redirects=False) as sender:
         yield MiniVoiceClient(sender, **options)

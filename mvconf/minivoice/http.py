@@ -8,7 +8,7 @@ httpx's connection pool scans every connection for every queued request, so one 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -43,12 +43,12 @@ class HttpSender:
 
 
 @asynccontextmanager
-async def open_lanes(count: int, make: Callable[..., httpx.AsyncClient],
-                     **options: Any) -> AsyncIterator[HttpSender]:
-    """`count` clients made by `make(**options)`, sharing one TLS context, closed on exit."""
+async def open_lanes(count: int, **options: Any) -> AsyncIterator[HttpSender]:
+    """`count` httpx clients made with `options`, sharing one TLS context, closed on exit."""
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     tls = httpx.create_ssl_context()
     async with AsyncExitStack() as stack:
-        lanes = [await stack.enter_async_context(make(limits=limits, verify=tls, **options))
+        lanes = [await stack.enter_async_context(
+                     httpx.AsyncClient(limits=limits, verify=tls, **options))
                  for _ in range(max(1, count))]
         yield HttpSender(*lanes)
