@@ -21,6 +21,17 @@ approve_option = click.option("--auto-approve", is_flag=True,
                               help="Write through the API without asking (needed without a TTY).")
 wait_option = click.option("--wait", is_flag=True,
                            help="After printing manual steps, poll until they are made.")
+wait_timeout_option = click.option("--wait-timeout", default=600.0, show_default=True,
+                                   type=click.FloatRange(0),
+                                   help="Seconds --wait polls before giving up (exit 3).")
+
+
+def apply_options(conn, journal, auto_approve, wait, wait_timeout, allow_mass_change):
+    from mvconf.apply.applier import ApplyOptions
+
+    return ApplyOptions(journal=journal, auto_approve=auto_approve, wait=wait,
+                        wait_timeout=wait_timeout, allow_mass_change=allow_mass_change,
+                        parallelism=conn.parallelism)
 
 
 def saved_plan_text(paths: tuple[str, ...]) -> str | None:
@@ -44,8 +55,7 @@ def saved_plan_text(paths: tuple[str, ...]) -> str | None:
 @executor_option
 @approve_option
 @wait_option
-@click.option("--wait-timeout", default=600.0, show_default=True, type=click.FloatRange(0),
-              help="Seconds --wait polls before giving up (exit 3).")
+@wait_timeout_option
 @journal_option
 @mass_option
 @target_option
@@ -54,15 +64,13 @@ def saved_plan_text(paths: tuple[str, ...]) -> str | None:
 def apply(paths, executor, auto_approve, wait, wait_timeout, journal, allow_mass_change, targets,
           conn) -> int:
     """Make the changes: through the API, or as steps for a person (exit 3 while steps remain)."""
-    from mvconf.apply.applier import ApplyOptions, apply_plan, retarget
+    from mvconf.apply.applier import apply_plan, retarget
     from mvconf.plan import render
     from mvconf.plan.model import load_plan, with_changes
     from mvconf.plan.safety import assess
     from mvconf.workflow import plan_from_manifests, select_targets_numbers
 
-    opts = ApplyOptions(journal=journal, auto_approve=auto_approve, wait=wait,
-                        wait_timeout=wait_timeout, allow_mass_change=allow_mass_change,
-                        parallelism=conn.parallelism)
+    opts = apply_options(conn, journal, auto_approve, wait, wait_timeout, allow_mass_change)
     saved = saved_plan_text(paths)
     target = conn.target()
     if saved is not None:
@@ -86,14 +94,14 @@ def apply(paths, executor, auto_approve, wait, wait_timeout, journal, allow_mass
 @executor_option
 @approve_option
 @wait_option
-@click.option("--wait-timeout", default=600.0, show_default=True, type=click.FloatRange(0))
+@wait_timeout_option
 @mass_option
 @api_options
 @debug_option
 def rollback(journal, last, executor, auto_approve, wait, wait_timeout, allow_mass_change,
              conn) -> int:
     """Restore the values recorded before the last applied changes."""
-    from mvconf.apply.applier import ApplyOptions, apply_plan
+    from mvconf.apply.applier import apply_plan
     from mvconf.apply.rollback import rollback_plan
     from mvconf.plan import render
     from mvconf.workflow import now_utc
@@ -101,9 +109,7 @@ def rollback(journal, last, executor, auto_approve, wait, wait_timeout, allow_ma
     target = conn.target()
     plan = rollback_plan(journal, last, executor or "manual", target, now_utc(), conn.parallelism)
     print_lines(render.text_lines(plan))
-    opts = ApplyOptions(journal=journal, auto_approve=auto_approve, wait=wait,
-                        wait_timeout=wait_timeout, allow_mass_change=allow_mass_change,
-                        parallelism=conn.parallelism)
+    opts = apply_options(conn, journal, auto_approve, wait, wait_timeout, allow_mass_change)
     return apply_plan(plan, target, opts)
 
 
