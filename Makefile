@@ -17,6 +17,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check mvconf tests bench
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: $(STAMP)
@@ -24,6 +25,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check mvconf tests bench
+	$(BIN)/lint-imports --no-cache
 
 schema: $(STAMP)
 	$(BIN)/mvconf schema > schemas/manifest.schema.json

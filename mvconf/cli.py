@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import sys
 import traceback
@@ -10,35 +9,22 @@ import traceback
 import click
 
 from mvconf import __version__
+from mvconf.commands import ALL
+from mvconf.commands.options import State
 from mvconf.errors import ManifestError, MvconfError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-class State:
-    debug = False
-
-
-def debug_option(func):
-    """`--debug` on every command, after its name: more detail and tracebacks of bugs."""
-
-    @click.option("--debug", is_flag=True, help="Show more detail, and the traceback of a bug.")
-    @functools.wraps(func)
-    def wrapper(*args, debug: bool, **kwargs):
-        State.debug = debug
-        if debug:
-            from mvconf.logs import enable_debug_logging
-
-            enable_debug_logging()
-        return func(*args, **kwargs)
-
-    return wrapper
 
 
 @click.group(context_settings=CONTEXT)
 @click.version_option(__version__, prog_name="mvconf")
 def cli() -> None:
     """Manage MiniVoice phone numbers (DIDs) as code."""
+
+
+for _command in ALL:
+    cli.add_command(_command)
+logging.getLogger("mvconf").addHandler(logging.NullHandler())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -79,8 +65,3 @@ def run(argv: list[str] | None = None) -> int:
         return 1
     return result if isinstance(result, int) else 0
 
-
-from mvconf.commands import register  # noqa: E402  (commands attach themselves to `cli`)
-
-register(cli)
-logging.getLogger("mvconf").addHandler(logging.NullHandler())

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
+from mvconf.facts import ROUTE_MODES, TAKES_DESTINATIONS
 from mvconf.minivoice.models import LiveDID
-
-MODES = {"webhook", "reject", "forward", "sip"}
 
 
 def _q(value: str) -> str:
@@ -41,12 +40,12 @@ def _did_block(did: LiveDID) -> tuple[list[str], str | None]:
         block.append(f"  application: {_q(did.application_id)}")
     block.append(f"  route_mode: {_q(did.route_mode)}")
     why = None
-    if did.route_mode not in MODES:
+    if did.route_mode not in ROUTE_MODES:
         why = f"route_mode {did.route_mode!r} is not one mvconf manages"
     if did.destinations:
         block.append("  destinations:")
         block += [f"    - {_q(d)}" for d in did.destinations]
-    elif did.route_mode in ("forward", "sip"):
+    elif did.route_mode in TAKES_DESTINATIONS:
         why = why or "its destinations are not visible through the API"
     if not did.application_id and did.route_mode != "reject":
         why = why or "it has no application"

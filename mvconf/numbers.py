@@ -8,7 +8,8 @@ from functools import lru_cache
 import phonenumbers
 from phonenumbers import NumberParseException, ValidationResult
 
-E164_SHAPE = re.compile(r"^\+[1-9][0-9]{1,14}$")
+from mvconf.facts import E164_SHAPE
+
 SIP_URI = re.compile(r"^(sips?):(\S+)$", re.IGNORECASE)
 
 _REASONS = {

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from .conftest import did
+from .helpers import did
 
 MANIFEST = """
 version: 1

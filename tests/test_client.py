@@ -15,7 +15,7 @@ from mvconf.errors import ApiError
 from mvconf.minivoice.client import MiniVoiceClient, read_many
 from mvconf.minivoice.http import HttpSender
 
-from .conftest import did
+from .helpers import did
 
 GOOD = did("+15551230002", id="did_123")
 

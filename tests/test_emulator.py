@@ -18,7 +18,7 @@ from mvconf.emulator.app import create_app
 from mvconf.emulator.faults import Faults
 from mvconf.emulator.store import DOCUMENTED_FIELDS, Store
 
-from .conftest import did
+from .helpers import did
 
 SEED_RESPONSE = {
     "id": "did_123", "customer_id": "cust_123", "application_id": "app_123",

@@ -98,7 +98,7 @@ def test_emulator_test_calls_follow_live_routing_and_reach_the_receiver(cli, wri
     from mvconf.emulator.app import create_app
     from mvconf.emulator.store import Store
 
-    from .conftest import did
+    from .helpers import did
 
     manifest = write("dids.yaml", MANIFEST)
     state = state_file([did("+15551230002"), did("+15551230003", app="app_999"),

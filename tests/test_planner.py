@@ -5,12 +5,12 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mvconf.manifest.resolve import DesiredDid
+from mvconf.manifest import DesiredDid
 from mvconf.minivoice.models import LiveDID
-from mvconf.plan.model import Action, Plan
+from mvconf.plan.model import Action, FieldDiff, Plan
 from mvconf.plan.planner import make_plan
 
-from .conftest import did
+from .helpers import did
 
 
 def desired(number="+15551230002", app="app_123", mode="webhook", dests=(), pin=None):
@@ -38,8 +38,8 @@ def test_table_of_actions():
     ])
     assert [c.action for c in p.changes] == [Action.noop, Action.update, Action.missing,
                                              Action.blocked, Action.conflict]
-    assert p.changes[1].fields == {"application_id": {"from": "app_123", "to": "app_456"},
-                                   "route_mode": {"from": "webhook", "to": "reject"}}
+    assert p.changes[1].fields == {"application_id": FieldDiff("app_123", "app_456"),
+                                   "route_mode": FieldDiff("webhook", "reject")}
     assert p.summary == {"noop": 1, "update": 1, "missing": 1, "blocked": 1, "conflict": 1}
     step_text = " ".join(p.changes[1].steps)
     assert "+15551230002 (did_2)" in step_text and "app_456 (currently app_123)" in step_text
@@ -65,7 +65,7 @@ def test_destinations_are_normalised_before_comparison():
 
 def test_webhook_clears_leftover_destinations():
     p = plan_of([(desired(), live(destinations=["+4915112345678"]))])
-    assert p.changes[0].fields == {"destinations": {"from": ["+4915112345678"], "to": []}}
+    assert p.changes[0].fields == {"destinations": FieldDiff(["+4915112345678"], [])}
 
 
 def test_reject_without_application_leaves_assignment_alone():
@@ -117,7 +117,7 @@ def apply_changes(items, p):
             out.append((d, LiveDID.model_validate(record)))
             continue
         data = lv.model_dump(mode="json", exclude_unset=True)
-        data.update({k: v["to"] for k, v in change.fields.items()})
+        data.update(change.wanted())
         data["status"] = "active"
         out.append((d, LiveDID.model_validate(data)))
     return out

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from .conftest import ROOT, invoke
+from .helpers import ROOT, invoke
 
 RECIPES = [("examples/ci/github-actions.yml", "vendor.github-workflows"),
            ("examples/ci/gitlab-ci.yml", "vendor.gitlab-ci")]

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .conftest import did, invoke
+from .helpers import did, invoke
 
 pytestmark = pytest.mark.reliability
 KEY = "sk-live-SECRET-4f9a2c7e"

@@ -11,7 +11,7 @@ from ruamel.yaml import YAML
 
 from mvconf.manifest.schema import schema_text
 
-from .conftest import ROOT
+from .helpers import ROOT
 
 SCHEMA = json.loads((ROOT / "schemas" / "manifest.schema.json").read_text())
 EXAMPLES = sorted(p for p in (ROOT / "examples").rglob("*.y*ml")

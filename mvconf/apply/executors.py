@@ -1,20 +1,58 @@
-"""Executors: the API one makes a change; the manual one turns it into account-setup steps.
+"""Executors carry out a plan's changes. They share one interface:
 
-Falling back from one to the other is a per-change decision: an account that answers 405 to a
-write gets steps for what is left.
+    await executor.carry_out(changes, report) -> changes left for the next executor
+
+`ApiExecutor` makes each change with one PATCH and reads it back. `ManualExecutor` turns changes
+into account-setup steps for a person and, with `--wait`, polls until they are made. Falling back
+from one to the other is a per-change decision: an account that answers 405 to a write gets
+steps for what is left.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from mvconf.apply.journal import Journal
+from mvconf.apply.journal import Journal, Result
+from mvconf.apply.view import ApplyView
 from mvconf.errors import ApiError
-from mvconf.minivoice.client import MiniVoiceClient
+from mvconf.minivoice.client import MiniVoiceClient, read_many
 from mvconf.minivoice.models import COMPARED, LiveDID
-from mvconf.plan.model import Change
-from mvconf.plan.planner import diff
+from mvconf.plan.change import Change
+from mvconf.plan.planner import matches
+
+
+@dataclass
+class Done:
+    """One change carried out (or not), with why not."""
+
+    change: Change
+    result: Result
+    error: str | None = None
+
+
+@dataclass
+class Report:
+    applied: list[Done] = field(default_factory=list)
+    failed: list[Done] = field(default_factory=list)
+    skipped: list[Change] = field(default_factory=list)
+    manual: list[Change] = field(default_factory=list)
+    confirmed: list[Change] = field(default_factory=list)
+
+    def summary(self) -> str:
+        parts = [f"{len(self.applied)} applied", f"{len(self.failed)} failed",
+                 f"{len(self.skipped)} skipped", f"{len(self.manual)} manual"]
+        if self.confirmed:
+            parts.insert(1, f"{len(self.confirmed)} confirmed")
+        return "Apply: " + ", ".join(parts) + "."
+
+
+class ChangeExecutor(Protocol):
+    async def carry_out(self, changes: list[Change], report: Report) -> list[Change]:
+        """Make what this executor can of `changes`, noting each in `report` and the journal;
+        return the changes it left for a person."""
 
 
 def before_values(change: Change) -> dict[str, Any] | None:
@@ -24,25 +62,7 @@ def before_values(change: Change) -> dict[str, Any] | None:
 
 
 def after_values(change: Change) -> dict[str, Any]:
-    after = dict(before_values(change) or {})
-    after.update({name: d["to"] for name, d in change.fields.items()})
-    return after
-
-
-def matches(change: Change, live: LiveDID | None) -> bool:
-    """Whether the live DID is what the change wants (active, and no differing field)."""
-    if live is None or live.status != "active":
-        return False
-    fields, _ = diff(change.desired, live)
-    return not fields
-
-
-@dataclass
-class Outcome:
-    change: Change
-    result: str  # applied | failed | unknown | manual | skipped
-    error: str | None = None
-    fields_left: dict[str, dict] = field(default_factory=dict)
+    return {**(before_values(change) or {}), **change.wanted()}
 
 
 class Fatal(Exception):
@@ -50,31 +70,68 @@ class Fatal(Exception):
 
 
 class ApiExecutor:
-    """PATCH every differing field of a DID at once, then read it back to confirm."""
+    """PATCH every differing field of a DID at once, then read it back to confirm;
+    `parallelism` DIDs at a time."""
 
-    def __init__(self, client: MiniVoiceClient, journal: Journal):
-        self.client = client
-        self.journal = journal
+    def __init__(self, client: MiniVoiceClient, journal: Journal, view: ApplyView,
+                 parallelism: int):
+        self.client, self.journal, self.view = client, journal, view
+        self.parallelism = parallelism
         self.writes_refused = False  # set by the first 405: the account has no API writes
 
-    async def apply(self, change: Change) -> Outcome:
+    async def carry_out(self, changes: list[Change], report: Report) -> list[Change]:
+        left: list[Change] = []
+        queue = iter(changes)
+        fatal: list[str] = []
+
+        async def worker() -> None:
+            for change in queue:
+                if fatal:
+                    report.skipped.append(change)
+                    continue
+                try:
+                    done = await self.apply(change)
+                except Fatal as exc:
+                    fatal.append(str(exc))
+                    report.failed.append(Done(change, Result.failed, str(exc)))
+                    continue
+                self._note(done, report, left)
+
+        lanes = max(1, min(self.parallelism, len(changes)))
+        await asyncio.gather(*(worker() for _ in range(lanes)))
         if self.writes_refused:
-            return Outcome(change, "manual", fields_left=change.fields)
+            self.view.writes_refused()
+        return left
+
+    def _note(self, done: Done, report: Report, left: list[Change]) -> None:
+        if done.result == Result.applied:
+            report.applied.append(done)
+            self.view.applied(done.change)
+        elif done.result == Result.manual:
+            left.append(done.change)
+        else:
+            report.failed.append(done)
+            self.view.failed(done.change, done.result.value, done.error)
+
+    async def apply(self, change: Change) -> Done:
+        if self.writes_refused:
+            return Done(change, Result.manual)
         before, after = before_values(change), after_values(change)
-        body = {name: d["to"] for name, d in change.fields.items()}
         self.journal.write("intent", change.number, change.did_id, before, after)
         try:
-            await self.client.patch(change.did_id, body, change.number)
+            await self.client.patch(change.did_id, change.wanted(), change.number)
         except ApiError as exc:
             return await self._refused(change, exc, before, after)
         live = await self._read_back(change)
-        if matches(change, live):
-            self.journal.write("outcome", change.number, change.did_id, before, after, "applied")
-            return Outcome(change, "applied")
-        error = "the account accepted the change but the DID reads back differently"
-        self.journal.write("outcome", change.number, change.did_id, before,
-                           live.compared() if live else None, "failed", error)
-        return Outcome(change, "failed", error)
+        if matches(change.desired, live):
+            return self._record(change, before, after, Result.applied)
+        return self._record(change, before, live.compared() if live else None, Result.failed,
+                            "the account accepted the change but the DID reads back differently")
+
+    def _record(self, change: Change, before, after, result: Result,
+                error: str | None = None) -> Done:
+        self.journal.write("outcome", change.number, change.did_id, before, after, result, error)
+        return Done(change, result, error)
 
     async def _read_back(self, change: Change) -> LiveDID | None:
         try:
@@ -82,28 +139,68 @@ class ApiExecutor:
         except ApiError:
             return None
 
-    async def _refused(self, change, exc: ApiError, before, after) -> Outcome:
+    async def _refused(self, change: Change, exc: ApiError, before, after) -> Done:
         if exc.status == 405:
             self.writes_refused = True
-            self.journal.write("outcome", change.number, change.did_id, before, before, "failed",
-                               "405 method_not_allowed: the account does not allow API writes")
-            return Outcome(change, "manual", fields_left=change.fields)
+            self._record(change, before, before, Result.failed,
+                         "405 method_not_allowed: the account does not allow API writes")
+            return Done(change, Result.manual)
         if exc.status == 401:
-            self.journal.write("outcome", change.number, change.did_id, before, before, "failed",
-                               str(exc))
+            self._record(change, before, before, Result.failed, str(exc))
             raise Fatal(str(exc)) from exc
-        if exc.retryable:  # timeout, dropped connection or 5xx after retries: did it land?
-            live = await self._read_back(change)
-            if matches(change, live):
-                self.journal.write("outcome", change.number, change.did_id, before, after,
-                                   "applied")
-                return Outcome(change, "applied")
-            untouched = live is not None and before is not None and all(
-                live.compared().get(k) == before.get(k) for k in change.fields)
-            result = "failed" if untouched else "unknown"
-            self.journal.write("outcome", change.number, change.did_id, before,
-                               live.compared() if live else None, result, str(exc))
-            return Outcome(change, result, str(exc))
-        self.journal.write("outcome", change.number, change.did_id, before, before, "failed",
-                           str(exc))
-        return Outcome(change, "failed", str(exc))
+        if not exc.retryable:
+            return self._record(change, before, before, Result.failed, str(exc))
+        # A timeout, dropped connection or 5xx after retries: did the write land?
+        live = await self._read_back(change)
+        if matches(change.desired, live):
+            return self._record(change, before, after, Result.applied)
+        untouched = live is not None and before is not None and all(
+            live.compared().get(k) == before.get(k) for k in change.fields)
+        result = Result.failed if untouched else Result.unknown
+        return self._record(change, before, live.compared() if live else None, result, str(exc))
+
+
+@dataclass
+class ManualExecutor:
+    """Print the account-setup steps; with `wait`, poll until a person has made them and journal
+    each as `confirmed`."""
+
+    client: MiniVoiceClient
+    journal: Journal
+    view: ApplyView
+    parallelism: int
+    wait: bool = False
+    wait_timeout: float = 600.0
+    poll_interval: float = 1.0
+    command: str = "apply"  # the command whose --wait confirms the steps
+
+    async def carry_out(self, changes: list[Change], report: Report) -> list[Change]:
+        self.view.steps(changes)
+        if not self.wait:
+            report.manual.extend(changes)
+            self.view.follow_up(self.command)
+            return []
+        self.view.waiting(self.wait_timeout)
+        pending = await self._poll(list(changes), report)
+        if pending:
+            self.view.timed_out(self.wait_timeout, [c.number for c in pending])
+        report.manual.extend(pending)
+        return []
+
+    async def _poll(self, pending: list[Change], report: Report) -> list[Change]:
+        deadline = time.monotonic() + self.wait_timeout
+        interval = self.poll_interval
+        while pending:
+            live = await read_many(self.client, [c.number for c in pending], self.parallelism)
+            for change in [c for c in pending if matches(c.desired, live[c.number])]:
+                pending.remove(change)
+                now = live[change.number]
+                self.journal.write("outcome", change.number, now.id, before_values(change),
+                                   now.compared(), Result.confirmed)
+                report.confirmed.append(change)
+                self.view.confirmed(change, now.id)
+            if not pending or time.monotonic() >= deadline:
+                break
+            await asyncio.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+            interval = min(interval * 1.5, 10.0)
+        return pending

@@ -8,19 +8,30 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
-from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from mvconf.clock import new_run_id, utc_now
 from mvconf.errors import InputError
 
 DEFAULT_PATH = os.path.join(".mvconf", "journal.jsonl")
-CHANGED = ("applied", "confirmed")
 
 
-def new_run_id() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+class Result(StrEnum):
+    """What became of one change. The journal records the first four as `outcome` (SPEC §4);
+    `manual` and `skipped` are what an executor reports for a change it left to a person or
+    never started."""
+
+    applied = "applied"
+    failed = "failed"
+    confirmed = "confirmed"
+    unknown = "unknown"
+    manual = "manual"
+    skipped = "skipped"
+
+
+CHANGED = (Result.applied.value, Result.confirmed.value)
 
 
 class Journal:
@@ -36,13 +47,13 @@ class Journal:
         return self._handle
 
     def write(self, phase: str, number: str, did_id: str | None, before: dict | None,
-              after: dict | None, outcome: str | None = None, error: str | None = None) -> None:
+              after: dict | None, outcome: Result | None = None, error: str | None = None) -> None:
         record: dict[str, Any] = {
-            "run": self.run, "at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "run": self.run, "at": utc_now(precise=True),
             "phase": phase, "number": number, "did_id": did_id, "before": before, "after": after,
         }
         if phase == "outcome":
-            record["outcome"] = outcome
+            record["outcome"] = None if outcome is None else Result(outcome).value
             record["error"] = error
         handle = self._open()
         handle.write(json.dumps(record, ensure_ascii=False) + "\n")

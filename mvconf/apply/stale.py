@@ -5,7 +5,7 @@ from __future__ import annotations
 from mvconf.errors import PlanError
 from mvconf.minivoice.client import MiniVoiceClient, read_many
 from mvconf.minivoice.models import LiveDID
-from mvconf.plan.model import Change
+from mvconf.plan.change import Change
 
 TRACKED = ("application_id", "route_mode", "destinations", "updated_at", "id", "status")
 
@@ -28,8 +28,7 @@ async def check_stale(client: MiniVoiceClient, changes: list[Change],
     for change in changes:
         reason = why_stale(change, fresh[change.number])
         if reason:
-            name = f"{change.number} ({change.did_id})" if change.did_id else change.number
-            stale.append(f"{name} {reason}")
+            stale.append(f"{change.label} {reason}")
     if stale:
         raise PlanError("the plan is stale, nothing was changed: " + "; ".join(stale)
                         + ". Plan again and review the new plan.")

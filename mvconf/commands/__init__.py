@@ -1,20 +1,15 @@
-"""One module per command; each defines a click command and `register` adds them all."""
+"""One module per command, named after it; `ALL` lists them in the order `--help` shows."""
 
 from __future__ import annotations
 
-import click
+from mvconf.commands.apply import apply
+from mvconf.commands.emulator import emulator
+from mvconf.commands.import_ import import_
+from mvconf.commands.plan import plan
+from mvconf.commands.receive_events import receive_events
+from mvconf.commands.rollback import rollback
+from mvconf.commands.schema import schema
+from mvconf.commands.validate import validate
+from mvconf.commands.verify_events import verify_events
 
-
-def register(group: click.Group) -> None:
-    from mvconf.commands import (
-        apply_cmds,
-        emulator_cmd,
-        events_cmds,
-        import_cmd,
-        manifest_cmds,
-        plan_cmd,
-    )
-
-    for module in (manifest_cmds, plan_cmd, apply_cmds, import_cmd, emulator_cmd, events_cmds):
-        for command in module.COMMANDS:
-            group.add_command(command)
+ALL = [validate, schema, plan, apply, rollback, import_, emulator, receive_events, verify_events]

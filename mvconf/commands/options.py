@@ -1,4 +1,4 @@
-"""Flags shared by every command that talks to the API."""
+"""Every flag that more than one command takes, `--debug` included."""
 
 from __future__ import annotations
 
@@ -6,7 +6,31 @@ import functools
 
 import click
 
-from mvconf.workflow import Connection
+from mvconf.apply.journal import DEFAULT_PATH
+from mvconf.plan.change import Executor
+from mvconf.session import Connection
+
+
+class State:
+    """What the error boundary in cli.py needs to know of the running command."""
+
+    debug = False
+
+
+def debug_option(func):
+    """`--debug` on every command, after its name: more detail and tracebacks of bugs."""
+
+    @click.option("--debug", is_flag=True, help="Show more detail, and the traceback of a bug.")
+    @functools.wraps(func)
+    def wrapper(*args, debug: bool, **kwargs):
+        State.debug = debug
+        if debug:
+            from mvconf.logs import enable_debug_logging
+
+            enable_debug_logging()
+        return func(*args, **kwargs)
+
+    return wrapper
 
 
 def api_options(func):
@@ -29,8 +53,40 @@ def api_options(func):
 
 
 executor_option = click.option(
-    "--executor", type=click.Choice(["api", "manual"]), default=None,
+    "--executor", type=click.Choice([e.value for e in Executor]), default=None,
+    callback=lambda _ctx, _param, value: Executor(value) if value else None,
     help="Who makes each change: the API, or a person following printed steps [default: manual].")
 target_option = click.option(
     "--target", "targets", multiple=True, metavar="NUMBER",
     help="Only this DID (repeatable), for exceptional use.")
+journal_option = click.option("--journal", type=click.Path(dir_okay=False), default=DEFAULT_PATH,
+                              show_default=True, help="Change log (JSON lines, append-only).")
+mass_option = click.option("--allow-mass-change", is_flag=True,
+                           help="Allow a plan where more than 30% of 10+ DIDs change.")
+approve_option = click.option("--auto-approve", is_flag=True,
+                              help="Write through the API without asking (needed without a TTY).")
+wait_option = click.option("--wait", is_flag=True,
+                           help="After printing manual steps, poll until they are made.")
+wait_timeout_option = click.option("--wait-timeout", default=600.0, show_default=True,
+                                   type=click.FloatRange(0),
+                                   help="Seconds --wait polls before giving up (exit 3).")
+
+
+def apply_options(func):
+    """The flags apply and rollback share, passed on as `opts` (an ApplyOptions)."""
+
+    @approve_option
+    @wait_option
+    @wait_timeout_option
+    @journal_option
+    @mass_option
+    @functools.wraps(func)
+    def wrapper(*args, auto_approve, wait, wait_timeout, journal, allow_mass_change, **kwargs):
+        from mvconf.apply.applier import ApplyOptions
+
+        opts = ApplyOptions(journal=journal, auto_approve=auto_approve, wait=wait,
+                            wait_timeout=wait_timeout, allow_mass_change=allow_mass_change,
+                            parallelism=kwargs["conn"].parallelism, command=func.__name__)
+        return func(*args, opts=opts, **kwargs)
+
+    return wrapper

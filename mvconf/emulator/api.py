@@ -12,7 +12,6 @@ both behave the same; the in-process one just skips HTTP.
 from __future__ import annotations
 
 import dataclasses
-import ipaddress
 import json
 import re
 from collections.abc import Mapping
@@ -21,11 +20,11 @@ from typing import Any
 
 from mvconf.emulator.faults import Faults
 from mvconf.emulator.store import Store
+from mvconf.facts import APP_ID, ROUTE_MODES
+from mvconf.hosts import is_loopback
 
-ROUTE_MODES = {"webhook", "reject", "forward", "sip"}
 PATCHABLE = {"application_id", "route_mode", "destinations"}
 ACCOUNT_PATCHABLE = PATCHABLE | {"status"}
-APP_ID = re.compile(r"^app_[A-Za-z0-9_-]+$")
 MAX_BODY = 64 * 1024
 JSON_HEADERS = {"content-type": "application/json"}
 
@@ -54,15 +53,6 @@ def error(status: int, code: str, message: str, headers: dict | None = None) -> 
 
 
 NOT_FOUND = ("not_found", "DID not found")
-
-
-def is_loopback(host: str | None) -> bool:
-    if host in ("localhost", "testclient"):
-        return True
-    try:
-        return ipaddress.ip_address(host or "").is_loopback
-    except ValueError:
-        return False
 
 
 def _json_body(raw: bytes) -> dict | Reply:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from mvconf.emulator.store import now_text
+from mvconf.clock import utc_now
 
 DEFAULT_CALLER = "+15551230001"
 
@@ -28,7 +28,7 @@ def call_event(record: dict, caller: str) -> dict[str, Any]:
         status, data = "completed", {}
     return {
         "event": "call.completed",
-        "created_at": now_text(),
+        "created_at": utc_now(precise=True),
         "call": {
             "id": f"call_{secrets.token_hex(6)}",
             "customer_id": record.get("customer_id"),

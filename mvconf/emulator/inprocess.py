@@ -7,15 +7,20 @@ JSON body an HTTP request would carry; only sockets, HTTP parsing and ASGI are s
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 from urllib.parse import unquote
 
 from mvconf.emulator.api import EmulatorApi
 from mvconf.emulator.store import Store
-from mvconf.minivoice.client import Answer, TransportFailed
+from mvconf.logs import register_secret
+from mvconf.minivoice.connect import KEY_VARIABLE, Endpoint
+from mvconf.minivoice.transport import Answer, TransportFailed
 
 
 class InProcessSender:
+    """A `Sender` that hands each request to the emulator's behaviour directly."""
+
     def __init__(self, store: Store, headers: dict[str, str]):
         self.api = EmulatorApi(store)
         self.headers = {name.lower(): value for name, value in headers.items()}
@@ -26,3 +31,13 @@ class InProcessSender:
         if reply.dropped:
             raise TransportFailed("connection failed (the emulator dropped it)")
         return Answer(reply.status, reply.headers, reply.body)
+
+
+def open_emulator(state_path: str) -> tuple[Endpoint, Store]:
+    """The emulator on `state_path` as an endpoint, with the state file's first key unless
+    MINIVOICE_API_KEY names another of its keys (SPEC §5), and its loaded store."""
+    store = Store(state_path)
+    wanted = os.environ.get(KEY_VARIABLE, "").strip()
+    key = wanted if wanted and store.customer_of(wanted) else store.first_key()
+    register_secret(key)
+    return Endpoint(label=f"emulator:{state_path}", key=key), store

@@ -6,29 +6,16 @@ import asyncio
 import json
 import os
 import secrets
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from mvconf.clock import utc_after, utc_now
 from mvconf.errors import InputError
 from mvconf.files import write_atomic
 from mvconf.numbers import to_e164
 
 DOCUMENTED_FIELDS = ("id", "customer_id", "application_id", "number_e164", "provider", "status",
                      "route_mode", "created_at", "updated_at")
-
-
-def now_text(after: str | None = None) -> str:
-    """The current UTC time, strictly later than `after` (SPEC §7: writes move updated_at on)."""
-    now = datetime.now(UTC)
-    if after:
-        try:
-            previous = datetime.fromisoformat(after.replace("Z", "+00:00"))
-            if now <= previous:
-                now = previous + timedelta(microseconds=1)
-        except ValueError:
-            pass
-    return now.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class Store:
@@ -78,7 +65,7 @@ class Store:
     def update(self, record: dict, changes: dict[str, Any]) -> dict:
         """Change a DID in memory; `commit` saves it."""
         record.update(changes)
-        record["updated_at"] = now_text(record.get("updated_at"))
+        record["updated_at"] = utc_after(record.get("updated_at"))
         self._encoded.pop(record["id"], None)
         self._changed += 1
         return record
@@ -94,9 +81,9 @@ class Store:
             "provider": body.get("provider", "didww"),
             "status": body.get("status", "active"),
             "route_mode": body.get("route_mode", "webhook"),
-            "created_at": (old or {}).get("created_at") or now_text(),
+            "created_at": (old or {}).get("created_at") or utc_now(precise=True),
         }
-        record["updated_at"] = now_text((old or {}).get("updated_at"))
+        record["updated_at"] = utc_after((old or {}).get("updated_at"))
         if "destinations" in body:
             record["destinations"] = list(body["destinations"])
         if old is not None:

@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from mvconf.errors import InputError
-from mvconf.manifest.resolve import DesiredDid
+from mvconf.manifest import DesiredDid
 from mvconf.numbers import to_e164
 
 WRONG = ("wrong_application", "not_rejected")

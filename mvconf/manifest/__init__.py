@@ -1,1 +1,10 @@
-"""Manifests: YAML files that describe the desired state of DIDs."""
+"""Manifests: YAML files -> the desired state of each DID (SPEC §1).
+
+Other stages use only what is exported here: `load_desired` (find, read, check and resolve every
+manifest under some paths; `ManifestError` lists every problem) and `DesiredDid`.
+"""
+
+from mvconf.manifest.desired import DesiredDid
+from mvconf.manifest.resolve import load_desired
+
+__all__ = ["DesiredDid", "load_desired"]

@@ -10,7 +10,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from mvconf.errors import ManifestError, Problem
-from mvconf.manifest.models import KNOWN_KEYS, ROUTE_MODES, DidSpec, ManifestFile
+from mvconf.facts import ROUTE_MODES
+from mvconf.manifest.models import KNOWN_KEYS, DidSpec, ManifestFile
 from mvconf.manifest.yamlpos import Located, YamlProblem, load_located
 
 MAX_FILE_BYTES = 16 * 1024 * 1024

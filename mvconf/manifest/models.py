@@ -6,23 +6,11 @@ once (route modes and destinations, aliases, duplicate numbers) live in resolve.
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-APP_ID_PATTERN = r"^app_[A-Za-z0-9_-]+$"
-E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
-
-
-class RouteMode(StrEnum):
-    webhook = "webhook"
-    reject = "reject"
-    forward = "forward"
-    sip = "sip"
-
-
-ROUTE_MODES = tuple(m.value for m in RouteMode)
+from mvconf.facts import APP_ID_PATTERN, E164_PATTERN, RouteMode
 
 AppId = Annotated[str, StringConstraints(pattern=APP_ID_PATTERN)]
 Destination = Annotated[

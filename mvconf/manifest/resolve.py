@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 import difflib
-import re
-from dataclasses import dataclass
 
 from mvconf.errors import ManifestError, Problem
+from mvconf.facts import APP_ID, TAKES_DESTINATIONS, RouteMode
+from mvconf.manifest.desired import DesiredDid
 from mvconf.manifest.loader import LoadedFile, load_all
-from mvconf.manifest.models import APP_ID_PATTERN, DidSpec, RouteMode
+from mvconf.manifest.models import DidSpec
 from mvconf.numbers import e164_problem, is_sip_uri, normal_destination
-
-_APP_ID = re.compile(APP_ID_PATTERN)
-TAKES_DESTINATIONS = {RouteMode.forward, RouteMode.sip}
-
-
-@dataclass(frozen=True)
-class DesiredDid:
-    """What one DID should look like, with the manifest location it came from."""
-
-    number: str
-    application_id: str | None  # None: leave the assignment as it is (reject only)
-    route_mode: str
-    destinations: tuple[str, ...]
-    pin_id: str | None = None
-    description: str | None = None
-    source: str = ""
 
 
 def load_desired(paths: list[str], strict: bool = False) -> list[DesiredDid]:
@@ -113,7 +97,7 @@ def _application(app_ref, aliases, route_mode, report, spec) -> str | None:
         return None
     if app_ref in aliases:
         return aliases[app_ref]
-    if _APP_ID.match(app_ref):
+    if APP_ID.match(app_ref):
         return app_ref
     hint = difflib.get_close_matches(app_ref, list(aliases), n=1)
     known = f"; did you mean {hint[0]!r}?" if hint else (

@@ -1,10 +1,7 @@
 """The MiniVoice API client: reads, writes, retries (SPEC §2).
 
-The seam is a `Sender`: something that sends one request and returns status, headers and body.
-`HttpSender` (http.py) does it with an `httpx.AsyncClient`: the network, or a
-`httpx.MockTransport` in tests. `--emulator` calls the emulator in-process with no HTTP at all
-(`emulator/inprocess.py`), about ten times cheaper per request, and never loads httpx.
-Every transport failure and error body becomes an `ApiError` here and nowhere else.
+It sends through a `Sender` (transport.py). Every transport failure and error body becomes an
+`ApiError` here and nowhere else.
 """
 
 from __future__ import annotations
@@ -15,35 +12,18 @@ import json
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 from urllib.parse import quote
 
 from mvconf.errors import ApiError
+from mvconf.facts import did_label
 from mvconf.minivoice.models import LiveDID, parse_did
+from mvconf.minivoice.transport import Answer, Sender, TransportFailed
 
 log = logging.getLogger("mvconf.client")
 MAX_BODY_BYTES = 1024 * 1024
 MAX_RETRY_AFTER = 120.0
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """One HTTP answer: status, headers with lower-case names, and the raw body."""
-
-    status: int
-    headers: Mapping[str, str]
-    content: bytes
-
-
-class Sender(Protocol):
-    async def send(self, method: str, path: str, body: Any = None) -> Answer:
-        """Send one request; raise TransportFailed when no answer came."""
-
-
-class TransportFailed(Exception):
-    """No answer: the connection failed or the API did not answer in time."""
 
 
 class MiniVoiceClient:
@@ -82,7 +62,7 @@ class MiniVoiceClient:
         return None if body is None else parse_did(body, what)
 
     async def patch(self, did_id: str, fields: dict, number: str = "") -> LiveDID:
-        what = f"updating DID {number} ({did_id})" if number else f"updating DID {did_id}"
+        what = f"updating DID {did_label(number, did_id) if number else did_id}"
         body = await self._call("PATCH", f"/v1/dids/{quote(did_id, safe='')}", what, json=fields)
         return parse_did(body, what)
 

@@ -14,10 +14,15 @@ from typing import Any
 
 import httpx
 
-from mvconf.minivoice.client import Answer, TransportFailed
+from mvconf.minivoice.connect import Endpoint
+from mvconf.minivoice.transport import Answer, TransportFailed
+
+TIMEOUT_SECONDS, CONNECT_TIMEOUT_SECONDS = 15.0, 5.0
 
 
 class HttpSender:
+    """A `Sender` over httpx: each request takes a free lane (a client of one connection)."""
+
     def __init__(self, *lanes: httpx.AsyncClient):
         self.lanes: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
         for lane in lanes:
@@ -52,3 +57,12 @@ async def open_lanes(count: int, **options: Any) -> AsyncIterator[HttpSender]:
                      httpx.AsyncClient(limits=limits, verify=tls, **options))
                  for _ in range(max(1, count))]
         yield HttpSender(*lanes)
+
+
+@asynccontextmanager
+async def open_http_sender(endpoint: Endpoint, parallelism: int) -> AsyncIterator[HttpSender]:
+    """One lane per request in flight, with keep-alive, for the whole run; no redirects."""
+    timeout = httpx.Timeout(TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS)
+    async with open_lanes(parallelism, base_url=endpoint.url, headers=endpoint.headers(),
+                          timeout=timeout, follow_redirects=False) as sender:
+        yield sender

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from mvconf.errors import ApiError
+from mvconf.facts import COMPARED
 
-COMPARED = ("application_id", "route_mode", "destinations")
+__all__ = ["COMPARED", "LiveDID", "parse_did"]
+
 
 
 class LiveDID(BaseModel):

@@ -1,86 +1,52 @@
 """The Plan as data. Its JSON form (SPEC §3) is the saved-plan file; loading it gives an equal
-Plan."""
+Plan, with `summary` and `safety` computed again from the changes rather than trusted."""
 
 from __future__ import annotations
 
-import dataclasses
+import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any
+from functools import cached_property
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, computed_field
 
 from mvconf.errors import PlanError
+from mvconf.plan.change import ACTIONS, Action, Change, Executor, FieldDiff
+from mvconf.plan.safety import Safety, assess
+
+__all__ = ["Action", "Change", "Executor", "FieldDiff", "Plan", "load_plan", "summarize"]
 
 FORMAT_VERSION = 1
 
 
-class Action(StrEnum):
-    noop = "noop"
-    update = "update"
-    missing = "missing"
-    blocked = "blocked"
-    conflict = "conflict"
-
-
-ACTIONS = tuple(Action)
-CHANGES = (Action.update, Action.missing, Action.blocked)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Change:
-    """One managed DID: what it is, what it should be, and who makes the difference.
-
-    A plain slotted dataclass, not a pydantic model: a plan holds one per managed DID, and a
-    model instance costs about 1.3 KB more each. Pydantic still checks every field when a saved
-    plan is loaded (`Plan.changes`), and writes it as JSON."""
-
-    number: str
-    did_id: str | None
-    action: Action
-    executor: str | None  # "api" | "manual"; None for noop and conflict
-    source: str
-    fields: dict[str, dict[str, Any]]  # name -> {"from": live, "to": desired}
-    unverified: list[str] = field(default_factory=list)
-    desired: dict[str, Any]  # the compared fields mvconf wants (absent: left as it is)
-    live: dict[str, Any] | None
-    steps: list[str] = field(default_factory=list)
-    pin_id: str | None = None
-    message: str | None = None  # why a DID is blocked or in conflict
-
-    @property
-    def is_change(self) -> bool:
-        return self.action in CHANGES
-
-    def replace(self, **values: Any) -> Change:
-        return dataclasses.replace(self, **values)
-
-    def to_json(self, indent: int | None = None) -> str:
-        return _CHANGE_JSON.dump_json(self, indent=indent).decode()
-
-
-class Safety(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    managed: int
-    updates: int
-    threshold_percent: int
-    minimum_managed: int
-    exceeds_threshold: bool
+def summarize(changes: list[Change]) -> dict[str, int]:
+    counts = {action.value: 0 for action in ACTIONS}
+    for change in changes:
+        counts[change.action.value] += 1
+    return counts
 
 
 class Plan(BaseModel):
+    """A frozen plan. `summary` and `safety` are derived from `changes` (a saved plan's own
+    figures are ignored on load), so a padded or edited plan cannot misstate them."""
+
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     format_version: int = FORMAT_VERSION
     mvconf_version: str
     api_url: str
     created_at: str
-    executor: str
-    summary: dict[str, int]
-    safety: Safety
+    executor: Executor
     changes: list[Change]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @cached_property
+    def summary(self) -> dict[str, int]:
+        return summarize(self.changes)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @cached_property
+    def safety(self) -> Safety:
+        return assess(self.changes)
 
     @property
     def has_changes(self) -> bool:
@@ -89,6 +55,11 @@ class Plan(BaseModel):
     @property
     def conflicts(self) -> list[Change]:
         return [c for c in self.changes if c.action == Action.conflict]
+
+    def with_changes(self, changes: list[Change]) -> Plan:
+        """The same plan over other changes (for `--target`), its figures computed anew."""
+        return Plan(mvconf_version=self.mvconf_version, api_url=self.api_url,
+                    created_at=self.created_at, executor=self.executor, changes=changes)
 
     def to_json(self) -> str:
         return "".join(self.json_chunks())
@@ -107,19 +78,7 @@ class Plan(BaseModel):
             yield text + (",\n    " if index < last else "\n  ]\n}\n")
 
 
-_CHANGE_JSON = TypeAdapter(Change)
-
-
-def summarize(changes: list[Change]) -> dict[str, int]:
-    counts = {action.value: 0 for action in ACTIONS}
-    for change in changes:
-        counts[change.action.value] += 1
-    return counts
-
-
 def load_plan(text: str, path: str) -> Plan:
-    import json
-
     try:
         data = json.loads(text)
     except ValueError as exc:
@@ -135,8 +94,3 @@ def load_plan(text: str, path: str) -> Plan:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise PlanError(f"{path} is not a usable saved plan: {where}: {first['msg']}") from None
-
-
-def with_changes(plan: Plan, changes: list[Change], safety: Safety) -> Plan:
-    return plan.model_copy(update={"changes": changes, "summary": summarize(changes),
-                                   "safety": safety})

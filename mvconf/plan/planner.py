@@ -6,11 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from mvconf import __version__
-from mvconf.manifest.resolve import DesiredDid
+from mvconf.manifest import DesiredDid
 from mvconf.minivoice.models import LiveDID
 from mvconf.numbers import normal_destination
-from mvconf.plan.model import Action, Change, Plan, summarize
-from mvconf.plan.safety import assess
+from mvconf.plan.change import Action, Change, Executor, FieldDiff
+from mvconf.plan.model import Plan
 from mvconf.plan.steps import steps_for
 
 
@@ -22,54 +22,67 @@ def desired_fields(did: DesiredDid) -> dict[str, Any]:
     return fields
 
 
-def diff(desired: dict[str, Any], live: LiveDID) -> tuple[dict[str, dict], list[str]]:
-    """Fields that differ ({name: {from, to}}) and desired fields the API did not let us see."""
-    fields: dict[str, dict] = {}
+def diff(desired: dict[str, Any], live: LiveDID) -> tuple[dict[str, FieldDiff], list[str]]:
+    """Fields that differ and desired fields the API did not let us see."""
+    fields: dict[str, FieldDiff] = {}
     unverified: list[str] = []
     if "application_id" in desired and live.application_id != desired["application_id"]:
-        fields["application_id"] = {"from": live.application_id, "to": desired["application_id"]}
+        fields["application_id"] = FieldDiff(live.application_id, desired["application_id"])
     if live.route_mode != desired["route_mode"]:
-        fields["route_mode"] = {"from": live.route_mode, "to": desired["route_mode"]}
+        fields["route_mode"] = FieldDiff(live.route_mode, desired["route_mode"])
     wanted = desired["destinations"]
     if live.destinations is None:
         if wanted:
             unverified.append("destinations")
     elif [normal_destination(d) for d in live.destinations] != wanted:
-        fields["destinations"] = {"from": list(live.destinations), "to": wanted}
+        fields["destinations"] = FieldDiff(list(live.destinations), wanted)
     return fields, unverified
 
 
-def plan_change(did: DesiredDid, live: LiveDID | None, executor: str) -> Change:
-    desired = desired_fields(did)
-    common = {"number": did.number, "source": did.source, "desired": desired, "pin_id": did.pin_id}
+def matches(desired: dict[str, Any], live: LiveDID | None) -> bool:
+    """Whether the live DID is what `desired` wants: active, and no differing field."""
+    return live is not None and live.status == "active" and not diff(desired, live)[0]
+
+
+def with_steps(change: Change) -> Change:
+    """A manual change carries its account-setup steps; any other carries none."""
+    steps = steps_for(change) if change.executor == Executor.manual else []
+    return change.replace(steps=steps)
+
+
+def classify(*, number: str, source: str, desired: dict[str, Any], live: LiveDID | None,
+             executor: Executor, pin_id: str | None = None) -> Change:
+    """The change that takes `live` to `desired`. The one rule both plans and rollbacks use."""
+    common = {"number": number, "source": source, "desired": desired, "pin_id": pin_id}
     if live is None:
-        change = Change(did_id=None, action=Action.missing, executor="manual", live=None,
-                        fields={k: {"from": None, "to": v} for k, v in desired.items()},
-                        message="the number is not in the account", **common)
-        return change.replace(steps=steps_for(change))
+        return with_steps(Change(
+            did_id=None, action=Action.missing, executor=Executor.manual, live=None,
+            fields={k: FieldDiff(None, v) for k, v in desired.items()},
+            message="the number is not in the account", **common))
     fields, unverified = diff(desired, live)
     base = dict(did_id=live.id, live=live.model_dump(mode="json", exclude_unset=True),
                 fields=fields, unverified=unverified, **common)
-    if did.pin_id and live.id != did.pin_id:
+    if pin_id and live.id != pin_id:
         return Change(action=Action.conflict, executor=None, **base,
-                      message=f"the manifest pins {did.pin_id} but {did.number} is {live.id}")
+                      message=f"the manifest pins {pin_id} but {number} is {live.id}")
     if live.status != "active":
-        change = Change(action=Action.blocked, executor="manual", **base,
-                        message=f"status is {live.status}, not active")
-        return change.replace(steps=steps_for(change))
+        return with_steps(Change(action=Action.blocked, executor=Executor.manual, **base,
+                                 message=f"status is {live.status}, not active"))
     if not fields:
         return Change(action=Action.noop, executor=None, **base)
-    change = Change(action=Action.update, executor=executor, **base)
-    if executor == "manual":
-        change = change.replace(steps=steps_for(change))
-    return change
+    return with_steps(Change(action=Action.update, executor=executor, **base))
+
+
+def plan_change(did: DesiredDid, live: LiveDID | None, executor: Executor) -> Change:
+    return classify(number=did.number, source=did.source, desired=desired_fields(did),
+                    live=live, executor=Executor(executor), pin_id=did.pin_id)
 
 
 def make_plan(
     desired: list[DesiredDid],
     live: Mapping[str, LiveDID | None],
     *,
-    executor: str,
+    executor: Executor,
     api_url: str,
     created_at: str,
 ) -> Plan:
@@ -77,8 +90,21 @@ def make_plan(
                     executor=executor, api_url=api_url, created_at=created_at)
 
 
-def assemble(changes: list[Change], *, executor: str, api_url: str, created_at: str) -> Plan:
+def assemble(changes: list[Change], *, executor: Executor, api_url: str,
+             created_at: str) -> Plan:
     """The plan of these changes (from `plan_change`, in manifest order)."""
     return Plan(mvconf_version=__version__, api_url=api_url, created_at=created_at,
-                executor=executor, summary=summarize(changes), safety=assess(changes),
-                changes=changes)
+                executor=Executor(executor), changes=changes)
+
+
+def retarget(plan: Plan, executor: Executor | None, keep: set[str]) -> Plan:
+    """The plan for `--target` numbers only, its updates given to `executor` when one is named
+    (a saved plan applied with `--executor`)."""
+    changes = []
+    for change in plan.changes:
+        if change.number not in keep:
+            continue
+        if executor and change.action == Action.update and change.executor != executor:
+            change = with_steps(change.replace(executor=Executor(executor)))
+        changes.append(change)
+    return plan.with_changes(changes)

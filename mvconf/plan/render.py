@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mvconf.plan.model import Action, Change, Plan
+from mvconf.plan.change import Action, Change
+from mvconf.plan.model import Plan
 from mvconf.plan.safety import describe
 
 SYMBOLS = {Action.update: "~", Action.missing: "!", Action.blocked: "!", Action.conflict: "x"}
@@ -30,8 +31,7 @@ def summary_line(plan: Plan) -> str:
 
 
 def _header(change: Change) -> str:
-    name = f"{change.number} ({change.did_id})" if change.did_id else change.number
-    head = f"{SYMBOLS[change.action]} {name}  {change.action.value}"
+    head = f"{SYMBOLS[change.action]} {change.label}  {change.action.value}"
     if change.executor:
         head += f" ({change.executor})"
     if change.message:
@@ -46,7 +46,7 @@ def text_lines(plan: Plan) -> list[Line]:
         lines.append((_header(change), STYLES[change.action]))
         lines.append((f"    at {change.source}", "dim"))
         for name, diff in change.fields.items():
-            lines.append((f"    {name}: {value(diff['from'])} -> {value(diff['to'])}", None))
+            lines.append((f"    {name}: {value(diff.old)} -> {value(diff.new)}", None))
         for step_no, step in enumerate(change.steps, 1):
             lines.append((f"    {step_no}. {step}", "cyan"))
         lines.append(("", None))
@@ -86,7 +86,7 @@ def markdown(plan: Plan) -> str:
     else:
         out += ["| | Number | DID | Action | Changes | Source |", "|---|---|---|---|---|---|"]
         for c in shown:
-            diffs = "<br>".join(f"{n}: `{value(d['from'])}` → `{value(d['to'])}`"
+            diffs = "<br>".join(f"{n}: `{value(d.old)}` → `{value(d.new)}`"
                                 for n, d in c.fields.items())
             if c.message:
                 diffs = f"{c.message}<br>{diffs}" if diffs else c.message

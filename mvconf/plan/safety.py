@@ -1,17 +1,33 @@
-"""The mass-change threshold (SPEC §4), checked at plan time and enforced by apply."""
+"""The mass-change threshold (SPEC §4), computed from a plan's changes and enforced by apply."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from pydantic import BaseModel, ConfigDict
+
 from mvconf.errors import PlanError
-from mvconf.plan.model import Action, Change, Safety
+from mvconf.plan.change import Action, Change
 
 MINIMUM_MANAGED = 10
 THRESHOLD_PERCENT = 30
 
 
-def assess(changes: list[Change]) -> Safety:
-    managed = len(changes)
-    updates = sum(1 for c in changes if c.action == Action.update)
+class Safety(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    managed: int
+    updates: int
+    threshold_percent: int
+    minimum_managed: int
+    exceeds_threshold: bool
+
+
+def assess(changes: Iterable[Change]) -> Safety:
+    managed = updates = 0
+    for change in changes:
+        managed += 1
+        updates += change.action == Action.update
     exceeds = managed >= MINIMUM_MANAGED and updates * 100 > THRESHOLD_PERCENT * managed
     return Safety(managed=managed, updates=updates, threshold_percent=THRESHOLD_PERCENT,
                   minimum_managed=MINIMUM_MANAGED, exceeds_threshold=exceeds)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from mvconf.plan.model import Action, Change
+from mvconf.plan.change import Action, Change
 
 SETUP = "the MiniVoice account setup"
+STEP_FIELDS = ("application_id", "route_mode", "destinations")
 
 
 def show(value: Any) -> str:
@@ -17,12 +18,8 @@ def show(value: Any) -> str:
     return str(value)
 
 
-def _name(change: Change) -> str:
-    return f"{change.number} ({change.did_id})" if change.did_id else change.number
-
-
 def _field_step(change: Change, field: str, target: Any, current: Any, known: bool) -> str:
-    name = _name(change)
+    name = change.label
     now = f" (currently {show(current)})" if known else ""
     if field == "application_id":
         return f"Assign DID {name} to application {target}{now}."
@@ -31,25 +28,24 @@ def _field_step(change: Change, field: str, target: Any, current: Any, known: bo
     return f"Set the destinations of DID {name} to {show(target)}, in this order{now}."
 
 
-def steps_for(change: Change, fields: dict[str, dict] | None = None) -> list[str]:
-    """The ordered steps for `change` (or for just `fields` of it, after a partial API run)."""
-    fields = change.fields if fields is None else fields
-    name = _name(change)
+def steps_for(change: Change) -> list[str]:
+    """The ordered steps that make `change` by hand."""
     if change.action == Action.missing:
         steps = [f"In {SETUP}, acquire the number {change.number} or assign it to this account "
                  "(it is not in the account now)."]
-        for field in ("application_id", "route_mode", "destinations"):
+        for field in STEP_FIELDS:
             if field in change.desired and change.desired[field] != []:
                 steps.append(_field_step(change, field, change.desired[field], None, False))
         return steps
+    name = change.label
     steps = [f"Open {SETUP} and find DID {name}."]
     if change.action == Action.blocked:
         status = (change.live or {}).get("status")
         steps.append(f"DID {name} has status {status}, not active: make it active in {SETUP} "
                      "(or ask MiniVoice support why it is not).")
-    for field in ("application_id", "route_mode", "destinations"):
-        if field in fields:
-            diff = fields[field]
-            steps.append(_field_step(change, field, diff["to"], diff["from"], True))
+    for field in STEP_FIELDS:
+        if field in change.fields:
+            diff = change.fields[field]
+            steps.append(_field_step(change, field, diff.new, diff.old, True))
     steps.append(f"Save DID {name}; then `mvconf plan` shows it unchanged.")
     return steps

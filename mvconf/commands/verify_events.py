@@ -1,4 +1,4 @@
-"""`mvconf receive-events` and `mvconf verify-events`."""
+"""`mvconf verify-events`: check recorded calls against the manifests."""
 
 from __future__ import annotations
 
@@ -7,27 +7,8 @@ import sys
 
 import click
 
-from mvconf.cli import debug_option
-from mvconf.console import print_lines
+from mvconf.commands.options import debug_option
 from mvconf.errors import InputError
-
-
-@click.command(name="receive-events")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8766, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--out", required=True, type=click.Path(dir_okay=False),
-              help="Append each webhook body here as one JSON line.")
-@debug_option
-def receive_events(host, port, out) -> int:
-    """A small webhook receiver that records MiniVoice events for verify-events."""
-    from mvconf.events.receiver import create_receiver
-    from mvconf.serve import serve
-
-    try:
-        app = create_receiver(out)
-    except OSError as exc:
-        raise InputError(f"cannot open {out} for appending: {exc.strerror}") from None
-    return serve(app, host, port)
 
 
 @click.command(name="verify-events")
@@ -39,8 +20,9 @@ def receive_events(host, port, out) -> int:
 @debug_option
 def verify_events(paths, events_path, fmt) -> int:
     """Check recorded calls against the manifests (exit 2 when traffic contradicts them)."""
+    from mvconf.commands.console import print_lines
     from mvconf.events.verify import exit_code, read_events, text_report, verify
-    from mvconf.manifest.resolve import load_desired
+    from mvconf.manifest import load_desired
 
     desired = load_desired(list(paths))
     try:
@@ -59,6 +41,3 @@ def verify_events(paths, events_path, fmt) -> int:
     for item in result["malformed"]:
         click.echo(f"{events_path}:{item['line']}: skipped: {item['problem']}", err=True)
     return exit_code(result)
-
-
-COMMANDS = [receive_events, verify_events]

@@ -1,13 +1,11 @@
-"""`validate` and `schema`: offline commands on manifests."""
+"""`mvconf validate`: check manifests offline."""
 
 from __future__ import annotations
 
 import click
 
-from mvconf.cli import debug_option
+from mvconf.commands.options import debug_option
 from mvconf.errors import ManifestError
-from mvconf.manifest.resolve import load_desired
-from mvconf.manifest.schema import schema_text
 
 
 def _github_escape(text: str, prop: bool = False) -> str:
@@ -26,6 +24,8 @@ def _github_escape(text: str, prop: bool = False) -> str:
 @debug_option
 def validate(paths: tuple[str, ...], strict: bool, fmt: str) -> int:
     """Check manifests offline (no API key needed). Exit 0 when valid, 1 otherwise."""
+    from mvconf.manifest import load_desired
+
     try:
         desired = load_desired(list(paths), strict=strict)
     except ManifestError as exc:
@@ -38,14 +38,3 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str) -> int:
         return 1
     click.echo(f"Valid: {len(desired)} DID(s) in {', '.join(paths) or '.'}.")
     return 0
-
-
-@click.command()
-@debug_option
-def schema() -> int:
-    """Print the JSON Schema of the manifest format."""
-    click.echo(schema_text(), nl=False)
-    return 0
-
-
-COMMANDS = [validate, schema]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from mvconf.cli import debug_option
+from mvconf.commands.options import debug_option
 
 
 @click.command()
@@ -40,5 +40,3 @@ def emulator(state, host, port, latency_ms, rate_limit, fail_rate, drop_rate, se
                     drop_rate=drop_rate, seed=seed)
     return serve(create_app(store, faults, read_only=read_only), host, port)
 
-
-COMMANDS = [emulator]

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import click
 
-from mvconf.cli import debug_option
-from mvconf.commands.options import api_options, executor_option, target_option
-from mvconf.console import print_lines, write_chunks
-from mvconf.files import write_atomic
-from mvconf.plan import render
+from mvconf.commands.options import api_options, debug_option, executor_option, target_option
+from mvconf.plan.change import Executor
 
 
 @click.command()
@@ -25,10 +22,14 @@ from mvconf.plan import render
 @debug_option
 def plan(paths, fmt, out, detailed_exitcode, strict, executor, targets, conn) -> int:
     """Read the live account and show what would change."""
-    from mvconf.workflow import plan_from_manifests
+    from mvconf.commands.apply_view import TerminalView
+    from mvconf.commands.console import print_lines, write_chunks
+    from mvconf.files import write_atomic
+    from mvconf.plan import render
+    from mvconf.session import Session
 
-    result = plan_from_manifests(list(paths), conn, executor=executor or "manual", strict=strict,
-                                 targets=targets)
+    result = Session(conn, TerminalView()).plan(
+        list(paths), executor=executor or Executor.manual, strict=strict, targets=targets)
     if out:
         write_atomic(out, result.json_chunks())
     if fmt == "text":
@@ -42,6 +43,3 @@ def plan(paths, fmt, out, detailed_exitcode, strict, executor, targets, conn) ->
                    + ", ".join(c.number for c in result.conflicts), err=True)
         return 1
     return 2 if detailed_exitcode and result.has_changes else 0
-
-
-COMMANDS = [plan]

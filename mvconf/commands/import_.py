@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import click
 
-from mvconf.cli import debug_option
-from mvconf.commands.options import api_options
+from mvconf.commands.options import api_options, debug_option
 from mvconf.errors import ApiError, ConfigError
-from mvconf.files import write_atomic
 
 
 @click.command(name="import")
@@ -20,9 +16,12 @@ from mvconf.files import write_atomic
 @debug_option
 def import_(numbers, out, conn) -> int:
     """Read live DIDs and print a manifest for them."""
+    from mvconf.clock import utc_now
+    from mvconf.commands.apply_view import TerminalView
+    from mvconf.files import write_atomic
     from mvconf.importer import manifest_text
     from mvconf.numbers import to_e164
-    from mvconf.workflow import now_utc, read_live
+    from mvconf.session import Session
 
     wanted = []
     for raw in numbers:
@@ -31,12 +30,12 @@ def import_(numbers, out, conn) -> int:
             raise ConfigError(f"{raw!r} is not a phone number in E.164 form")
         wanted.append(number)
     wanted = list(dict.fromkeys(wanted))
-    target = conn.target()
-    live = asyncio.run(read_live(target, wanted, conn.parallelism))
+    session = Session(conn, TerminalView())
+    live = session.read_numbers(wanted)
     absent = [n for n, d in live.items() if d is None]
     if absent:
         raise ApiError(f"not in the account (404 not_found): {', '.join(absent)}; nothing written")
-    text, warnings = manifest_text([live[n] for n in wanted], target.label, now_utc())
+    text, warnings = manifest_text([live[n] for n in wanted], session.endpoint.label, utc_now())
     for warning in warnings:
         click.echo(f"Warning: {warning}", err=True)
     if out:
@@ -45,6 +44,3 @@ def import_(numbers, out, conn) -> int:
     else:
         click.echo(text, nl=False)
     return 0
-
-
-COMMANDS = [import_]

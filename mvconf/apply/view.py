@@ -1,0 +1,50 @@
+"""What apply and rollback show and ask, behind a protocol (as Terraform's `views.Apply` keeps
+display out of apply): the applier decides, a view shows. `commands/apply_view.py` is the terminal
+one; tests may give their own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Protocol
+
+from mvconf.plan.change import Change
+
+if TYPE_CHECKING:
+    from mvconf.apply.applier import Report
+
+Tick = Callable[[], None]
+
+
+class ReadView(Protocol):
+    def progress(self, total: int, label: str) -> AbstractContextManager[Tick]:
+        """A callback to call once per DID read (a progress bar, or nothing)."""
+
+
+class ApplyView(ReadView, Protocol):
+    def ask(self, count: int) -> bool | None:
+        """Ask a person to approve `count` API writes: True or False, None when nobody can be
+        asked (no terminal)."""
+
+    def applied(self, change: Change) -> None: ...
+
+    def failed(self, change: Change, result: str, error: str | None) -> None: ...
+
+    def writes_refused(self) -> None:
+        """The account answered 405 to a write: what is left becomes steps."""
+
+    def steps(self, changes: list[Change]) -> None:
+        """The account-setup steps of `changes`, for a person to follow."""
+
+    def follow_up(self, command: str) -> None:
+        """Say which command confirms the steps once a person has made them."""
+
+    def waiting(self, seconds: float) -> None: ...
+
+    def confirmed(self, change: Change, did_id: str) -> None: ...
+
+    def timed_out(self, seconds: float, numbers: list[str]) -> None: ...
+
+    def no_changes(self) -> None: ...
+
+    def summary(self, report: Report) -> None: ...

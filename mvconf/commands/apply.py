@@ -1,0 +1,57 @@
+"""`mvconf apply`: make the changes, through the API or as steps for a person."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from mvconf.commands.options import (
+    api_options,
+    apply_options,
+    debug_option,
+    executor_option,
+    target_option,
+)
+from mvconf.errors import InputError
+from mvconf.plan.change import Executor
+
+
+def saved_plan_text(paths: tuple[str, ...]) -> str | None:
+    """The text of a saved plan when the only argument is one (a JSON file with format_version)."""
+    if len(paths) != 1 or not os.path.isfile(paths[0]) or paths[0].endswith((".yaml", ".yml")):
+        return None
+    try:
+        with open(paths[0], encoding="utf-8") as handle:
+            text = handle.read(64 * 1024 * 1024)
+        data = json.loads(text)
+    except (OSError, UnicodeDecodeError, ValueError):
+        raise InputError(f"{paths[0]} is neither a manifest (.yaml/.yml) nor a saved plan "
+                         "(JSON from `mvconf plan --out`)") from None
+    if not isinstance(data, dict) or "format_version" not in data:
+        raise InputError(f"{paths[0]} is JSON but not a saved plan (no format_version)")
+    return text
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@executor_option
+@target_option
+@api_options
+@apply_options
+@debug_option
+def apply(paths, executor, targets, conn, opts) -> int:
+    """Make the changes: through the API, or as steps for a person (exit 3 while steps remain)."""
+    from mvconf.commands.apply_view import TerminalApplyView
+    from mvconf.plan.model import load_plan
+    from mvconf.session import Session
+
+    view = TerminalApplyView()
+    session = Session(conn, view)
+    saved = saved_plan_text(paths)
+    if saved is not None:
+        plan = load_plan(saved, paths[0])
+        return session.apply_saved(plan, executor=executor, targets=targets, opts=opts, view=view)
+    return session.apply(list(paths), executor=executor or Executor.manual, targets=targets,
+                         opts=opts, view=view, show=view.show_changes)

@@ -1,0 +1,25 @@
+"""`mvconf rollback`: restore the values recorded before the last applied changes."""
+
+from __future__ import annotations
+
+import click
+
+from mvconf.commands.options import api_options, apply_options, debug_option, executor_option
+from mvconf.plan.change import Executor
+
+
+@click.command()
+@click.option("--last", type=click.IntRange(1), default=None,
+              help="Undo the last N applied or confirmed changes [default: the last run's].")
+@executor_option
+@api_options
+@apply_options
+@debug_option
+def rollback(last, executor, conn, opts) -> int:
+    """Restore the values recorded before the last applied changes."""
+    from mvconf.commands.apply_view import TerminalApplyView
+    from mvconf.session import Session
+
+    view = TerminalApplyView()
+    return Session(conn, view).rollback(opts.journal, last, executor=executor or Executor.manual,
+                                        opts=opts, view=view, show=view.show_plan)

@@ -1,0 +1,36 @@
+"""Facts of the MiniVoice domain that every stage shares: route modes, id patterns, DID labels.
+
+Each is written once here; the manifest models, the planner, the emulator and the importer all
+read them from this module.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+
+# How a DID routes inbound calls (SPEC §1). No docstring: the manifest's JSON Schema would
+# carry it, and the committed schema is kept equal to the generated one.
+class RouteMode(StrEnum):
+    webhook = "webhook"
+    reject = "reject"
+    forward = "forward"
+    sip = "sip"
+
+
+ROUTE_MODES = tuple(m.value for m in RouteMode)
+TAKES_DESTINATIONS = frozenset({RouteMode.forward.value, RouteMode.sip.value})
+
+# The fields mvconf compares and changes, named as the API names them.
+COMPARED = ("application_id", "route_mode", "destinations")
+
+APP_ID_PATTERN = r"^app_[A-Za-z0-9_-]+$"
+E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
+APP_ID = re.compile(APP_ID_PATTERN)
+E164_SHAPE = re.compile(E164_PATTERN)
+
+
+def did_label(number: str, did_id: str | None) -> str:
+    """How a DID is named to people: `+15551230002 (did_123)`, or the number alone."""
+    return f"{number} ({did_id})" if did_id else number

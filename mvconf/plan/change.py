@@ -1,0 +1,100 @@
+"""One managed DID's change: what it is, what it should be, and who makes the difference.
+
+Typed like Terraform's plan actions and kopf's diffs: a small `Action` enum, an `Executor` enum,
+and a `FieldDiff` per differing field, written in JSON as `{"from": ..., "to": ...}` (SPEC §3).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Annotated, Any, NamedTuple
+
+from pydantic import BeforeValidator, PlainSerializer, TypeAdapter
+
+from mvconf.facts import did_label
+
+
+class Action(StrEnum):
+    noop = "noop"
+    update = "update"
+    missing = "missing"
+    blocked = "blocked"
+    conflict = "conflict"
+
+
+ACTIONS = tuple(Action)
+CHANGES = (Action.update, Action.missing, Action.blocked)
+
+
+class Executor(StrEnum):
+    """Who makes a change: the API, or a person following account-setup steps."""
+
+    api = "api"
+    manual = "manual"
+
+
+class FieldDiff(NamedTuple):
+    """One differing field: the live value (`old`) and the desired one (`new`)."""
+
+    old: Any
+    new: Any
+
+
+def _field_diff(value: Any) -> Any:
+    if isinstance(value, dict) and set(value) == {"from", "to"}:
+        return FieldDiff(value["from"], value["to"])
+    if isinstance(value, FieldDiff):
+        return value
+    raise ValueError('a field difference is {"from": ..., "to": ...}')
+
+
+FieldDiffJson = Annotated[
+    FieldDiff,
+    BeforeValidator(_field_diff),
+    PlainSerializer(lambda d: {"from": d.old, "to": d.new}),
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Change:
+    """One managed DID in a plan.
+
+    A plain slotted dataclass, not a pydantic model: a plan holds one per managed DID, and a
+    model instance costs about 1.3 KB more each. Pydantic still checks every field when a saved
+    plan is loaded (`Plan.changes`), and writes it as JSON."""
+
+    number: str
+    did_id: str | None
+    action: Action
+    executor: Executor | None  # None for noop and conflict
+    source: str
+    fields: dict[str, FieldDiffJson]
+    unverified: list[str] = field(default_factory=list)
+    desired: dict[str, Any]  # the compared fields mvconf wants (absent: left as it is)
+    live: dict[str, Any] | None
+    steps: list[str] = field(default_factory=list)
+    pin_id: str | None = None
+    message: str | None = None  # why a DID is blocked or in conflict
+
+    @property
+    def is_change(self) -> bool:
+        return self.action in CHANGES
+
+    @property
+    def label(self) -> str:
+        return did_label(self.number, self.did_id)
+
+    def wanted(self) -> dict[str, Any]:
+        """The values a write sends: every differing field's desired value."""
+        return {name: diff.new for name, diff in self.fields.items()}
+
+    def replace(self, **values: Any) -> Change:
+        return dataclasses.replace(self, **values)
+
+    def to_json(self, indent: int | None = None) -> str:
+        return CHANGE_JSON.dump_json(self, indent=indent).decode()
+
+
+CHANGE_JSON = TypeAdapter(Change)

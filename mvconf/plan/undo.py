@@ -1,0 +1,53 @@
+"""Rollback planning: journal records of applied changes -> the plan that restores their
+`before` values. Pure, and through the planner's own `classify` and `assemble`, so a rollback
+is checked and carried out exactly like any other plan."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mvconf.errors import PlanError
+from mvconf.facts import COMPARED
+from mvconf.minivoice.models import LiveDID
+from mvconf.numbers import normal_destination
+from mvconf.plan.change import Change, Executor
+from mvconf.plan.model import Plan
+from mvconf.plan.planner import assemble, classify
+
+
+def undo_change(record: dict, live: LiveDID | None, executor: Executor) -> Change:
+    """The change that puts back what `record` (an applied or confirmed outcome) changed."""
+    before, after = record.get("before"), record.get("after") or {}
+    number, run = record["number"], record["run"]
+    if before is None:
+        raise PlanError(f"{number} was not in the account before ({run}); mvconf never "
+                        "releases a DID, so there is nothing to roll back to")
+    if live is None:
+        raise PlanError(f"the rollback is stale: {number} is no longer in the account")
+    if record.get("did_id") and live.id != record["did_id"]:
+        raise PlanError(f"the rollback is stale: {number} is now {live.id}, not "
+                        f"{record['did_id']} as run {run} recorded")
+    now = live.compared()
+    names = [k for k in COMPARED if before.get(k) != after.get(k) and before.get(k) is not None]
+    moved = [k for k in names if now.get(k) != after.get(k)]
+    if moved:
+        raise PlanError(f"the rollback is stale: {number} ({live.id}) no longer has the values "
+                        f"the journal recorded after run {run} ({', '.join(moved)})")
+    return classify(number=number, source=f"journal run {run}",
+                    desired=_desired(before, names, live), live=live, executor=executor)
+
+
+def _desired(before: dict[str, Any], names: list[str], live: LiveDID) -> dict[str, Any]:
+    """`before` for the fields the run changed; the live values for the others."""
+    desired = {k: before[k] for k in names}
+    desired.setdefault("route_mode", live.route_mode)
+    if "destinations" not in desired:
+        desired["destinations"] = [normal_destination(d) for d in live.destinations or ()]
+    return desired
+
+
+def undo_plan(records: list[dict], live: Mapping[str, LiveDID | None], *, executor: Executor,
+              api_url: str, created_at: str) -> Plan:
+    changes = [undo_change(r, live[r["number"]], executor) for r in records]
+    return assemble(changes, executor=executor, api_url=api_url, created_at=created_at)
