@@ -1,0 +1,48 @@
+"""The emulator's state file: what it accepts, what it refuses, and what it fills in."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mvconf.emulator.store import Store
+from mvconf.errors import InputError
+
+KEY = {"key": "k", "customer_id": "cust_1", "application_id": "app_1"}
+
+
+def store_of(tmp_path, data, name="state.json"):
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    return Store(path)
+
+
+@pytest.mark.parametrize("data, words", [
+    ("[1, 2]", "must be a mapping"),
+    ({"dids": []}, "'api_keys' must be a non-empty list"),
+    ({"api_keys": [{"key": ""}]}, "non-empty string 'key'"),
+    ({"api_keys": [{"key": "k"}]}, "string 'customer_id'"),
+    ({"api_keys": [KEY], "dids": {}}, "'dids' must be a list"),
+    ({"api_keys": [KEY], "dids": [{"id": "d1"}]}, "needs a string 'number_e164'"),
+    ({"api_keys": [KEY], "dids": [{"id": "d1", "number_e164": "+15551230001"},
+                                  {"id": "d1", "number_e164": "+15551230002"}]}, "repeats id d1"),
+    ({"api_keys": [KEY], "write_errors": ["x"]}, "'write_errors' must map"),
+    ("{not json", "not valid JSON/YAML"),
+])
+def test_bad_state_files_are_refused_naming_the_problem(tmp_path, data, words):
+    with pytest.raises(InputError, match=words):
+        store_of(tmp_path, data)
+
+
+def test_missing_fields_are_filled_in(tmp_path):
+    store = store_of(tmp_path, {"api_keys": [KEY], "dids": [
+        {"id": "d1", "number_e164": "+15551230001"}]})
+    assert store.first_key() == "k" and store.customer_of("k") == "cust_1"
+    assert store.customer_of("nope") is None
+
+
+def test_yaml_state_files_load(tmp_path):
+    store = store_of(tmp_path, "api_keys:\n  - {key: k, customer_id: c}\ndids: []\n",
+                     name="state.yaml")
+    assert store.first_key() == "k"
