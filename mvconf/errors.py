@@ -4,6 +4,7 @@
       ├── ManifestError      one or more problems in manifest files, each with path:line:column
       ├── ConfigError        missing key, refused URL, unusable flags
       ├── ApiError           the MiniVoice API (or the network to it) failed; status, code, message
+      │     └── ApiUnreachable   no answer at all, after every retry
       ├── PlanError          a saved plan or journal that cannot be used (stale, wrong API,
       │                      threshold)
       └── InputError         any other bad input file (events, state files)
@@ -66,11 +67,13 @@ class ApiError(MvconfError):
         status: int | None = None,
         code: str | None = None,
         message: str | None = None,
+        transient: bool | None = None,
     ):
         self.summary = summary
         self.status = status
         self.code = code
         self.api_message = message
+        self._transient = transient
         super().__init__(self._text())
 
     def _text(self) -> str:
@@ -81,4 +84,12 @@ class ApiError(MvconfError):
 
     @property
     def retryable(self) -> bool:
+        """Whether the same request may succeed if sent again (SPEC §2, §10)."""
+        if self._transient is not None:
+            return self._transient
         return self.status is None or self.status == 429 or self.status >= 500
+
+
+class ApiUnreachable(ApiError):
+    """No answer came from the API for as long as retries were allowed (name not found,
+    connection refused, TLS failure, timeouts). Every other request would fail the same way."""

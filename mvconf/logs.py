@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+from typing import Any
 
 _SECRETS: set[str] = set()
 _AUTH = re.compile(r"(?i)(authorization['\"]?\s*[:,=]\s*\(?['\"]?(b['\"])?bearer\s+)[^\s'\"),]+")
@@ -20,6 +21,21 @@ def redact(text: str) -> str:
     for secret in _SECRETS:
         text = text.replace(secret, "***")
     return _AUTH.sub(r"\1***", text)
+
+
+def contains_secret(data: bytes) -> bool:
+    return any(secret.encode("utf-8", "replace") in data for secret in _SECRETS)
+
+
+def redact_data(value: Any) -> Any:
+    """`value` (parsed JSON) with every registered secret masked in its strings and keys."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [redact_data(v) for v in value]
+    if isinstance(value, dict):
+        return {redact(k): redact_data(v) for k, v in value.items()}
+    return value
 
 
 class RedactingFilter(logging.Filter):

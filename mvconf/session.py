@@ -18,9 +18,9 @@ from mvconf.apply.applier import ApplyOptions, apply_plan
 from mvconf.apply.rollback import changed_records
 from mvconf.apply.view import ApplyView, ReadView, Tick
 from mvconf.clock import utc_now
-from mvconf.errors import ConfigError
+from mvconf.errors import ApiError, ConfigError
 from mvconf.manifest import DesiredDid, load_desired
-from mvconf.minivoice.client import MiniVoiceClient, read_many
+from mvconf.minivoice.client import DEFAULT_RETRY_TIMEOUT, MiniVoiceClient, read_many
 from mvconf.minivoice.connect import Endpoint, api_endpoint
 from mvconf.minivoice.models import LiveDID
 from mvconf.numbers import to_e164
@@ -48,6 +48,7 @@ class Connection:
     api_key_file: str | None = None
     emulator: str | None = None
     parallelism: int = 8
+    retry_timeout: float = DEFAULT_RETRY_TIMEOUT
 
 
 class Session:
@@ -77,12 +78,14 @@ class Session:
         if endpoint.url is None:
             from mvconf.emulator.inprocess import InProcessSender
 
-            yield MiniVoiceClient(InProcessSender(self._store, endpoint.headers()))
+            sender = InProcessSender(self._store, endpoint.headers())
+            yield MiniVoiceClient(sender, retry_timeout=self.conn.retry_timeout)
             return
         from mvconf.minivoice.http import open_http_sender
 
-        async with open_http_sender(endpoint, self.conn.parallelism) as sender:
-            yield MiniVoiceClient(sender)
+        async with open_http_sender(endpoint, self.conn.parallelism,
+                                    self.conn.retry_timeout) as sender:
+            yield MiniVoiceClient(sender, retry_timeout=self.conn.retry_timeout)
 
     def run(self, work: Callable[[MiniVoiceClient], Awaitable[T]]) -> T:
         """Run `work` with this session's client: the command's one event loop."""
@@ -100,7 +103,7 @@ class Session:
             return await read_many(client, numbers, self.conn.parallelism, tick, keep)
 
     async def plan_with(self, client: MiniVoiceClient, desired: list[DesiredDid],
-                        executor: Executor) -> Plan:
+                        executor: Executor, allow_all_missing: bool = False) -> Plan:
         by_number = {d.number: d for d in desired}
 
         def plan_one(number: str, live: LiveDID | None) -> Change:
@@ -108,22 +111,26 @@ class Session:
             return plan_change(by_number[number], live, executor)
 
         changes = await self.read(client, list(by_number), plan_one)
-        return assemble(list(changes.values()), executor=executor, api_url=self.endpoint.label,
+        plan = assemble(list(changes.values()), executor=executor, api_url=self.endpoint.label,
                         created_at=utc_now())
+        if not allow_all_missing:
+            guard_wrong_account(plan)
+        return plan
 
     def plan(self, paths: list[str], *, executor: Executor, strict: bool = False,
-             targets: tuple[str, ...] = ()) -> Plan:
+             targets: tuple[str, ...] = (), allow_all_missing: bool = False) -> Plan:
         desired = select_targets(load_desired(paths, strict=strict), targets)
-        return self.run(lambda client: self.plan_with(client, desired, executor))
+        return self.run(lambda client: self.plan_with(client, desired, executor,
+                                                      allow_all_missing))
 
     def apply(self, paths: list[str], *, executor: Executor, targets: tuple[str, ...],
-              opts: ApplyOptions, view: ApplyView,
-              show: Callable[[Plan], None]) -> int:
+              opts: ApplyOptions, view: ApplyView, show: Callable[[Plan], None],
+              allow_all_missing: bool = False) -> int:
         """Plan the manifests, show the plan, and apply it, all with one client."""
         desired = select_targets(load_desired(paths), targets)
 
         async def work(client: MiniVoiceClient) -> int:
-            plan = await self.plan_with(client, desired, executor)
+            plan = await self.plan_with(client, desired, executor, allow_all_missing)
             show(plan)
             return await apply_plan(plan, client, self.endpoint.label, opts, view)
 
@@ -152,6 +159,19 @@ class Session:
 
     def read_numbers(self, numbers: list[str]) -> dict[str, LiveDID | None]:
         return self.run(lambda client: self.read(client, numbers))
+
+
+WRONG_ACCOUNT_MINIMUM = 3
+
+
+def guard_wrong_account(plan: Plan) -> None:
+    """SPEC §10: every managed number missing is a wrong URL or key far more often than an
+    account that lost all its numbers."""
+    count = len(plan.changes)
+    if count >= WRONG_ACCOUNT_MINIMUM and plan.summary["missing"] == count:
+        raise ApiError(f"none of the {count} numbers is in this account: check "
+                       "MINIVOICE_API_URL and that the key belongs to the right account "
+                       "(pass --allow-all-missing if the account really has none of them)")
 
 
 def select_targets(desired: list[DesiredDid], targets: tuple[str, ...]) -> list[DesiredDid]:

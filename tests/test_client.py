@@ -1,4 +1,6 @@
-"""The API client: error envelope, retries with backoff, Retry-After, malformed answers."""
+"""The API client: error envelope, retries with backoff, Retry-After, malformed answers.
+
+stamina's testing mode takes the waiting out of backoff; the governor gets a fake clock."""
 
 from __future__ import annotations
 
@@ -7,12 +9,14 @@ import json
 
 import httpx
 import pytest
+import stamina
 
 from mvconf.emulator.app import create_app
 from mvconf.emulator.faults import Faults
 from mvconf.emulator.store import Store
 from mvconf.errors import ApiError
 from mvconf.minivoice.client import MiniVoiceClient, read_many
+from mvconf.minivoice.governor import RateGovernor
 from mvconf.minivoice.http import HttpSender
 
 from .helpers import did
@@ -20,12 +24,30 @@ from .helpers import did
 GOOD = did("+15551230002", id="did_123")
 
 
-def client_for(handler, sleeps=None, attempts=4):
-    async def fake_sleep(seconds):
-        sleeps.append(seconds) if sleeps is not None else None
+class FakeTime:
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps: list[float] = []
 
+    def clock(self):
+        return self.now
+
+    async def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture(autouse=True)
+def no_backoff_waits():
+    with stamina.set_testing(True, attempts=4):
+        yield
+
+
+def client_for(handler, time=None):
+    time = time or FakeTime()
     http = httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://api")
-    return MiniVoiceClient(HttpSender(http), attempts=attempts, backoff=0.1, sleep=fake_sleep)
+    governor = RateGovernor(clock=time.clock, sleep=time.sleep)
+    return MiniVoiceClient(HttpSender(http), backoff=0.1, governor=governor, clock=time.clock)
 
 
 def run(coro):
@@ -35,7 +57,6 @@ def run(coro):
 def test_transient_errors_are_retried_then_succeed():
     answers = iter([httpx.Response(503), httpx.ConnectError("boom"),
                     httpx.ReadTimeout("slow"), httpx.Response(200, json=GOOD)])
-    sleeps: list[float] = []
 
     def handler(request):
         answer = next(answers)
@@ -43,22 +64,24 @@ def test_transient_errors_are_retried_then_succeed():
             raise answer
         return answer
 
-    live = run(client_for(handler, sleeps).get_by_number("+15551230002"))
-    assert live.id == "did_123" and len(sleeps) == 3
+    client = client_for(handler)
+    live = run(client.get_by_number("+15551230002"))
+    assert live.id == "did_123" and client.retries == 3
 
 
-def test_retry_after_is_honoured():
-    answers = iter([httpx.Response(429, headers={"Retry-After": "3"},
-                                   json={"error": {"code": "rate_limited", "message": "slow"}}),
-                    httpx.Response(200, json=GOOD)])
-    sleeps: list[float] = []
-    run(client_for(lambda r: next(answers), sleeps).get("did_123"))
-    assert 3.0 <= sleeps[0] <= 3.1
+def test_retry_after_is_honoured_and_is_not_a_failed_attempt():
+    limited = httpx.Response(429, headers={"Retry-After": "3"},
+                             json={"error": {"code": "rate_limited", "message": "slow"}})
+    answers = iter([limited] * 5 + [httpx.Response(200, json=GOOD)])
+    time = FakeTime()
+    client = client_for(lambda r: next(answers), time)
+    assert run(client.get("did_123")).id == "did_123"  # five 429s, though only 4 attempts
+    assert time.sleeps[0] == 3.0 and client.retries == 0
 
 
 def test_an_api_that_stays_down_is_a_clear_error_naming_the_did():
     with pytest.raises(ApiError) as info:
-        run(client_for(lambda r: httpx.Response(503), []).get_by_number("+15551230002"))
+        run(client_for(lambda r: httpx.Response(503)).get_by_number("+15551230002"))
     assert "+15551230002" in str(info.value) and "gave up after 4 attempts" in str(info.value)
 
 
@@ -70,7 +93,7 @@ def test_error_envelope_is_carried_and_not_retried():
         return httpx.Response(403, json={"error": {"code": "forbidden", "message": "no"}})
 
     with pytest.raises(ApiError) as info:
-        run(client_for(handler, []).patch("did_123", {"route_mode": "reject"}, "+15551230002"))
+        run(client_for(handler).patch("did_123", {"route_mode": "reject"}, "+15551230002"))
     assert (info.value.status, info.value.code, info.value.api_message) == (403, "forbidden", "no")
     assert len(calls) == 1
 
@@ -104,7 +127,7 @@ def test_right_answers_through_25_percent_503s_and_a_rate_limit(state_file):
     async def go():
         http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://emu",
                                  headers={"Authorization": "Bearer test-key"})
-        client = MiniVoiceClient(HttpSender(http), attempts=8, backoff=0.05)
+        client = MiniVoiceClient(HttpSender(http), backoff=0.05)
         async with http:
             return await read_many(client, numbers, 8), client.retries
 

@@ -255,24 +255,52 @@ API_BODIES = st.one_of(
 
 
 @settings(max_examples=150, deadline=None)
-@given(API_BODIES, st.sampled_from([200, 400, 404, 409, 500]))
+@given(API_BODIES, st.sampled_from([200, 301, 400, 404, 409, 429, 500]))
 def test_fuzzed_api_answers_are_clear_errors(body, status):
     import asyncio
+
+    import stamina
 
     from mvconf.errors import ApiError
     from mvconf.minivoice.client import MiniVoiceClient
     from mvconf.minivoice.http import HttpSender
 
     async def go():
-        async def no_sleep(_):
-            return None
         http = httpx.AsyncClient(transport=httpx.MockTransport(
             lambda r: httpx.Response(status, content=body)), base_url="http://api")
         async with http:
-            client = MiniVoiceClient(HttpSender(http), attempts=2, sleep=no_sleep)
+            # A 429 without Retry-After pauses a second; a zero budget gives up after one.
+            client = MiniVoiceClient(HttpSender(http), retry_timeout=0)
             return await client.get_by_number("+15551230002")
 
     try:
-        asyncio.run(go())
+        with stamina.set_testing(True, attempts=2):
+            asyncio.run(go())
     except ApiError as exc:
         assert str(exc)
+
+
+@pytest.mark.parametrize("parallelism", ["1", "8", "48"])
+def test_a_rate_limited_plan_completes_at_any_parallelism(write, state_file, parallelism):
+    manifest, state = many(write, state_file, 120)
+    proc, url = start(state, "--rate-limit", "100")
+    try:
+        env = {"MINIVOICE_API_KEY": KEY, "MINIVOICE_API_URL": url}
+        result = mvconf("plan", manifest, "--format", "json", "--parallelism", parallelism,
+                        env=env)
+    finally:
+        stop(proc)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["summary"]["update"] == 120
+
+
+def test_a_plan_completes_through_503s_and_a_rate_limit(write, state_file):
+    manifest, state = many(write, state_file, 150)
+    proc, url = start(state, "--rate-limit", "100", "--fail-rate", "0.25", "--seed", "9")
+    try:
+        env = {"MINIVOICE_API_KEY": KEY, "MINIVOICE_API_URL": url}
+        result = mvconf("plan", manifest, "--format", "json", "--parallelism", "16", env=env)
+    finally:
+        stop(proc)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["summary"]["update"] == 150

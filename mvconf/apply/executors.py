@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from mvconf.apply.journal import Journal, Result
 from mvconf.apply.view import ApplyView
-from mvconf.errors import ApiError
+from mvconf.errors import ApiError, ApiUnreachable
 from mvconf.minivoice.client import MiniVoiceClient, read_many
 from mvconf.minivoice.models import COMPARED, LiveDID
 from mvconf.plan.change import Change
@@ -94,6 +94,7 @@ class ApiExecutor:
                 except Fatal as exc:
                     fatal.append(str(exc))
                     report.failed.append(Done(change, Result.failed, str(exc)))
+                    self.view.failed(change, Result.failed.value, str(exc))
                     continue
                 self._note(done, report, left)
 
@@ -147,6 +148,9 @@ class ApiExecutor:
             return Done(change, Result.manual)
         if exc.status == 401:
             self._record(change, before, before, Result.failed, str(exc))
+            raise Fatal(str(exc)) from exc
+        if isinstance(exc, ApiUnreachable):  # reading it back would fail the same way
+            self._record(change, before, None, Result.unknown, str(exc))
             raise Fatal(str(exc)) from exc
         if not exc.retryable:
             return self._record(change, before, before, Result.failed, str(exc))

@@ -8,6 +8,7 @@ import os
 import click
 
 from mvconf.commands.options import (
+    all_missing_option,
     api_options,
     apply_options,
     debug_option,
@@ -38,10 +39,11 @@ def saved_plan_text(paths: tuple[str, ...]) -> str | None:
 @click.argument("paths", nargs=-1, type=click.Path())
 @executor_option
 @target_option
+@all_missing_option
 @api_options
 @apply_options
 @debug_option
-def apply(paths, executor, targets, conn, opts) -> int:
+def apply(paths, executor, targets, allow_all_missing, conn, opts) -> int:
     """Make the changes: through the API, or as steps for a person (exit 3 while steps remain)."""
     from mvconf.commands.apply_view import TerminalApplyView
     from mvconf.plan.model import load_plan
@@ -54,4 +56,5 @@ def apply(paths, executor, targets, conn, opts) -> int:
         plan = load_plan(saved, paths[0])
         return session.apply_saved(plan, executor=executor, targets=targets, opts=opts, view=view)
     return session.apply(list(paths), executor=executor or Executor.manual, targets=targets,
-                         opts=opts, view=view, show=view.show_changes)
+                         opts=opts, view=view, show=view.show_changes,
+                         allow_all_missing=allow_all_missing)

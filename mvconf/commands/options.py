@@ -44,9 +44,13 @@ def api_options(func):
                   help="Run against an in-process emulator on this state file.")
     @click.option("--parallelism", default=8, show_default=True, type=click.IntRange(1, 256),
                   help="API requests in flight at once.")
+    @click.option("--retry-timeout", default=300.0, show_default=True,
+                  type=click.FloatRange(0, 86400),
+                  help="Seconds to keep retrying one request through timeouts, connection errors "
+                  "and 5xx answers (429s are waited out, not counted).")
     @functools.wraps(func)
-    def wrapper(*args, api_url, api_key_file, emulator, parallelism, **kwargs):
-        conn = Connection(api_url, api_key_file, emulator, parallelism)
+    def wrapper(*args, api_url, api_key_file, emulator, parallelism, retry_timeout, **kwargs):
+        conn = Connection(api_url, api_key_file, emulator, parallelism, retry_timeout)
         return func(*args, conn=conn, **kwargs)
 
     return wrapper
@@ -56,6 +60,10 @@ executor_option = click.option(
     "--executor", type=click.Choice([e.value for e in Executor]), default=None,
     callback=lambda _ctx, _param, value: Executor(value) if value else None,
     help="Who makes each change: the API, or a person following printed steps [default: manual].")
+all_missing_option = click.option(
+    "--allow-all-missing", is_flag=True,
+    help="Plan even when none of the managed numbers is in the account (3 or more); without it "
+    "that is an error, as it usually means a wrong API URL or key.")
 target_option = click.option(
     "--target", "targets", multiple=True, metavar="NUMBER",
     help="Only this DID (repeatable), for exceptional use.")

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from mvconf.commands.options import api_options, debug_option, executor_option, target_option
+from mvconf.commands.options import (
+    all_missing_option,
+    api_options,
+    debug_option,
+    executor_option,
+    target_option,
+)
 from mvconf.plan.change import Executor
 
 
@@ -18,9 +24,11 @@ from mvconf.plan.change import Executor
 @click.option("--strict", is_flag=True, help="Reject numbers that are not valid for their region.")
 @executor_option
 @target_option
+@all_missing_option
 @api_options
 @debug_option
-def plan(paths, fmt, out, detailed_exitcode, strict, executor, targets, conn) -> int:
+def plan(paths, fmt, out, detailed_exitcode, strict, executor, targets, allow_all_missing,
+         conn) -> int:
     """Read the live account and show what would change."""
     from mvconf.commands.apply_view import TerminalView
     from mvconf.commands.console import print_lines, write_chunks
@@ -29,7 +37,8 @@ def plan(paths, fmt, out, detailed_exitcode, strict, executor, targets, conn) ->
     from mvconf.session import Session
 
     result = Session(conn, TerminalView()).plan(
-        list(paths), executor=executor or Executor.manual, strict=strict, targets=targets)
+        list(paths), executor=executor or Executor.manual, strict=strict, targets=targets,
+        allow_all_missing=allow_all_missing)
     if out:
         write_atomic(out, result.json_chunks())
     if fmt == "text":

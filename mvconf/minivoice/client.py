@@ -1,7 +1,15 @@
-"""The MiniVoice API client: reads, writes, retries (SPEC §2).
+"""The MiniVoice API client: reads, writes, retries (SPEC §2, §10).
 
-It sends through a `Sender` (transport.py). Every transport failure and error body becomes an
-`ApiError` here and nowhere else.
+It sends through a `Sender` (transport.py), and every transport failure and error body becomes
+an `ApiError` here and nowhere else. Three rules keep a real API from fooling it:
+
+- Rate limits are the shared `RateGovernor`'s business: a 429 waits, it is not a failed attempt.
+- Transient failures (no answer, 5xx) are retried with stamina's exponential backoff and jitter
+  until `retry_timeout` seconds have passed for that request; the first attempt runs outside
+  stamina, so a run without failures pays nothing for it.
+- An answer is trusted only when it is what was asked for: JSON, a DID, for the number or id
+  asked about. A redirect, a non-JSON body or another number's DID is an error, never retried.
+  Anything that echoes the API key is masked before it goes further.
 """
 
 from __future__ import annotations
@@ -10,43 +18,50 @@ import asyncio
 import email.utils
 import json
 import logging
-import random
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
-from mvconf.errors import ApiError
+import stamina
+
+from mvconf.errors import ApiError, ApiUnreachable
 from mvconf.facts import did_label
+from mvconf.logs import contains_secret, redact, redact_data
+from mvconf.minivoice.governor import RateGovernor
 from mvconf.minivoice.models import LiveDID, parse_did
-from mvconf.minivoice.transport import Answer, Sender, TransportFailed
+from mvconf.minivoice.transport import Answer, AnswerTooLarge, Sender, TransportFailed
+from mvconf.numbers import to_e164
 
 log = logging.getLogger("mvconf.client")
 MAX_BODY_BYTES = 1024 * 1024
 MAX_RETRY_AFTER = 120.0
+DEFAULT_RETRY_TIMEOUT = 300.0
+
+
+def _transient(exc: BaseException) -> bool:
+    return isinstance(exc, ApiError) and exc.retryable and exc.status != 429
 
 
 class MiniVoiceClient:
-    """One client per run. Reads and PATCHes (absolute values, so safe to repeat) are retried on
-    timeouts, connection errors, 429 (honouring Retry-After) and 5xx, with exponential backoff and
-    full jitter, up to `attempts` tries."""
+    """One client per run, shared by every request of the run (and so is its governor)."""
 
     def __init__(
         self,
         sender: Sender,
         *,
-        attempts: int = 6,
+        retry_timeout: float = DEFAULT_RETRY_TIMEOUT,
         backoff: float = 0.25,
         max_backoff: float = 8.0,
-        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-        rng: random.Random | None = None,
+        governor: RateGovernor | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.sender = sender
-        self.attempts = attempts
+        self.retry_timeout = retry_timeout
         self.backoff = backoff
         self.max_backoff = max_backoff
-        self.sleep = sleep
-        self.rng = rng or random.Random()
+        self.governor = governor or RateGovernor(clock=clock)
+        self.clock = clock
         self.retries = 0
 
     async def get_by_number(self, number: str) -> LiveDID | None:
@@ -54,101 +69,148 @@ class MiniVoiceClient:
         what = f"reading DID {number}"
         body = await self._call("GET", f"/v1/dids/by-number/{quote(number, safe='+')}", what,
                                 none_on_404=True)
-        return None if body is None else parse_did(body, what)
+        if body is None:
+            return None
+        did = parse_did(body, what)
+        if to_e164(did.number_e164) != number:
+            raise ApiError(f"{what}: the API answered with the DID of another number "
+                           f"({did.number_e164}, {did.id}); the answer is not trusted",
+                           transient=False)
+        return did
 
     async def get(self, did_id: str) -> LiveDID | None:
         what = f"reading DID {did_id}"
         body = await self._call("GET", f"/v1/dids/{quote(did_id, safe='')}", what, none_on_404=True)
-        return None if body is None else parse_did(body, what)
+        return None if body is None else _same_id(parse_did(body, what), did_id, what)
 
     async def patch(self, did_id: str, fields: dict, number: str = "") -> LiveDID:
         what = f"updating DID {did_label(number, did_id) if number else did_id}"
         body = await self._call("PATCH", f"/v1/dids/{quote(did_id, safe='')}", what, json=fields)
-        return parse_did(body, what)
+        return _same_id(parse_did(body, what), did_id, what)
 
     async def _call(self, method: str, path: str, what: str, *, json: Any = None,
                     none_on_404: bool = False) -> Any:
-        for attempt in range(1, self.attempts + 1):
-            try:
-                return await self._once(method, path, what, json, none_on_404)
-            except ApiError as exc:
-                if not exc.retryable or attempt == self.attempts:
-                    if exc.retryable:
-                        raise ApiError(f"{exc.summary} (gave up after {attempt} attempts)",
-                                       status=exc.status, code=exc.code,
-                                       message=exc.api_message) from None
-                    raise
-                delay = self._delay(attempt, getattr(exc, "retry_after", None))
-                log.debug("%s: %s; retrying in %.2fs", what, exc, delay)
-                self.retries += 1
-                await self.sleep(delay)
+        try:
+            return await self._governed(method, path, what, json, none_on_404)
+        except ApiError as exc:
+            if not _transient(exc):
+                raise
+            first = exc
+        if self.retry_timeout <= 0:  # --retry-timeout 0: no retries
+            raise _gave_up(first, 1, 0.0) from None
+        log.debug("%s: %s; retrying for up to %gs", what, first, self.retry_timeout)
+        started, attempts = self.clock(), 1
+        try:
+            async for attempt in stamina.retry_context(
+                    on=_transient, attempts=None, timeout=self.retry_timeout,
+                    wait_initial=self.backoff, wait_max=self.max_backoff,
+                    wait_jitter=self.backoff):
+                with attempt:
+                    if attempt.num == 1:
+                        raise first  # already tried: let stamina wait before the next one
+                    attempts += 1
+                    self.retries += 1
+                    return await self._governed(method, path, what, json, none_on_404)
+        except ApiError as exc:
+            if not _transient(exc):
+                raise
+            raise _gave_up(exc, attempts, self.clock() - started) from None
         raise AssertionError("unreachable")
 
-    def _delay(self, attempt: int, retry_after: float | None) -> float:
-        if retry_after is not None:
-            return min(retry_after, MAX_RETRY_AFTER) + self.rng.uniform(0, self.backoff)
-        return self.rng.uniform(0, min(self.max_backoff, self.backoff * 2 ** (attempt - 1)))
-
-    async def _once(self, method, path, what, body, none_on_404):
-        try:
-            response = await self.sender.send(method, path, body)
-        except TransportFailed as exc:
-            raise ApiError(f"{what}: {exc}") from None
-        if response.status == 404 and none_on_404 and _error_code(response) == "not_found":
-            return None
-        if response.status >= 400:
-            raise _api_error(response, what)
-        if len(response.content) > MAX_BODY_BYTES:
-            raise ApiError(f"{what}: the API answer is larger than {MAX_BODY_BYTES} bytes")
-        try:
-            return json.loads(response.content)
-        except ValueError:
-            raise ApiError(f"{what}: the API answered {response.status} with a body that is "
-                           "not JSON") from None
+    async def _governed(self, method, path, what, body, none_on_404) -> Any:
+        """One attempt: sent when the governor allows, sent again after each 429."""
+        governor = self.governor
+        deadline = self.clock() + self.retry_timeout
+        while True:
+            await governor.acquire()
+            try:
+                answer = await self.sender.send(method, path, body)
+            except TransportFailed as exc:
+                raise ApiUnreachable(f"{what}: {exc}") from None
+            except AnswerTooLarge as exc:
+                raise ApiError(f"{what}: {exc}", transient=False) from None
+            if answer.status != 429:
+                governor.accepted()
+                return _interpret(answer, what, none_on_404)
+            governor.throttled(_retry_after(answer))
+            if self.clock() >= deadline:
+                raise ApiError(f"{what}: still rate limited (429) after {self.retry_timeout:g}s",
+                               status=429, transient=False)
 
 
-def _envelope(response: Answer) -> tuple[str | None, str | None]:
+def _same_id(did: LiveDID, did_id: str, what: str) -> LiveDID:
+    if did.id != did_id:
+        raise ApiError(f"{what}: the API answered with another DID ({did.id}); the answer is "
+                       "not trusted", transient=False)
+    return did
+
+
+def _gave_up(exc: ApiError, attempts: int, seconds: float) -> ApiError:
+    tail = f" (gave up after {attempts} attempts in {seconds:.0f}s)"
+    cls = ApiUnreachable if isinstance(exc, ApiUnreachable) else ApiError
+    return cls(exc.summary + tail, status=exc.status, code=exc.code, message=exc.api_message)
+
+
+def _interpret(answer: Answer, what: str, none_on_404: bool) -> Any:
+    status = answer.status
+    if status == 404 and none_on_404 and _envelope(answer)[0] == "not_found":
+        return None
+    if status >= 400:
+        raise _api_error(answer, what)
+    if not 200 <= status < 300:
+        where = answer.headers.get("location")
+        to = f" to {redact(where)!r}" if where else ""
+        raise ApiError(f"{what}: the API answered HTTP {status}{to}; mvconf does not follow "
+                       "redirects (check MINIVOICE_API_URL)", status=status, transient=False)
+    if len(answer.content) > MAX_BODY_BYTES:
+        raise ApiError(f"{what}: the API answer is larger than {MAX_BODY_BYTES} bytes",
+                       transient=False)
     try:
-        body = json.loads(response.content[:MAX_BODY_BYTES])
-        err = body.get("error") if isinstance(body, dict) else None
-        if isinstance(err, dict):
-            code, message = err.get("code"), err.get("message")
-            return (str(code) if code is not None else None,
-                    str(message) if message is not None else None)
-    except ValueError:
-        pass
-    return None, None
+        body = json.loads(answer.content)
+    except (ValueError, RecursionError):
+        raise ApiError(f"{what}: the API answered {status} with a body that is not JSON "
+                       "(or is nested too deeply)", status=status, transient=False) from None
+    if b"\\" in answer.content or contains_secret(answer.content):
+        body = redact_data(body)  # an API that echoes the key never gets it into a plan
+    return body
 
 
-def _error_code(response: Answer) -> str | None:
-    return _envelope(response)[0]
+def _envelope(answer: Answer) -> tuple[str | None, str | None]:
+    try:
+        body = json.loads(answer.content[:MAX_BODY_BYTES])
+    except (ValueError, RecursionError):
+        return None, None
+    err = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(err, dict):
+        return None, None
+    code, message = err.get("code"), err.get("message")
+    return (redact(str(code))[:200] if code is not None else None,
+            redact(str(message))[:1000] if message is not None else None)
 
 
-def _retry_after(response: Answer) -> float | None:
-    value = response.headers.get("retry-after")
+def _retry_after(answer: Answer) -> float | None:
+    value = answer.headers.get("retry-after")
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
-
-
-def _api_error(response: Answer, what: str) -> ApiError:
-    code, message = _envelope(response)
-    status = response.status
-    if code is None:
-        summary = f"{what}: the API answered HTTP {status} without an error body"
-        error = ApiError(summary, status=status)
-    else:
-        error = ApiError(what, status=status, code=code, message=message)
-    if status == 429:
         try:
-            error.retry_after = _retry_after(response)
-        except (TypeError, ValueError, OverflowError):
-            error.retry_after = None
-    return error
+            parsed = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        seconds = parsed.timestamp() - time.time()
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
+
+
+def _api_error(answer: Answer, what: str) -> ApiError:
+    code, message = _envelope(answer)
+    if code is None:
+        return ApiError(f"{what}: the API answered HTTP {answer.status} without an error body",
+                        status=answer.status)
+    return ApiError(what, status=answer.status, code=code, message=message)
 
 
 async def read_many(

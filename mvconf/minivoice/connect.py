@@ -8,6 +8,7 @@ by the module that joins the stages, not here.
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -33,7 +34,9 @@ class Endpoint:
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.key}", "User-Agent": f"mvconf/{__version__}",
-                "Accept": "application/json"}
+                "Accept": "application/json",
+                # Uncompressed answers: the size cap then bounds memory without a decoder.
+                "Accept-Encoding": "identity"}
 
 
 def api_endpoint(api_url: str | None, api_key_file: str | None) -> Endpoint:
@@ -45,22 +48,55 @@ def api_endpoint(api_url: str | None, api_key_file: str | None) -> Endpoint:
     return Endpoint(label=url, key=key, url=url)
 
 
+MAX_KEY_FILE_BYTES = 4096
+
+
 def _read_key(api_key_file: str | None) -> str:
     if api_key_file:
-        try:
-            with open(api_key_file, encoding="utf-8") as handle:
-                key = handle.read().strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"cannot read the API key file {api_key_file}: "
-                              f"{getattr(exc, 'strerror', None) or 'not text'}") from None
+        key, where = _read_key_file(api_key_file), f"the API key file {api_key_file}"
         if not key:
-            raise ConfigError(f"the API key file {api_key_file} is empty")
-        return key
-    key = os.environ.get(KEY_VARIABLE, "").strip()
-    if not key:
-        raise ConfigError(f"{KEY_VARIABLE} is not set (or empty); set it to your MiniVoice "
-                          "application API key, or pass --api-key-file")
+            raise ConfigError(f"{where} is empty")
+    else:
+        key, where = os.environ.get(KEY_VARIABLE, "").strip(), KEY_VARIABLE
+        if not key:
+            raise ConfigError(f"{KEY_VARIABLE} is not set (or empty); set it to your MiniVoice "
+                              "application API key, or pass --api-key-file")
+    _check_key(key, where)
     return key
+
+
+def _read_key_file(path: str) -> str:
+    """The file's text, stripped: only a regular file under the size cap is read, so a FIFO,
+    a device or /dev/zero is refused at once instead of hanging or filling memory."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise ConfigError(f"cannot read the API key file {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ConfigError(f"the API key file {path} is not a regular file")
+        if info.st_size > MAX_KEY_FILE_BYTES:
+            raise ConfigError(f"the API key file {path} is larger than {MAX_KEY_FILE_BYTES} "
+                              "bytes; it should hold the key alone")
+        data = handle.read(MAX_KEY_FILE_BYTES + 1)
+    try:
+        return data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise ConfigError(f"the API key file {path} is not text") from None
+
+
+def _check_key(key: str, where: str) -> None:
+    """A key goes into an HTTP header: refuse one that cannot, before any request, without
+    printing it (an HTTP library's own error would show the whole header)."""
+    for index, char in enumerate(key):
+        if not "!" <= char <= "~":
+            kind = "a space" if char == " " else (
+                "a control character" if ord(char) < 32 or ord(char) == 127
+                else "a non-ASCII character")
+            raise ConfigError(f"the API key from {where} contains {kind} (U+{ord(char):04X}) at "
+                              f"position {index + 1}; an API key is printable ASCII. Nothing "
+                              "was sent")
 
 
 def _check_url(url: str) -> None:

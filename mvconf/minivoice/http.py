@@ -3,48 +3,119 @@
 Each request in flight has a client of its own with one keep-alive connection (a "lane").
 httpx's connection pool scans every connection for every queued request, so one shared pool of
 16 connections cost about 2 ms of CPU per request; sixteen pools of one cost about 0.5 ms.
+
+Every request has an overall deadline (httpx's timeouts are per socket operation, so a body that
+drips one byte at a time would never end), and answers are read as a stream and cut off at the
+size limit before they are held. A plain-http API (loopback only, SPEC §2) is never reached
+through a proxy, so the key is never handed to one in clear.
 """
 
 from __future__ import annotations
 
 import asyncio
+import socket
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
 from mvconf.minivoice.connect import Endpoint
-from mvconf.minivoice.transport import Answer, TransportFailed
+from mvconf.minivoice.transport import Answer, AnswerTooLarge, TransportFailed
 
 TIMEOUT_SECONDS, CONNECT_TIMEOUT_SECONDS = 15.0, 5.0
+DEADLINE_SECONDS = 60.0
+MAX_ANSWER_BYTES = 1024 * 1024
 
 
 class HttpSender:
     """A `Sender` over httpx: each request takes a free lane (a client of one connection)."""
 
-    def __init__(self, *lanes: httpx.AsyncClient):
+    def __init__(self, *lanes: httpx.AsyncClient, deadline: float = DEADLINE_SECONDS,
+                 max_bytes: int = MAX_ANSWER_BYTES):
         self.lanes: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
         for lane in lanes:
             self.lanes.put_nowait(lane)
+        self.deadline = deadline
+        self.max_bytes = max_bytes
+        host = urlsplit(str(lanes[0].base_url)).hostname if lanes else None
+        self.host = host or "the API"
 
     async def send(self, method: str, path: str, body: Any = None) -> Answer:
         lane = await self.lanes.get()
         try:
-            # The client's headers and base URL, without build_request's merging of cookies,
-            # params and headers on every call (about 10% of the CPU of a request).
-            request = httpx.Request(method, f"{lane.base_url}".rstrip("/") + path,
-                                    headers=lane.headers, json=body)
-            response = await lane.send(request)
+            async with asyncio.timeout(self.deadline):
+                return await self._exchange(lane, method, path, body)
+        except TimeoutError:
+            raise TransportFailed(f"{self.host} did not answer within {self.deadline:g}s") from None
         except httpx.TimeoutException:
-            raise TransportFailed("the API did not answer in time") from None
+            raise TransportFailed(f"{self.host} did not answer in time (timeout)") from None
         except httpx.TransportError as exc:
-            raise TransportFailed(f"connection failed ({type(exc).__name__})") from None
+            raise TransportFailed(f"cannot reach the MiniVoice API at {self.host}: "
+                                  f"{network_cause(exc)}") from None
         except httpx.HTTPError as exc:  # an answer that could not be read, for one
-            raise TransportFailed(f"the request failed ({type(exc).__name__})") from None
+            raise TransportFailed(f"the request to {self.host} failed "
+                                  f"({type(exc).__name__})") from None
         finally:
             self.lanes.put_nowait(lane)
-        return Answer(response.status_code, response.headers, response.content)
+
+    async def _exchange(self, lane: httpx.AsyncClient, method: str, path: str,
+                        body: Any) -> Answer:
+        # The client's headers and base URL, without build_request's merging of cookies,
+        # params and headers on every call (about 10% of the CPU of a request).
+        request = httpx.Request(method, f"{lane.base_url}".rstrip("/") + path,
+                                headers=lane.headers, json=body)
+        response = await lane.send(request, stream=True)
+        try:
+            return Answer(response.status_code, response.headers,
+                          await self._read(response))
+        finally:
+            await response.aclose()
+
+    async def _read(self, response: httpx.Response) -> bytes:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            raise AnswerTooLarge(f"the API answer is {int(declared)} bytes, more than the "
+                                 f"{self.max_bytes} mvconf reads")
+        chunks, size = [], 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise AnswerTooLarge(f"the API answer is larger than {self.max_bytes} bytes; "
+                                     "it was cut off")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def network_cause(exc: BaseException) -> str:
+    """What went wrong on the network, in words: the innermost cause httpx wraps."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror):
+            return "the host name was not found (DNS)"
+        if isinstance(current, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return f"TLS failure: the certificate was not accepted ({current.verify_message})"
+        if isinstance(current, ssl.SSLError):
+            return f"TLS failure ({current.reason or type(current).__name__})"
+        if isinstance(current, TimeoutError | httpx.TimeoutException):
+            return "timed out"
+        if isinstance(current, ConnectionResetError | BrokenPipeError):
+            return "the connection was closed by the other side"
+        current = current.__cause__ or current.__context__
+    text = str(exc)
+    if "name" in text.lower() and "resolution" in text.lower():
+        return "the host name was not found (DNS)"
+    if "refused" in text.lower():
+        return "connection refused"
+    if "ssl" in text.lower() or "certificate" in text.lower():
+        return "TLS failure"
+    return f"connection failed ({type(exc).__name__})"
 
 
 @asynccontextmanager
@@ -60,9 +131,17 @@ async def open_lanes(count: int, **options: Any) -> AsyncIterator[HttpSender]:
 
 
 @asynccontextmanager
-async def open_http_sender(endpoint: Endpoint, parallelism: int) -> AsyncIterator[HttpSender]:
-    """One lane per request in flight, with keep-alive, for the whole run; no redirects."""
-    timeout = httpx.Timeout(TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS)
+async def open_http_sender(endpoint: Endpoint, parallelism: int,
+                           deadline: float = DEADLINE_SECONDS) -> AsyncIterator[HttpSender]:
+    """One lane per request in flight, with keep-alive, for the whole run; no redirects.
+    Proxy variables apply to https only: a plain-http API is loopback and reached directly.
+    `deadline` bounds each request from sending to its last byte (at least one second)."""
+    deadline = max(1.0, min(DEADLINE_SECONDS, deadline))
+    timeout = httpx.Timeout(min(TIMEOUT_SECONDS, deadline),
+                            connect=min(CONNECT_TIMEOUT_SECONDS, deadline))
+    trust_env = urlsplit(endpoint.url or "").scheme == "https"
     async with open_lanes(parallelism, base_url=endpoint.url, headers=endpoint.headers(),
-                          timeout=timeout, follow_redirects=False) as sender:
+                          timeout=timeout, follow_redirects=False,
+                          trust_env=trust_env) as sender:
+        sender.deadline = deadline
         yield sender

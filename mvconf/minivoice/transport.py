@@ -34,3 +34,7 @@ class Sender(Protocol):
 
 class TransportFailed(Exception):
     """No answer: the connection failed or the API did not answer in time."""
+
+
+class AnswerTooLarge(Exception):
+    """An answer came, but it was larger than the client will hold; it was cut off unread."""

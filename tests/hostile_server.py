@@ -1,0 +1,67 @@
+"""A loopback HTTP server that misbehaves on purpose, for testing the client against it.
+
+It runs in a thread of the test process; `behave` is called for each request with the request
+handler and writes whatever answer the test wants (or none). Every request is recorded, so a test
+can assert that nothing was sent."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Recorder:
+    def __init__(self):
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
+
+
+def send_json(handler: BaseHTTPRequestHandler, status: int, body: object,
+              headers: dict[str, str] | None = None) -> None:
+    data = json.dumps(body).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    for name, value in (headers or {}).items():
+        handler.send_header(name, value)
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
+@contextmanager
+def hostile_server(behave: Callable[[BaseHTTPRequestHandler], None]) -> Iterator[tuple[str,
+                                                                                     Recorder]]:
+    recorder = Recorder()
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args):  # quiet
+            pass
+
+        def _any(self):
+            recorder.requests.append((self.command, self.path, dict(self.headers)))
+            try:
+                behave(self)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client hung up, as it should on a hostile answer
+
+        do_GET = do_PATCH = do_POST = do_PUT = _any
+
+        def do_CONNECT(self):  # noqa: N802 (a proxy request)
+            recorder.requests.append((self.command, self.path, dict(self.headers)))
+            self.send_response(502)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", recorder
+    finally:
+        server.shutdown()
+        server.server_close()

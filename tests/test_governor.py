@@ -1,0 +1,83 @@
+"""The rate governor against a simulated fixed-window limit, on a fake clock: it learns the rate
+from the first 429s and then stays under it, so the run takes close to DIDs / limit."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import pytest
+
+from mvconf.minivoice.governor import RateGovernor
+
+
+class Simulation:
+    """An API allowing `limit` requests per one-second window (as the emulator does), answering
+    in `latency` seconds, and a fake clock that only moves when someone sleeps."""
+
+    def __init__(self, limit: int, latency: float = 0.002):
+        self.now = 0.3  # not aligned to a window
+        self.limit, self.latency = limit, latency
+        self.window, self.count = -1, 0
+        self.throttled = 0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, seconds)
+
+    def answer(self) -> float | None:
+        """None when accepted, else the Retry-After the emulator would send."""
+        window = int(self.now)
+        if window != self.window:
+            self.window, self.count = window, 0
+        self.count += 1
+        if self.count <= self.limit:
+            return None
+        self.throttled += 1
+        return max(1, math.ceil(window + 1 - self.now))
+
+
+def run_requests(sim: Simulation, governor: RateGovernor, total: int) -> None:
+    async def go():
+        done = 0
+        while done < total:
+            await governor.acquire()
+            sim.now += sim.latency
+            retry_after = sim.answer()
+            if retry_after is None:
+                governor.accepted()
+                done += 1
+            else:
+                governor.throttled(retry_after)
+
+    asyncio.run(go())
+
+
+@pytest.mark.parametrize("limit", [5, 40, 200])
+def test_a_rate_limited_run_takes_close_to_the_least_possible_time(limit):
+    sim = Simulation(limit)
+    governor = RateGovernor(clock=sim.clock, sleep=sim.sleep)
+    total = limit * 25
+    started = sim.now
+    run_requests(sim, governor, total)
+    elapsed = sim.now - started
+    assert elapsed <= 1.10 * total / limit, (elapsed, sim.throttled)
+    assert sim.throttled <= 3  # learnt at once, then kept under the limit
+
+
+def test_no_request_is_sent_before_retry_after_has_passed():
+    sim = Simulation(1000)
+    governor = RateGovernor(clock=sim.clock, sleep=sim.sleep)
+    governor.throttled(7.0)
+    before = sim.now
+    asyncio.run(governor.acquire())
+    assert sim.now - before == pytest.approx(7.0)
+
+
+def test_an_unlimited_api_is_never_slowed():
+    sim = Simulation(10 ** 9)
+    governor = RateGovernor(clock=sim.clock, sleep=sim.sleep)
+    run_requests(sim, governor, 1000)
+    assert governor.rate is None and sim.now == pytest.approx(0.3 + 1000 * sim.latency)

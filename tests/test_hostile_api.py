@@ -1,0 +1,223 @@
+"""The client against a hostile loopback API: huge, slow, wrong or echoing answers, proxies and
+odd keys. Each ends in a clear error, in bounded time and memory, with the key nowhere."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import tracemalloc
+
+import pytest
+
+from .helpers import did, invoke
+from .hostile_server import hostile_server, send_json
+
+KEY = "sk-live-SECRET-4242"
+NUMBERS = ["+15551230001", "+15551230002", "+15551230003"]
+
+
+@pytest.fixture
+def manifest(write):
+    lines = ["version: 1", "dids:"]
+    for number in NUMBERS:
+        lines += [f'  - number: "{number}"', "    application: app_123", "    route_mode: webhook"]
+    return write("dids.yaml", "\n".join(lines) + "\n")
+
+
+def plan(manifest, url, *extra, key=KEY, env=None):
+    result = invoke("plan", manifest, "--api-url", url, "--retry-timeout", "1", *extra,
+                    env={"MINIVOICE_API_KEY": key, **(env or {})})
+    for text in (result.stdout, result.stderr):
+        assert KEY not in text
+    return result
+
+
+def good(handler):
+    number = handler.path.rsplit("/", 1)[-1]
+    send_json(handler, 200, did(number))
+
+
+def test_a_huge_answer_is_cut_off_in_bounded_memory(manifest):
+    def huge(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Connection", "close")
+        handler.end_headers()
+        chunk = b"[" * 65536
+        for _ in range(16384):  # up to 1 GiB, for as long as the client keeps reading
+            handler.wfile.write(chunk)
+
+    with hostile_server(huge) as (url, _):
+        tracemalloc.start()
+        result = plan(manifest, url)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert result.code == 1
+    assert "larger than 1048576 bytes" in result.stderr
+    assert peak < 64 * 1024 * 1024
+
+
+def test_a_declared_huge_answer_is_refused_before_reading(manifest):
+    def declared(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(1024 ** 3))
+        handler.end_headers()
+
+    with hostile_server(declared) as (url, recorder):
+        result = plan(manifest, url)
+    assert result.code == 1 and "1073741824 bytes" in result.stderr
+    assert len(recorder.requests) <= len(NUMBERS)  # too large is not retried
+
+
+def test_a_dripping_answer_ends_at_the_deadline(manifest):
+    def drip(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Length", "1000")
+        handler.end_headers()
+        for _ in range(1000):
+            handler.wfile.write(b" ")
+            handler.wfile.flush()
+            time.sleep(0.2)  # the server's pace, not the test's
+
+    with hostile_server(drip) as (url, _):
+        result = plan(manifest, url)
+    assert result.code == 1
+    assert "did not answer within 1s" in result.stderr
+
+
+def test_another_numbers_did_is_not_trusted(manifest):
+    with hostile_server(lambda h: send_json(h, 200, did("+15551239999"))) as (url, _):
+        result = plan(manifest, url)
+    assert result.code == 1
+    assert "the DID of another number (+15551239999" in result.stderr
+    assert "No changes" not in result.stdout
+
+
+def test_a_redirect_is_an_error_even_with_a_did_body(manifest):
+    def moved(handler):
+        send_json(handler, 301, did(NUMBERS[0]), {"Location": "http://elsewhere.example/x"})
+
+    with hostile_server(moved) as (url, recorder):
+        result = plan(manifest, url)
+    assert result.code == 1 and "HTTP 301" in result.stderr and "redirects" in result.stderr
+    assert all(host == "" or "elsewhere" not in host for _, host, _ in recorder.requests)
+
+
+def test_deeply_nested_json_is_a_clear_error(manifest):
+    def nested(handler):
+        data = b"[" * 200000 + b"]" * 200000
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    with hostile_server(nested) as (url, _):
+        result = plan(manifest, url)
+    assert result.code == 1 and "not JSON" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_echoed_key_is_masked_in_errors(manifest):
+    def echo(handler):
+        send_json(handler, 401, {"error": {"code": "unauthorized",
+                                           "message": f"key {KEY} is not valid"}})
+
+    with hostile_server(echo) as (url, _):
+        result = plan(manifest, url, "--debug")
+    assert result.code == 1 and "key *** is not valid" in result.stderr
+
+
+def test_an_echoed_key_never_reaches_a_saved_plan(manifest, tmp_path):
+    def leaky(handler):
+        number = handler.path.rsplit("/", 1)[-1]
+        send_json(handler, 200, {**did(number), "note": f"owner key {KEY}",
+                                 "nested": {"k": [KEY]}})
+
+    out = tmp_path / "plan.json"
+    with hostile_server(leaky) as (url, _):
+        result = plan(manifest, url, "--out", out)
+    assert result.code == 0, result.stderr
+    saved = out.read_text()
+    assert KEY not in saved and "owner key ***" in saved
+
+
+@pytest.mark.parametrize("variable", ["HTTP_PROXY", "http_proxy", "ALL_PROXY"])
+def test_a_plain_http_api_is_never_reached_through_a_proxy(manifest, variable):
+    with hostile_server(good) as (url, api), \
+            hostile_server(lambda h: send_json(h, 502, {})) as (proxy, through):
+        result = plan(manifest, url, env={variable: proxy, "NO_PROXY": ""})
+    assert result.code == 0, result.stderr
+    assert through.requests == [] and len(api.requests) == len(NUMBERS)
+    assert all(headers.get("Authorization") == f"Bearer {KEY}"
+               for _, _, headers in api.requests)
+
+
+@pytest.mark.parametrize("key, kind", [("abc\ndef", "control"), ("abc\r\ndef", "control"),
+                                       ("abc\x0bdef", "control"), ("kéy-123", "non-ASCII"),
+                                       ("abc def", "space")])
+def test_keys_that_cannot_be_a_header_are_refused_before_any_request(manifest, key, kind):
+    with hostile_server(good) as (url, recorder):
+        result = plan(manifest, url, key=key)
+    assert result.code == 1 and kind in result.stderr and "Nothing was sent" in result.stderr
+    assert key not in result.stderr and recorder.requests == []
+
+
+def test_a_key_file_with_a_nul_is_refused_without_printing_it(manifest, tmp_path):
+    key_file = tmp_path / "key"
+    key_file.write_bytes(b"abc\x00def\n")
+    with hostile_server(good) as (url, recorder):
+        result = invoke("plan", manifest, "--api-url", url, "--api-key-file", key_file)
+    assert result.code == 1 and "U+0000" in result.stderr and "abc" not in result.stderr
+    assert recorder.requests == []
+
+
+@pytest.mark.parametrize("kind", ["zero", "fifo", "large", "directory"])
+def test_key_files_that_are_not_small_regular_files_are_refused_at_once(manifest, tmp_path,
+                                                                        kind):
+    path = tmp_path / "key"
+    if kind == "zero":
+        path = "/dev/zero"
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "large":
+        path.write_text("k" * 10000)
+    else:
+        path.mkdir()
+    result = invoke("plan", manifest, "--api-url", "http://127.0.0.1:9", "--api-key-file", path)
+    assert result.code == 1 and ("key file" in result.stderr or "api-key-file" in result.stderr)
+
+
+def test_every_number_missing_is_taken_for_a_wrong_account(manifest):
+    def nothing(handler):
+        send_json(handler, 404, {"error": {"code": "not_found", "message": "Not found"}})
+
+    with hostile_server(nothing) as (url, _):
+        refused = plan(manifest, url)
+        allowed = plan(manifest, url, "--allow-all-missing")
+    assert refused.code == 1
+    assert ("none of the 3 numbers is in this account: check MINIVOICE_API_URL and that the key "
+            "belongs to the right account") in refused.stderr
+    assert allowed.code == 0 and "3 missing" in allowed.stdout
+
+
+def test_an_unreachable_api_is_one_error_naming_host_and_cause(manifest):
+    with socket.socket() as probe:  # a port with nothing listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = plan(manifest, f"http://127.0.0.1:{port}", "--parallelism", "3")
+    assert result.code == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert "cannot reach the MiniVoice API at 127.0.0.1: connection refused" in lines[0]
+
+
+def test_plan_json_stays_parseable_after_masking(manifest):
+    def leaky(handler):
+        number = handler.path.rsplit("/", 1)[-1]
+        send_json(handler, 200, {**did(number), "x": KEY})
+
+    with hostile_server(leaky) as (url, _):
+        result = plan(manifest, url, "--format", "json")
+    assert json.loads(result.stdout)["summary"]["noop"] == 3
