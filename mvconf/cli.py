@@ -11,7 +11,8 @@ import click
 from mvconf import __version__
 from mvconf.commands import ALL
 from mvconf.commands.options import State
-from mvconf.errors import ManifestError, MvconfError
+from mvconf.errors import Interrupted, ManifestError, MvconfError
+from mvconf.logs import redact
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -48,8 +49,11 @@ def run(argv: list[str] | None = None) -> int:
             click.echo(str(problem), err=True)
         click.echo(f"{len(exc.problems)} problem(s) found.", err=True)
         return 1
+    except Interrupted as exc:
+        click.echo(str(exc), err=True)
+        return exc.exit_code
     except MvconfError as exc:
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(f"Error: {redact(str(exc))}", err=True)
         return 1
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
@@ -57,7 +61,7 @@ def run(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 1
     except Exception as exc:  # a bug: say so briefly, the traceback only with --debug
-        click.echo(f"Error: unexpected {type(exc).__name__}: {exc}", err=True)
+        click.echo(f"Error: unexpected {type(exc).__name__}: {redact(str(exc))}", err=True)
         if State.debug:
             traceback.print_exc()
         else:

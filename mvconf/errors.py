@@ -7,7 +7,9 @@
       │     └── ApiUnreachable   no answer at all, after every retry
       ├── PlanError          a saved plan or journal that cannot be used (stale, wrong API,
       │                      threshold)
-      └── InputError         any other bad input file (events, state files)
+      ├── InputError         any other bad input file (events, state files)
+      ├── Busy               another run holds the lock of a journal or state file
+      └── Interrupted        SIGINT or SIGTERM ended the run (exit 130 or 143), after clean-up
 
 Everything else that escapes a command is a bug: the CLI prints a short message and, with
 `--debug`, the traceback.
@@ -51,6 +53,19 @@ class PlanError(MvconfError):
 
 class InputError(MvconfError):
     pass
+
+
+class Busy(MvconfError):
+    pass
+
+
+class Interrupted(MvconfError):
+    """The run was stopped by a signal; `exit_code` is 128 + its number (SPEC §14)."""
+
+    def __init__(self, signum: int, message: str = "Interrupted."):
+        self.signum = signum
+        self.exit_code = 128 + signum
+        super().__init__(message)
 
 
 class ApiError(MvconfError):

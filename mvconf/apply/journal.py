@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mvconf.clock import new_run_id, utc_now
-from mvconf.errors import InputError
+from mvconf.errors import InputError, MvconfError
 
 DEFAULT_PATH = os.path.join(".mvconf", "journal.jsonl")
 
@@ -34,59 +34,106 @@ class Result(StrEnum):
 CHANGED = (Result.applied.value, Result.confirmed.value)
 
 
+class JournalError(MvconfError):
+    """The journal could not be written: the run stops before its next change."""
+
+
 class Journal:
-    def __init__(self, path: str, run: str | None = None):
+    """Appends records for one run. Every record names the API (and environment) it is about,
+    and the number of DIDs the run managed, which rollback's threshold is measured against."""
+
+    def __init__(self, path: str, run: str | None = None, *, api_url: str | None = None,
+                 environment: str | None = None, managed: int | None = None):
         self.path = Path(path)
         self.run = run or new_run_id()
+        self.api_url, self.environment, self.managed = api_url, environment, managed
         self._handle = None
 
     def _open(self):
         if self._handle is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (kept for the run)
+            handle = open(self.path, "ab")  # noqa: SIM115 (kept for the run)
+            if handle.tell() > 0 and not _ends_with_newline(self.path):
+                handle.write(b"\n")  # after a torn last line, begin on a fresh one
+            self._handle = handle
         return self._handle
 
     def write(self, phase: str, number: str, did_id: str | None, before: dict | None,
-              after: dict | None, outcome: Result | None = None, error: str | None = None) -> None:
+              after: dict | None, outcome: Result | None = None, error: str | None = None,
+              run: str | None = None) -> None:
         record: dict[str, Any] = {
-            "run": self.run, "at": utc_now(precise=True),
+            "run": run or self.run, "at": utc_now(precise=True),
             "phase": phase, "number": number, "did_id": did_id, "before": before, "after": after,
+            "api_url": self.api_url, "environment": self.environment, "managed": self.managed,
         }
         if phase == "outcome":
             record["outcome"] = None if outcome is None else Result(outcome).value
             record["error"] = error
-        handle = self._open()
-        handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+        data = (json.dumps(record, ensure_ascii=False) + "\n").encode()
+        try:
+            handle = self._open()
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        except OSError as exc:
+            raise JournalError(f"cannot write the journal {self.path}: "
+                               f"{exc.strerror or exc}") from None
 
     def close(self) -> None:
         if self._handle is not None:
-            self._handle.close()
+            try:
+                self._handle.close()
+            except OSError:
+                pass  # every record was already flushed and fsynced, or reported
             self._handle = None
 
 
+def _ends_with_newline(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) == b"\n"
+
+
 def read_journal(path: str) -> tuple[list[dict], list[int]]:
-    """Records in order, and the line numbers of lines that could not be read (a torn last line
-    after a crash is expected and harmless)."""
+    """Records in order, and the line numbers of lines that are not records (a torn last line
+    after a crash, or a foreign line), for the caller to report."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            lines = handle.readlines()
+        with open(path, "rb") as handle:
+            lines = handle.read().split(b"\n")
     except FileNotFoundError:
         raise InputError(f"no journal at {path}: nothing has been applied from here yet") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read the journal {path}: {exc}") from None
+    except OSError as exc:
+        raise InputError(f"cannot read the journal {path}: {exc.strerror}") from None
     records, bad = [], []
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             bad.append(number)
             continue
-        if isinstance(record, dict) and "run" in record and "number" in record:
+        if _is_record(record):
             records.append(record)
         else:
             bad.append(number)
     return records, bad
+
+
+def _is_record(record: Any) -> bool:
+    return (isinstance(record, dict) and isinstance(record.get("run"), str)
+            and isinstance(record.get("number"), str)
+            and record.get("phase") in ("intent", "outcome")
+            and all(isinstance(record.get(k), dict | None) for k in ("before", "after")))
+
+
+def dangling(records: list[dict]) -> list[dict]:
+    """Intents with no outcome after them: writes a killed run may or may not have made."""
+    open_intents: dict[tuple[str, str], dict] = {}
+    for record in records:
+        key = (record["run"], record["number"])
+        if record["phase"] == "intent":
+            open_intents[key] = record
+        else:
+            open_intents.pop(key, None)
+    return list(open_intents.values())

@@ -43,8 +43,19 @@ class Reply:
     dropped: bool = False  # the connection is closed instead of answering (--drop-rate)
 
 
-def ok(record: Any) -> Reply:
-    return Reply(200, json.dumps(record, separators=(",", ":")).encode())
+def ok(record: Any, headers: Mapping[str, str] | None = None) -> Reply:
+    body = json.dumps(record, separators=(",", ":")).encode()
+    return Reply(200, body, {**JSON_HEADERS, **headers} if headers else JSON_HEADERS)
+
+
+def etag(record: dict) -> str:
+    """Ours (SPEC §10): a DID's version. Every write moves updated_at strictly on (SPEC §7),
+    so it identifies the version without hashing the record."""
+    return f'"{record.get("updated_at")}"'
+
+
+def did_reply(record: dict) -> Reply:
+    return ok(record, {"etag": etag(record)})
 
 
 def error(status: int, code: str, message: str, headers: dict | None = None) -> Reply:
@@ -142,19 +153,23 @@ class EmulatorApi:
         if match and method == "GET":
             return self._visible(store.dids.get(match.group(1)), customer)
         if match and method == "PATCH":
-            return await self._patch(match.group(1), customer, body)
+            return await self._patch(match.group(1), customer, body, headers.get("if-match"))
         return error(404, "not_found", "Not found")
 
     @staticmethod
     def _visible(record: dict | None, customer: str) -> Reply:
         if record is None or record.get("customer_id") != customer:
             return error(404, *NOT_FOUND)
-        return ok(record)
+        return did_reply(record)
 
-    async def _patch(self, did_id: str, customer: str, raw: bytes) -> Reply:
+    async def _patch(self, did_id: str, customer: str, raw: bytes,
+                     if_match: str | None) -> Reply:
         record = self.store.dids.get(did_id)
         if record is None or record.get("customer_id") != customer:
             return error(404, *NOT_FOUND)
+        if if_match is not None and if_match.strip() not in ("*", etag(record)):
+            return error(412, "precondition_failed",
+                         "The DID has changed since it was read (If-Match does not match)")
         if self.read_only:
             return error(405, "method_not_allowed", "API writes are not enabled for this account")
         refusal = self.store.write_errors.get(record["id"])
@@ -226,4 +241,4 @@ class EmulatorApi:
     async def _saved(self, record: dict) -> Reply:
         """Answer a write only once it is on disk."""
         await self.store.commit()
-        return ok(record)
+        return did_reply(record)

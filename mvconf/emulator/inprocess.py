@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
@@ -25,9 +26,12 @@ class InProcessSender:
         self.api = EmulatorApi(store)
         self.headers = {name.lower(): value for name, value in headers.items()}
 
-    async def send(self, method: str, path: str, body: Any = None) -> Answer:
+    async def send(self, method: str, path: str, body: Any = None,
+                   headers: Mapping[str, str] | None = None) -> Answer:
         raw = b"" if body is None else json.dumps(body).encode()
-        reply = await self.api.handle(method, unquote(path), self.headers, raw, "127.0.0.1")
+        sent = {**self.headers, **{k.lower(): v for k, v in headers.items()}} if headers \
+            else self.headers
+        reply = await self.api.handle(method, unquote(path), sent, raw, "127.0.0.1")
         if reply.dropped:
             raise TransportFailed("connection failed (the emulator dropped it)")
         return Answer(reply.status, reply.headers, reply.body)

@@ -67,11 +67,11 @@ class MiniVoiceClient:
     async def get_by_number(self, number: str) -> LiveDID | None:
         """The DID with this E.164 number, or None when the account has no such DID (404)."""
         what = f"reading DID {number}"
-        body = await self._call("GET", f"/v1/dids/by-number/{quote(number, safe='+')}", what,
-                                none_on_404=True)
+        body, tag = await self._call("GET", f"/v1/dids/by-number/{quote(number, safe='+')}",
+                                     what, none_on_404=True)
         if body is None:
             return None
-        did = parse_did(body, what)
+        did = parse_did(body, what, tag)
         if to_e164(did.number_e164) != number:
             raise ApiError(f"{what}: the API answered with the DID of another number "
                            f"({did.number_e164}, {did.id}); the answer is not trusted",
@@ -80,18 +80,26 @@ class MiniVoiceClient:
 
     async def get(self, did_id: str) -> LiveDID | None:
         what = f"reading DID {did_id}"
-        body = await self._call("GET", f"/v1/dids/{quote(did_id, safe='')}", what, none_on_404=True)
-        return None if body is None else _same_id(parse_did(body, what), did_id, what)
+        body, tag = await self._call("GET", f"/v1/dids/{quote(did_id, safe='')}", what,
+                                     none_on_404=True)
+        return None if body is None else _same_id(parse_did(body, what, tag), did_id, what)
 
-    async def patch(self, did_id: str, fields: dict, number: str = "") -> LiveDID:
+    async def patch(self, did_id: str, fields: dict, number: str = "",
+                    if_match: str | None = None) -> LiveDID:
+        """PATCH absolute values; with `if_match`, only if the DID is still that version
+        (a 412 is then an ApiError with code precondition_failed, not retried)."""
         what = f"updating DID {did_label(number, did_id) if number else did_id}"
-        body = await self._call("PATCH", f"/v1/dids/{quote(did_id, safe='')}", what, json=fields)
-        return _same_id(parse_did(body, what), did_id, what)
+        headers = {"If-Match": if_match} if if_match else None
+        body, tag = await self._call("PATCH", f"/v1/dids/{quote(did_id, safe='')}", what,
+                                     json=fields, headers=headers)
+        return _same_id(parse_did(body, what, tag), did_id, what)
 
     async def _call(self, method: str, path: str, what: str, *, json: Any = None,
-                    none_on_404: bool = False) -> Any:
+                    none_on_404: bool = False,
+                    headers: dict[str, str] | None = None) -> tuple[Any, str | None]:
+        """The parsed body (None for a 404 not_found when `none_on_404`) and the ETag."""
         try:
-            return await self._governed(method, path, what, json, none_on_404)
+            return await self._governed(method, path, what, json, none_on_404, headers)
         except ApiError as exc:
             if not _transient(exc):
                 raise
@@ -110,28 +118,30 @@ class MiniVoiceClient:
                         raise first  # already tried: let stamina wait before the next one
                     attempts += 1
                     self.retries += 1
-                    return await self._governed(method, path, what, json, none_on_404)
+                    return await self._governed(method, path, what, json, none_on_404,
+                                                headers)
         except ApiError as exc:
             if not _transient(exc):
                 raise
             raise _gave_up(exc, attempts, self.clock() - started) from None
         raise AssertionError("unreachable")
 
-    async def _governed(self, method, path, what, body, none_on_404) -> Any:
+    async def _governed(self, method, path, what, body, none_on_404,
+                        headers) -> tuple[Any, str | None]:
         """One attempt: sent when the governor allows, sent again after each 429."""
         governor = self.governor
         deadline = self.clock() + self.retry_timeout
         while True:
             await governor.acquire()
             try:
-                answer = await self.sender.send(method, path, body)
+                answer = await self.sender.send(method, path, body, headers)
             except TransportFailed as exc:
                 raise ApiUnreachable(f"{what}: {exc}") from None
             except AnswerTooLarge as exc:
                 raise ApiError(f"{what}: {exc}", transient=False) from None
             if answer.status != 429:
                 governor.accepted()
-                return _interpret(answer, what, none_on_404)
+                return _interpret(answer, what, none_on_404), answer.headers.get("etag")
             governor.throttled(_retry_after(answer))
             if self.clock() >= deadline:
                 raise ApiError(f"{what}: still rate limited (429) after {self.retry_timeout:g}s",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,11 +43,12 @@ class HttpSender:
         host = urlsplit(str(lanes[0].base_url)).hostname if lanes else None
         self.host = host or "the API"
 
-    async def send(self, method: str, path: str, body: Any = None) -> Answer:
+    async def send(self, method: str, path: str, body: Any = None,
+                   headers: Mapping[str, str] | None = None) -> Answer:
         lane = await self.lanes.get()
         try:
             async with asyncio.timeout(self.deadline):
-                return await self._exchange(lane, method, path, body)
+                return await self._exchange(lane, method, path, body, headers)
         except TimeoutError:
             raise TransportFailed(f"{self.host} did not answer within {self.deadline:g}s") from None
         except httpx.TimeoutException:
@@ -62,11 +63,12 @@ class HttpSender:
             self.lanes.put_nowait(lane)
 
     async def _exchange(self, lane: httpx.AsyncClient, method: str, path: str,
-                        body: Any) -> Answer:
+                        body: Any, headers: Mapping[str, str] | None) -> Answer:
         # The client's headers and base URL, without build_request's merging of cookies,
         # params and headers on every call (about 10% of the CPU of a request).
+        sent = lane.headers if not headers else {**lane.headers, **headers}
         request = httpx.Request(method, f"{lane.base_url}".rstrip("/") + path,
-                                headers=lane.headers, json=body)
+                                headers=sent, json=body)
         response = await lane.send(request, stream=True)
         try:
             return Answer(response.status_code, response.headers,

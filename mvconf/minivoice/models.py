@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mvconf.errors import ApiError
 from mvconf.facts import COMPARED
@@ -30,6 +30,9 @@ class LiveDID(BaseModel):
     destinations: tuple[str, ...] | None = None
     created_at: str | None = None
     updated_at: str | None = None
+    # Ours (SPEC §10): the ETag header of the answer, when the API sent one. Not part of the
+    # DID object, so never in a plan's `live`.
+    etag: str | None = Field(default=None, exclude=True)
 
     def compared(self) -> dict:
         """The fields mvconf manages, as plain JSON values."""
@@ -40,14 +43,17 @@ class LiveDID(BaseModel):
         }
 
 
-def parse_did(body: object, what: str) -> LiveDID:
+def parse_did(body: object, what: str, etag: str | None = None) -> LiveDID:
     if not isinstance(body, dict):
-        raise ApiError(f"{what}: the API answered with something that is not a DID object")
+        raise ApiError(f"{what}: the API answered with something that is not a DID object",
+                       transient=False)
+    if etag is not None or "etag" in body:
+        body = {**body, "etag": etag}
     try:
         return LiveDID.model_validate(body)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "DID"
         raise ApiError(
-            f"{what}: the API answered with a malformed DID object ({field}: {first['msg']})"
-        ) from None
+            f"{what}: the API answered with a malformed DID object ({field}: {first['msg']})",
+            transient=False) from None

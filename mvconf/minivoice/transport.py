@@ -1,6 +1,6 @@
 """The transport seam: how the client sends one request and gets one answer.
 
-    Sender.send(method, path, body) -> Answer(status, headers, content)
+    Sender.send(method, path, body, headers) -> Answer(status, headers, content)
                                      or raises TransportFailed when no answer came
 
 `MiniVoiceClient` (client.py) does everything above this line: retries, error envelopes, DID
@@ -27,9 +27,10 @@ class Answer:
 
 
 class Sender(Protocol):
-    async def send(self, method: str, path: str, body: Any = None) -> Answer:
-        """Send one request (`body` is JSON-able, or None); raise TransportFailed when no
-        answer came."""
+    async def send(self, method: str, path: str, body: Any = None,
+                   headers: Mapping[str, str] | None = None) -> Answer:
+        """Send one request (`body` is JSON-able, or None; `headers` are added to the
+        sender's own); raise TransportFailed when no answer came."""
 
 
 class TransportFailed(Exception):
