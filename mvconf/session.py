@@ -4,21 +4,32 @@ Commands call this module and nothing below it joins stages: it loads manifests,
 the live account, plans, and hands plans to the applier. It owns the only `asyncio.run` of a
 command and the command's one client, and it is the one place that chooses between HTTP and the
 in-process emulator (`--emulator`), so the API client never knows the emulator exists.
+
+It also owns what surrounds a run (SPEC §11): the journal's lock, the resolution of intents a
+killed run left dangling, and SIGINT/SIGTERM. A signal before the first write cancels the run at
+once; during writes it stops new writes and lets those under way finish; a second one exits at
+once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from mvconf.apply.applier import ApplyOptions, apply_plan
+from mvconf.apply.applier import ApplyOptions, Stop, apply_plan
+from mvconf.apply.journal import Journal
+from mvconf.apply.recover import resolve_dangling
 from mvconf.apply.rollback import changed_records
 from mvconf.apply.view import ApplyView, ReadView, Tick
 from mvconf.clock import utc_now
-from mvconf.errors import ApiError, ConfigError
+from mvconf.errors import ApiError, ConfigError, Interrupted
+from mvconf.lockfile import RunLock
 from mvconf.manifest import DesiredDid, load_desired
 from mvconf.minivoice.client import DEFAULT_RETRY_TIMEOUT, MiniVoiceClient, read_many
 from mvconf.minivoice.connect import Endpoint, api_endpoint
@@ -30,6 +41,7 @@ from mvconf.plan.planner import assemble, plan_change, retarget
 from mvconf.plan.undo import undo_plan
 
 T = TypeVar("T")
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class QuietView:
@@ -54,9 +66,12 @@ class Connection:
 class Session:
     """Runs one command's stages against one API, in one event loop with one client."""
 
-    def __init__(self, conn: Connection, view: ReadView | None = None):
+    def __init__(self, conn: Connection, view: ReadView | None = None, *, writes: bool = False,
+                 lock_timeout: float = 0.0):
         self.conn = conn
         self.view = view or QuietView()
+        self.writes, self.lock_timeout = writes, lock_timeout
+        self.stop = Stop()
         self._endpoint: Endpoint | None = None
         self._store: Any = None
 
@@ -67,7 +82,8 @@ class Session:
             if self.conn.emulator:
                 from mvconf.emulator.inprocess import open_emulator
 
-                self._endpoint, self._store = open_emulator(self.conn.emulator)
+                self._endpoint, self._store = open_emulator(
+                    self.conn.emulator, lock=self.writes, lock_timeout=self.lock_timeout)
             else:
                 self._endpoint = api_endpoint(self.conn.api_url, self.conn.api_key_file)
         return self._endpoint
@@ -89,13 +105,53 @@ class Session:
 
     def run(self, work: Callable[[MiniVoiceClient], Awaitable[T]]) -> T:
         """Run `work` with this session's client: the command's one event loop."""
-        self.endpoint  # noqa: B018  (configuration errors before any loop starts)
+        try:
+            self.endpoint  # noqa: B018  (configuration errors before any loop starts)
 
-        async def main() -> T:
-            async with self._client() as client:
-                return await work(client)
+            async def main() -> T:
+                with self._signals(asyncio.current_task()):
+                    async with self._client() as client:
+                        return await work(client)
 
-        return asyncio.run(main())
+            try:
+                return asyncio.run(main())
+            except asyncio.CancelledError:
+                if self.stop.signum is None:
+                    raise
+                raise Interrupted(self.stop.signum) from None
+        finally:
+            if self._store is not None:
+                self._store.close()
+
+    @contextmanager
+    def _signals(self, task: asyncio.Task | None) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+
+        def on_signal(signum: int) -> None:
+            if self.stop.signum is not None:  # the second one: at once
+                sys.stderr.write("Interrupted again: exiting at once.\n")
+                sys.stderr.flush()
+                os._exit(128 + signum)
+            self.stop.signum = signum
+            if not self.stop.writing and task is not None:
+                task.cancel()  # nothing written yet: stop now
+            else:
+                sys.stderr.write(f"{signal.Signals(signum).name}: no new change will start; "
+                                 "finishing those under way (again to exit at once).\n")
+                sys.stderr.flush()
+
+        installed = []
+        for signum in SIGNALS:
+            try:
+                loop.add_signal_handler(signum, on_signal, signum)
+                installed.append(signum)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass  # not the main thread, or no signals here
+        try:
+            yield
+        finally:
+            for signum in installed:
+                loop.remove_signal_handler(signum)
 
     async def read(self, client: MiniVoiceClient, numbers: list[str],
                    keep: Callable[[str, LiveDID | None], Any] | None = None) -> dict[str, Any]:
@@ -123,42 +179,81 @@ class Session:
         return self.run(lambda client: self.plan_with(client, desired, executor,
                                                       allow_all_missing))
 
+    def _journaled(self, opts: ApplyOptions, view: ApplyView,
+                   work: Callable[[MiniVoiceClient, Journal], Awaitable[int]]) -> int:
+        """Run `work` holding the journal's lock, after resolving dangling intents."""
+        opts.stop = self.stop
+        with RunLock(opts.journal, f"mvconf {opts.command}", opts.lock_timeout) as lock:
+            if lock.took_over:
+                view.warn(f"took over the lock {lock.path} left by {lock.took_over}, which is "
+                          "no longer running")
+
+            async def go(client: MiniVoiceClient) -> int:
+                journal = Journal(opts.journal, api_url=self.endpoint.label)
+                resolved, bad = await resolve_dangling(client, journal)
+                _report_recovery(view, opts.journal, resolved, bad)
+                return await work(client, journal)
+
+            return self.run(go)
+
     def apply(self, paths: list[str], *, executor: Executor, targets: tuple[str, ...],
               opts: ApplyOptions, view: ApplyView, show: Callable[[Plan], None],
               allow_all_missing: bool = False) -> int:
         """Plan the manifests, show the plan, and apply it, all with one client."""
         desired = select_targets(load_desired(paths), targets)
 
-        async def work(client: MiniVoiceClient) -> int:
+        async def work(client: MiniVoiceClient, journal: Journal) -> int:
             plan = await self.plan_with(client, desired, executor, allow_all_missing)
             show(plan)
-            return await apply_plan(plan, client, self.endpoint.label, opts, view)
+            return await apply_plan(plan, client, journal, opts, view)
 
-        return self.run(work)
+        return self._journaled(opts, view, work)
 
     def apply_saved(self, plan: Plan, *, executor: Executor | None, targets: tuple[str, ...],
                     opts: ApplyOptions, view: ApplyView) -> int:
         """Carry out a reviewed saved plan: exactly it, or its `--target` part."""
         keep = select_numbers([c.number for c in plan.changes], targets)
+        if targets or executor:
+            from mvconf.plan.model import require_checksum
+
+            require_checksum(plan, opts.checksum)  # the reviewed plan, before it is cut
+            opts.checksum = None
         plan = retarget(plan, executor, keep)
         opts.reviewed = True
-        return self.run(lambda client: apply_plan(plan, client, self.endpoint.label, opts, view))
+        return self._journaled(opts, view,
+                               lambda client, journal: apply_plan(plan, client, journal, opts,
+                                                                  view))
 
-    def rollback(self, journal: str, last: int | None, *, executor: Executor, opts: ApplyOptions,
+    def rollback(self, last: int | None, *, executor: Executor, opts: ApplyOptions,
                  view: ApplyView, show: Callable[[Plan], None]) -> int:
-        records = changed_records(journal, last)
-
-        async def work(client: MiniVoiceClient) -> int:
-            live = await self.read(client, [r["number"] for r in records])
-            plan = undo_plan(records, live, executor=executor, api_url=self.endpoint.label,
-                             created_at=utc_now())
+        async def work(client: MiniVoiceClient, journal: Journal) -> int:
+            chosen = changed_records(opts.journal, last, self.endpoint.label)
+            if chosen.legacy:
+                view.warn(f"{chosen.legacy} journal record(s) name no API (written by an older "
+                          f"mvconf); they are taken to be about {self.endpoint.label}")
+            opts.baseline_managed = chosen.managed
+            live = await self.read(client, [r["number"] for r in chosen.records])
+            plan = undo_plan(chosen.records, live, executor=executor,
+                             api_url=self.endpoint.label, created_at=utc_now())
             show(plan)
-            return await apply_plan(plan, client, self.endpoint.label, opts, view)
+            return await apply_plan(plan, client, journal, opts, view)
 
-        return self.run(work)
+        return self._journaled(opts, view, work)
 
     def read_numbers(self, numbers: list[str]) -> dict[str, LiveDID | None]:
         return self.run(lambda client: self.read(client, numbers))
+
+
+def _report_recovery(view: ApplyView, path: str, resolved: list, bad: list[int]) -> None:
+    if bad:
+        shown = ", ".join(map(str, bad[:20])) + (" ..." if len(bad) > 20 else "")
+        view.warn(f"{path}: line(s) {shown} are not journal records (a torn last line after a "
+                  "crash, or a foreign line); they were skipped")
+    for item in resolved:
+        view.warn(f"resolved an interrupted write of run {item.run}: {item.number} "
+                  f"({item.did_id}) is {item.result.value}"
+                  + (": its live values are neither the old nor the new ones; check it"
+                     if item.result.value == "unknown" else ""))
 
 
 WRONG_ACCOUNT_MINIMUM = 3

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 import pytest
 
 from mvconf.apply.applier import ApplyOptions, apply_plan
+from mvconf.apply.journal import Journal
 from mvconf.emulator.inprocess import InProcessSender, open_emulator
 from mvconf.errors import PlanError
 from mvconf.manifest import DesiredDid
@@ -53,7 +54,8 @@ def run(state_path, journal, view, executor=Executor.api, **opts):
         plan = make_plan(desired, live, executor=executor, api_url=endpoint.label,
                          created_at="t")
         options = ApplyOptions(journal=str(journal), **opts)
-        return await apply_plan(plan, client, endpoint.label, options, view)
+        log = Journal(str(journal), api_url=endpoint.label)
+        return await apply_plan(plan, client, log, options, view)
 
     return asyncio.run(go())
 

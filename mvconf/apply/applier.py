@@ -5,20 +5,20 @@ It decides and never displays: everything a person sees or is asked goes through
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from mvconf.apply.executors import ApiExecutor, ManualExecutor, Report
+from mvconf.apply.executors import ApiExecutor, ManualExecutor, Report, Stop
 from mvconf.apply.journal import Journal
 from mvconf.apply.stale import check_stale
 from mvconf.apply.view import ApplyView
-from mvconf.errors import PlanError
+from mvconf.errors import Interrupted, PlanError
 from mvconf.minivoice.client import MiniVoiceClient
 from mvconf.plan.change import Action, Change, Executor
-from mvconf.plan.model import Plan
-from mvconf.plan.safety import enforce
+from mvconf.plan.model import Plan, require_checksum
+from mvconf.plan.safety import MINIMUM_MANAGED, THRESHOLD_PERCENT, assess, enforce
 
-__all__ = ["EXIT_ERROR", "EXIT_MANUAL", "EXIT_OK", "ApplyOptions", "Report", "apply_plan",
-           "exit_code"]
+__all__ = ["EXIT_ERROR", "EXIT_MANUAL", "EXIT_OK", "ApplyOptions", "Report", "Stop",
+           "apply_plan", "exit_code"]
 
 EXIT_OK, EXIT_ERROR, EXIT_MANUAL = 0, 1, 3
 
@@ -31,9 +31,15 @@ class ApplyOptions:
     wait: bool = False
     wait_timeout: float = 600.0
     allow_mass_change: bool = False
+    max_change_percent: int = THRESHOLD_PERCENT
+    min_managed: int = MINIMUM_MANAGED
+    baseline_managed: int | None = None  # rollback: the DIDs the rolled-back run managed
+    checksum: str | None = None  # --checksum: only the plan with exactly this checksum
+    lock_timeout: float = 0.0
     parallelism: int = 8
     poll_interval: float = 1.0
     command: str = "apply"  # apply | rollback: what the follow-up hint names
+    stop: Stop = field(default_factory=Stop)
 
 
 def exit_code(report: Report) -> int:
@@ -43,14 +49,17 @@ def exit_code(report: Report) -> int:
 
 
 def check_plan(plan: Plan, api_label: str, opts: ApplyOptions) -> list[Change]:
-    """What can be refused without touching the API: conflicts, another API, the threshold."""
+    """What can be refused without touching the API: another API, not the reviewed plan,
+    conflicts, the threshold (computed again here from the changes, never read from a file)."""
     if plan.api_url != api_label:
         raise PlanError(f"the saved plan was made against {plan.api_url}, not {api_label}; "
                         "plan again against this API")
+    require_checksum(plan, opts.checksum)
     if plan.conflicts:
         raise PlanError("the plan has DIDs in conflict with their pinned id: "
                         + ", ".join(c.number for c in plan.conflicts))
-    enforce(plan.safety, opts.allow_mass_change)
+    enforce(assess(plan.changes, percent=opts.max_change_percent, minimum=opts.min_managed,
+                   managed=opts.baseline_managed), opts.allow_mass_change)
     return [c for c in plan.changes if c.is_change]
 
 
@@ -66,9 +75,10 @@ def _confirm(count: int, opts: ApplyOptions, view: ApplyView) -> None:
         raise PlanError("apply cancelled; nothing was changed")
 
 
-async def apply_plan(plan: Plan, client: MiniVoiceClient, api_label: str, opts: ApplyOptions,
-                     view: ApplyView) -> int:
-    changes = check_plan(plan, api_label, opts)
+async def apply_plan(plan: Plan, client: MiniVoiceClient, journal: Journal,
+                     opts: ApplyOptions, view: ApplyView) -> int:
+    """Carry out `plan` against the API `journal` names, writing the journal as it goes."""
+    changes = check_plan(plan, journal.api_url or "", opts)
     if not changes:
         view.no_changes()
         return EXIT_OK
@@ -76,15 +86,23 @@ async def apply_plan(plan: Plan, client: MiniVoiceClient, api_label: str, opts: 
     api = [c for c in changes if c.executor == Executor.api and c.action == Action.update]
     manual = [c for c in changes if c not in api]
     _confirm(len(api), opts, view)
+    opts.stop.writing = True
     report = Report()
-    journal = Journal(opts.journal)
+    journal.managed = opts.baseline_managed or len(plan.changes)
     try:
-        manual += await ApiExecutor(client, journal, view, opts.parallelism).carry_out(api, report)
-        if manual:
+        machine = ApiExecutor(client, journal, view, opts.parallelism, opts.stop)
+        manual += await machine.carry_out(api, report)
+        if manual and not opts.stop.is_set():
             person = ManualExecutor(client, journal, view, opts.parallelism, opts.wait,
-                                    opts.wait_timeout, opts.poll_interval, opts.command)
+                                    opts.wait_timeout, opts.poll_interval, opts.command,
+                                    opts.stop)
             await person.carry_out(manual, report)
+        elif manual:
+            report.skipped.extend(manual)
     finally:
         journal.close()
     view.summary(report)
+    if opts.stop.signum is not None:
+        raise Interrupted(opts.stop.signum, f"Interrupted: {len(report.skipped)} change(s) not "
+                          "started; every change made is in the journal.")
     return exit_code(report)

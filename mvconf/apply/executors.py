@@ -15,13 +15,25 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from mvconf.apply.journal import Journal, Result
+from mvconf.apply.journal import Journal, JournalError, Result
+from mvconf.apply.stale import why_stale
 from mvconf.apply.view import ApplyView
 from mvconf.errors import ApiError, ApiUnreachable
 from mvconf.minivoice.client import MiniVoiceClient, read_many
 from mvconf.minivoice.models import COMPARED, LiveDID
 from mvconf.plan.change import Change
 from mvconf.plan.planner import matches
+
+
+@dataclass
+class Stop:
+    """Set by SIGINT or SIGTERM (SPEC §11): no new write starts; writes under way finish."""
+
+    signum: int | None = None
+    writing: bool = False  # set once writes may have begun: a signal no longer cancels at once
+
+    def is_set(self) -> bool:
+        return self.signum is not None
 
 
 @dataclass
@@ -74,9 +86,10 @@ class ApiExecutor:
     `parallelism` DIDs at a time."""
 
     def __init__(self, client: MiniVoiceClient, journal: Journal, view: ApplyView,
-                 parallelism: int):
+                 parallelism: int, stop: Stop | None = None):
         self.client, self.journal, self.view = client, journal, view
         self.parallelism = parallelism
+        self.stop = stop or Stop()
         self.writes_refused = False  # set by the first 405: the account has no API writes
 
     async def carry_out(self, changes: list[Change], report: Report) -> list[Change]:
@@ -86,12 +99,12 @@ class ApiExecutor:
 
         async def worker() -> None:
             for change in queue:
-                if fatal:
+                if fatal or self.stop.is_set():
                     report.skipped.append(change)
                     continue
                 try:
                     done = await self.apply(change)
-                except Fatal as exc:
+                except (Fatal, JournalError) as exc:
                     fatal.append(str(exc))
                     report.failed.append(Done(change, Result.failed, str(exc)))
                     self.view.failed(change, Result.failed.value, str(exc))
@@ -115,13 +128,39 @@ class ApiExecutor:
             self.view.failed(done.change, done.result.value, done.error)
 
     async def apply(self, change: Change) -> Done:
+        """One DID: intent, conditional PATCH, read back, outcome (SPEC §4, §10). The journal's
+        `before` is what the write really replaced: the planned values when If-Match guards
+        the write, else the values read just before it."""
         if self.writes_refused:
             return Done(change, Result.manual)
-        before, after = before_values(change), after_values(change)
+        before = before_values(change)
+        if change.live_etag is None:  # no ETags: re-read right before writing
+            try:
+                fresh = await self.client.get(change.did_id)
+            except ApiUnreachable as exc:
+                raise Fatal(str(exc)) from exc
+            except ApiError as exc:
+                return Done(change, Result.failed, str(exc))
+            moved = why_stale(change, fresh)
+            if moved:
+                return Done(change, Result.failed, f"stale: {moved}; not changed")
+            before = fresh.compared()
+        after = {**(before or {}), **change.wanted()}
         self.journal.write("intent", change.number, change.did_id, before, after)
         try:
-            await self.client.patch(change.did_id, change.wanted(), change.number)
+            await self.client.patch(change.did_id, change.wanted(), change.number,
+                                    if_match=change.live_etag)
         except ApiError as exc:
+            if exc.status == 412:
+                # The version moved. Either our own earlier attempt landed and its answer was
+                # lost (then the DID holds what we wanted), or someone changed it since the
+                # plan: then theirs stands.
+                live = await self._read_back(change)
+                if matches(change.desired, live):
+                    return self._record(change, before, after, Result.applied)
+                return self._record(change, before, live.compared() if live else before,
+                                    Result.failed, "stale: the DID changed since the plan (412 "
+                                    "precondition_failed); not changed")
             return await self._refused(change, exc, before, after)
         live = await self._read_back(change)
         if matches(change.desired, live):
@@ -177,6 +216,7 @@ class ManualExecutor:
     wait_timeout: float = 600.0
     poll_interval: float = 1.0
     command: str = "apply"  # the command whose --wait confirms the steps
+    stop: Stop = field(default_factory=Stop)
 
     async def carry_out(self, changes: list[Change], report: Report) -> list[Change]:
         self.view.steps(changes)
@@ -203,7 +243,7 @@ class ManualExecutor:
                                    now.compared(), Result.confirmed)
                 report.confirmed.append(change)
                 self.view.confirmed(change, now.id)
-            if not pending or time.monotonic() >= deadline:
+            if not pending or time.monotonic() >= deadline or self.stop.is_set():
                 break
             await asyncio.sleep(min(interval, max(0.0, deadline - time.monotonic())))
             interval = min(interval * 1.5, 10.0)

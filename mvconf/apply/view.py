@@ -47,4 +47,7 @@ class ApplyView(ReadView, Protocol):
 
     def no_changes(self) -> None: ...
 
+    def warn(self, message: str) -> None:
+        """Something the person should know that does not stop the run."""
+
     def summary(self, report: Report) -> None: ...

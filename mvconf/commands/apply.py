@@ -20,7 +20,15 @@ from mvconf.plan.change import Executor
 
 
 def saved_plan_text(paths: tuple[str, ...]) -> str | None:
-    """The text of a saved plan when the only argument is one (a JSON file with format_version)."""
+    """The text of a saved plan when the only argument is one (a JSON file with format_version).
+    A saved plan among manifest paths is a usage error (SPEC §11)."""
+    if len(paths) > 1:
+        plans = [p for p in paths if p.endswith(".json") and os.path.isfile(p)]
+        if plans:
+            raise click.UsageError(f"{plans[0]} looks like a saved plan: a saved plan is "
+                                   "applied alone (`mvconf apply PLAN.json`), not with manifest "
+                                   "paths")
+        return None
     if len(paths) != 1 or not os.path.isfile(paths[0]) or paths[0].endswith((".yaml", ".yml")):
         return None
     try:
@@ -40,17 +48,21 @@ def saved_plan_text(paths: tuple[str, ...]) -> str | None:
 @executor_option
 @target_option
 @all_missing_option
+@click.option("--checksum", metavar="HEX",
+              help="Apply only if the plan's checksum is this (the one shown when it was "
+              "reviewed); otherwise change nothing.")
 @api_options
 @apply_options
 @debug_option
-def apply(paths, executor, targets, allow_all_missing, conn, opts) -> int:
+def apply(paths, executor, targets, allow_all_missing, checksum, conn, opts) -> int:
     """Make the changes: through the API, or as steps for a person (exit 3 while steps remain)."""
     from mvconf.commands.apply_view import TerminalApplyView
     from mvconf.plan.model import load_plan
     from mvconf.session import Session
 
+    opts.checksum = checksum
     view = TerminalApplyView()
-    session = Session(conn, view)
+    session = Session(conn, view, writes=True, lock_timeout=opts.lock_timeout)
     saved = saved_plan_text(paths)
     if saved is not None:
         plan = load_plan(saved, paths[0])

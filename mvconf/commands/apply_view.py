@@ -3,6 +3,7 @@ account-setup steps and the summary. The applier calls it through `apply.view.Ap
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,9 +38,19 @@ class TerminalApplyView(TerminalView):
             self.show_plan(plan)
 
     def ask(self, count: int) -> bool | None:
+        """SPEC §11: only `yes` approves; Ctrl-C cancels at once. The prompt goes to stderr
+        when stdout is not the terminal, so it is seen even with stdout redirected."""
         if not sys.stdin.isatty():
             return None
-        return click.confirm(f"Write {count} change(s) through the MiniVoice API?", default=False)
+        previous = signal.getsignal(signal.SIGINT)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C ends the prompt
+        try:
+            answer = click.prompt(f"Write {count} change(s) through the MiniVoice API? Only "
+                                  "'yes' approves", default="", show_default=False,
+                                  err=not sys.stdout.isatty())
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        return answer.strip() == "yes"
 
     def applied(self, change: Change) -> None:
         print_lines([(f"  applied  {change.label}", "green")])
@@ -74,6 +85,9 @@ class TerminalApplyView(TerminalView):
 
     def no_changes(self) -> None:
         click.echo("No changes.")
+
+    def warn(self, message: str) -> None:
+        click.echo(f"Warning: {message}", err=True)
 
     def summary(self, report: Report) -> None:
         print_lines([(report.summary(), "bold")])

@@ -35,7 +35,7 @@ def emulator(state, host, port, latency_ms, rate_limit, fail_rate, drop_rate, se
     from mvconf.emulator.store import Store
     from mvconf.serve import serve
 
-    store = Store(state)
+    store = Store(state, lock="mvconf emulator")
     faults = Faults(latency_ms=latency_ms, rate_limit=rate_limit, fail_rate=fail_rate,
                     drop_rate=drop_rate, seed=seed)
     return serve(create_app(store, faults, read_only=read_only), host, port)

@@ -70,7 +70,8 @@ target_option = click.option(
 journal_option = click.option("--journal", type=click.Path(dir_okay=False), default=DEFAULT_PATH,
                               show_default=True, help="Change log (JSON lines, append-only).")
 mass_option = click.option("--allow-mass-change", is_flag=True,
-                           help="Allow a plan where more than 30% of 10+ DIDs change.")
+                           help="Allow a plan beyond the threshold (by default more than 30% of "
+                           "10 or more managed DIDs changing).")
 approve_option = click.option("--auto-approve", is_flag=True,
                               help="Write through the API without asking (needed without a TTY).")
 wait_option = click.option("--wait", is_flag=True,
@@ -87,14 +88,24 @@ def apply_options(func):
     @wait_option
     @wait_timeout_option
     @journal_option
+    @click.option("--lock-timeout", default=0.0, show_default=True, type=click.FloatRange(0),
+                  help="Seconds to wait for another run holding the journal's lock.")
     @mass_option
+    @click.option("--max-change-percent", default=30, show_default=True,
+                  type=click.IntRange(0, 100),
+                  help="Refuse when more than this share of the managed DIDs would change.")
+    @click.option("--min-managed", default=10, show_default=True, type=click.IntRange(0),
+                  help="The threshold applies from this many managed DIDs on.")
     @functools.wraps(func)
-    def wrapper(*args, auto_approve, wait, wait_timeout, journal, allow_mass_change, **kwargs):
+    def wrapper(*args, auto_approve, wait, wait_timeout, journal, lock_timeout,
+                allow_mass_change, max_change_percent, min_managed, **kwargs):
         from mvconf.apply.applier import ApplyOptions
 
         opts = ApplyOptions(journal=journal, auto_approve=auto_approve, wait=wait,
                             wait_timeout=wait_timeout, allow_mass_change=allow_mass_change,
-                            parallelism=kwargs["conn"].parallelism, command=func.__name__)
+                            max_change_percent=max_change_percent, min_managed=min_managed,
+                            lock_timeout=lock_timeout, parallelism=kwargs["conn"].parallelism,
+                            command=func.__name__)
         return func(*args, opts=opts, **kwargs)
 
     return wrapper

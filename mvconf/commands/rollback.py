@@ -21,5 +21,6 @@ def rollback(last, executor, conn, opts) -> int:
     from mvconf.session import Session
 
     view = TerminalApplyView()
-    return Session(conn, view).rollback(opts.journal, last, executor=executor or Executor.manual,
-                                        opts=opts, view=view, show=view.show_plan)
+    session = Session(conn, view, writes=True, lock_timeout=opts.lock_timeout)
+    return session.rollback(last, executor=executor or Executor.manual, opts=opts, view=view,
+                            show=view.show_plan)

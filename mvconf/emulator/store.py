@@ -12,6 +12,7 @@ from typing import Any
 from mvconf.clock import utc_after, utc_now
 from mvconf.errors import InputError
 from mvconf.files import write_atomic
+from mvconf.lockfile import RunLock
 from mvconf.numbers import to_e164
 
 DOCUMENTED_FIELDS = ("id", "customer_id", "application_id", "number_e164", "provider", "status",
@@ -27,8 +28,12 @@ class Store:
     1,000 changes to a 10,000-DID state took 99 s when every write re-encoded and saved the whole
     file on its own."""
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, *, lock: str | None = None,
+                 lock_timeout: float = 0.0):
+        """With `lock` (the holder's name), the state file is locked (`PATH.lock`) from before
+        it is read until `close`, so two processes never each save their own copy of it."""
         self.path = Path(path)
+        self._run_lock = RunLock(self.path, lock, lock_timeout).__enter__() if lock else None
         self._changed = 0  # changes made in memory
         self._saved = 0  # changes known to be on disk
         self._save_lock: asyncio.Lock | None = None
@@ -48,6 +53,11 @@ class Store:
         self.dids[record["id"]] = record
         self._encoded.pop(record["id"], None)
         self.by_number[to_e164(record["number_e164"]) or record["number_e164"]] = record["id"]
+
+    def close(self) -> None:
+        if self._run_lock is not None:
+            self._run_lock.__exit__(None, None, None)
+            self._run_lock = None
 
     def customer_of(self, key: str | None) -> str | None:
         for entry in self.api_keys:

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import quote
 
 import stamina
+import stamina.instrumentation
 
 from mvconf.errors import ApiError, ApiUnreachable
 from mvconf.facts import did_label
@@ -34,6 +35,8 @@ from mvconf.minivoice.transport import Answer, AnswerTooLarge, Sender, Transport
 from mvconf.numbers import to_e164
 
 log = logging.getLogger("mvconf.client")
+# Retries are logged by us at --debug; stamina's own hooks would log each one to stderr.
+stamina.instrumentation.set_on_retry_hooks([])
 MAX_BODY_BYTES = 1024 * 1024
 MAX_RETRY_AFTER = 120.0
 DEFAULT_RETRY_TIMEOUT = 300.0

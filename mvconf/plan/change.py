@@ -74,6 +74,7 @@ class Change:
     unverified: list[str] = field(default_factory=list)
     desired: dict[str, Any]  # the compared fields mvconf wants (absent: left as it is)
     live: dict[str, Any] | None
+    live_etag: str | None = None  # ours (SPEC §10): sent as If-Match by the api executor
     steps: list[str] = field(default_factory=list)
     pin_id: str | None = None
     message: str | None = None  # why a DID is blocked or in conflict

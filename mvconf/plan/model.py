@@ -3,6 +3,7 @@ Plan, with `summary` and `safety` computed again from the changes rather than tr
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from functools import cached_property
@@ -10,7 +11,7 @@ from functools import cached_property
 from pydantic import BaseModel, ConfigDict, ValidationError, computed_field
 
 from mvconf.errors import PlanError
-from mvconf.plan.change import ACTIONS, Action, Change, Executor, FieldDiff
+from mvconf.plan.change import ACTIONS, CHANGE_JSON, Action, Change, Executor, FieldDiff
 from mvconf.plan.safety import Safety, assess
 
 __all__ = ["Action", "Change", "Executor", "FieldDiff", "Plan", "load_plan", "summarize"]
@@ -47,6 +48,17 @@ class Plan(BaseModel):
     @cached_property
     def safety(self) -> Safety:
         return assess(self.changes)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @cached_property
+    def checksum(self) -> str:
+        """SHA-256 over the canonical changes: each change as compact JSON, one per line, in
+        order. What a reviewer approved is exactly what has this checksum (`apply --checksum`)."""
+        digest = hashlib.sha256()
+        for change in self.changes:
+            digest.update(CHANGE_JSON.dump_json(change))
+            digest.update(b"\n")
+        return digest.hexdigest()
 
     @property
     def has_changes(self) -> bool:
@@ -89,8 +101,23 @@ def load_plan(text: str, path: str) -> Plan:
         raise PlanError(f"{path} has plan format_version {data['format_version']!r}; this mvconf "
                         f"reads format_version {FORMAT_VERSION}")
     try:
-        return Plan.model_validate(data)
+        plan = Plan.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise PlanError(f"{path} is not a usable saved plan: {where}: {first['msg']}") from None
+    written = data.get("checksum")
+    if written is not None and written != plan.checksum:
+        raise PlanError(f"{path} was changed after it was made: its checksum does not match its "
+                        "changes. Plan again and review the new plan.")
+    return plan
+
+
+def require_checksum(plan: Plan, expected: str | None) -> None:
+    """`apply --checksum HEX`: only exactly the reviewed plan."""
+    if expected is None:
+        return
+    wanted = expected.strip().lower().removeprefix("sha256:")
+    if wanted != plan.checksum:
+        raise PlanError(f"the plan is not the reviewed one: its checksum is {plan.checksum}, "
+                        f"not {wanted}. Nothing was changed; review the new plan.")

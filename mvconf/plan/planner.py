@@ -61,7 +61,7 @@ def classify(*, number: str, source: str, desired: dict[str, Any], live: LiveDID
             message="the number is not in the account", **common))
     fields, unverified = diff(desired, live)
     base = dict(did_id=live.id, live=live.model_dump(mode="json", exclude_unset=True),
-                fields=fields, unverified=unverified, **common)
+                live_etag=live.etag, fields=fields, unverified=unverified, **common)
     if pin_id and live.id != pin_id:
         return Change(action=Action.conflict, executor=None, **base,
                       message=f"the manifest pins {pin_id} but {number} is {live.id}")

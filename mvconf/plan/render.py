@@ -63,6 +63,7 @@ def text_lines(plan: Plan) -> list[Line]:
     if plan.safety.exceeds_threshold:
         lines.append((f"Warning: {describe(plan.safety)}; apply will refuse without "
                       "--allow-mass-change.", "bold yellow"))
+    lines.append((f"Plan checksum: {plan.checksum}", "dim"))
     lines.append((summary_line(plan), "bold"))
     return lines
 
@@ -77,7 +78,8 @@ def _cell(text: str) -> str:
 
 def markdown(plan: Plan) -> str:
     out = [MARKER, f"### mvconf {summary_line(plan)}", "",
-           f"API: `{plan.api_url}` · executor: `{plan.executor}` · planned {plan.created_at}", ""]
+           f"API: `{plan.api_url}` · executor: `{plan.executor}` · planned {plan.created_at}",
+           "", f"Plan checksum: `{plan.checksum}`", ""]
     shown = [c for c in plan.changes if c.action != Action.noop]
     if plan.safety.exceeds_threshold:
         out += [f"> **Warning:** {describe(plan.safety)}; apply needs `--allow-mass-change`.", ""]

@@ -23,14 +23,18 @@ class Safety(BaseModel):
     exceeds_threshold: bool
 
 
-def assess(changes: Iterable[Change]) -> Safety:
-    managed = updates = 0
+def assess(changes: Iterable[Change], *, percent: int = THRESHOLD_PERCENT,
+           minimum: int = MINIMUM_MANAGED, managed: int | None = None) -> Safety:
+    """The threshold figures of `changes`. `managed` replaces their count as the base (a
+    rollback is measured against the DIDs the rolled-back run managed, SPEC §11)."""
+    count = updates = 0
     for change in changes:
-        managed += 1
+        count += 1
         updates += change.action == Action.update
-    exceeds = managed >= MINIMUM_MANAGED and updates * 100 > THRESHOLD_PERCENT * managed
-    return Safety(managed=managed, updates=updates, threshold_percent=THRESHOLD_PERCENT,
-                  minimum_managed=MINIMUM_MANAGED, exceeds_threshold=exceeds)
+    base = max(count, managed or 0)
+    exceeds = base >= minimum and updates * 100 > percent * base
+    return Safety(managed=base, updates=updates, threshold_percent=percent,
+                  minimum_managed=minimum, exceeds_threshold=exceeds)
 
 
 def describe(safety: Safety) -> str:
@@ -41,5 +45,7 @@ def describe(safety: Safety) -> str:
 
 def enforce(safety: Safety, allow_mass_change: bool) -> None:
     if safety.exceeds_threshold and not allow_mass_change:
-        raise PlanError(f"refusing a mass change: {describe(safety)}. Review the plan, then pass "
-                        "--allow-mass-change if this is intended.")
+        raise PlanError(f"refusing a mass change: {describe(safety)}, with at least "
+                        f"{safety.minimum_managed} managed. Review the plan, then pass "
+                        "--allow-mass-change if this is intended (the limits are "
+                        "--max-change-percent and --min-managed).")
