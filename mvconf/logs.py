@@ -11,9 +11,15 @@ _SECRETS: set[str] = set()
 _AUTH = re.compile(r"(?i)(authorization['\"]?\s*[:,=]\s*\(?['\"]?(b['\"])?bearer\s+)[^\s'\"),]+")
 
 
+# A shorter "secret" cannot be told apart from ordinary text: masking it would mangle every
+# value that happens to contain it (a one-letter emulator key would turn "webhook" into
+# "webhoo***"). Real MiniVoice keys are far longer.
+MIN_SECRET_LENGTH = 8
+
+
 def register_secret(secret: str) -> None:
-    """Remember a secret so that no log line ever shows it."""
-    if secret:
+    """Remember a secret so that no log line, message, plan or journal ever shows it."""
+    if secret and len(secret) >= MIN_SECRET_LENGTH:
         _SECRETS.add(secret)
 
 

@@ -17,38 +17,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from .helpers import did, invoke
+from .helpers import KEY, invoke, many, mvconf, start, stop
 
 pytestmark = pytest.mark.reliability
-KEY = "sk-live-SECRET-4f9a2c7e"
-
-
-def start(state, *extra, stderr=None):
-    proc = subprocess.Popen([sys.executable, "-m", "mvconf", "emulator", "--state", str(state),
-                             "--port", "0", *extra], stdout=subprocess.PIPE, stderr=stderr,
-                            text=True)
-    url = proc.stdout.readline().strip().removeprefix("listening on ")
-    assert url.startswith("http://127.0.0.1:")
-    return proc, url
-
-
-def stop(proc):
-    proc.send_signal(signal.SIGTERM)
-    proc.wait(timeout=10)
-
-
-def mvconf(*args, env=None, **kw):
-    return subprocess.run([sys.executable, "-m", "mvconf", *map(str, args)], capture_output=True,
-                          text=True, env={**os.environ, **(env or {})}, **kw)
-
-
-def many(write, state_file, n, key=KEY):
-    body = "version: 1\ndids:\n" + "".join(
-        f'  - {{number: "+1555123{i:04d}", application: app_456, route_mode: webhook}}\n'
-        for i in range(n))
-    keys = [{"key": key, "customer_id": "cust_123", "application_id": "app_123"}]
-    return write("dids.yaml", body), state_file(
-        [did(f"+1555123{i:04d}", id=f"did_{i}") for i in range(n)], keys=keys)
 
 
 def assert_apply_converges(manifest, url, journal, n):
