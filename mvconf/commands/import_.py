@@ -18,7 +18,7 @@ def import_(numbers, out, conn) -> int:
     """Read live DIDs and print a manifest for them."""
     from mvconf.clock import utc_now
     from mvconf.commands.apply_view import TerminalView
-    from mvconf.files import write_atomic
+    from mvconf.files import write_output
     from mvconf.importer import manifest_text
     from mvconf.numbers import to_e164
     from mvconf.session import Session
@@ -39,7 +39,7 @@ def import_(numbers, out, conn) -> int:
     for warning in warnings:
         click.echo(f"Warning: {warning}", err=True)
     if out:
-        write_atomic(out, text)
+        write_output(out, text)
         click.echo(f"Wrote {len(wanted) - len(warnings)} DID(s) to {out}.", err=True)
     else:
         click.echo(text, nl=False)

@@ -32,7 +32,7 @@ def plan(paths, fmt, out, detailed_exitcode, strict, executor, targets, allow_al
     """Read the live account and show what would change."""
     from mvconf.commands.apply_view import TerminalView
     from mvconf.commands.console import print_lines, write_chunks
-    from mvconf.files import write_atomic
+    from mvconf.files import write_output
     from mvconf.plan import render
     from mvconf.session import Session
 
@@ -40,7 +40,7 @@ def plan(paths, fmt, out, detailed_exitcode, strict, executor, targets, allow_al
         list(paths), executor=executor or Executor.manual, strict=strict, targets=targets,
         allow_all_missing=allow_all_missing)
     if out:
-        write_atomic(out, result.json_chunks())
+        write_output(out, result.json_chunks())
     if fmt == "text":
         print_lines(render.text_lines(result))
     elif fmt == "json":
