@@ -29,6 +29,7 @@ lint: $(STAMP)
 
 schema: $(STAMP)
 	$(BIN)/mvconf schema > schemas/manifest.schema.json
+	$(BIN)/python -c "from mvconf.emulator.openapi import openapi_text; print(openapi_text(), end='')" > schemas/minivoice.openapi.json
 
 clean:
 	rm -rf $(VENV) .mvconf build *.egg-info

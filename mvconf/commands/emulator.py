@@ -26,9 +26,12 @@ from mvconf.commands.options import debug_option
               help="Make --fail-rate and --drop-rate repeatable.")
 @click.option("--read-only", is_flag=True, help="Refuse API writes with 405, as an account "
               "without API writes does.")
+@click.option("--allow-remote-webhooks", is_flag=True,
+              help="Let test calls (POST /_account/calls) post to webhook URLs that are not on "
+              "this machine.")
 @debug_option
 def emulator(state, host, port, latency_ms, rate_limit, fail_rate, drop_rate, seed,
-             read_only) -> int:
+             read_only, allow_remote_webhooks) -> int:
     """Serve a MiniVoice-compatible API for local work and tests."""
     from mvconf.emulator.app import create_app
     from mvconf.emulator.faults import Faults
@@ -38,5 +41,9 @@ def emulator(state, host, port, latency_ms, rate_limit, fail_rate, drop_rate, se
     store = Store(state, lock="mvconf emulator")
     faults = Faults(latency_ms=latency_ms, rate_limit=rate_limit, fail_rate=fail_rate,
                     drop_rate=drop_rate, seed=seed)
-    return serve(create_app(store, faults, read_only=read_only), host, port)
+    try:
+        return serve(create_app(store, faults, read_only=read_only,
+                                remote_webhooks=allow_remote_webhooks), host, port)
+    finally:
+        store.close()
 

@@ -1,20 +1,24 @@
-"""The emulator over HTTP: a Starlette app that hands every request to `EmulatorApi`."""
+"""The emulator over HTTP: a small ASGI app that hands every request to `EmulatorApi`.
+
+Plain ASGI rather than a framework's router, so that nothing answers before the emulator does
+(a router's own 404 and 405 were text/plain, SPEC §13) and so that a body is read only when the
+emulator asks for it, after the key is checked, and only up to the limit: a declared length over
+the limit is refused unread, and a stream is cut where it passes it.
+"""
 
 from __future__ import annotations
 
 import logging
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from mvconf.asgi import body_reader, request_headers, send_reply
 from mvconf.emulator.api import EmulatorApi
 from mvconf.emulator.faults import Faults
+from mvconf.emulator.replies import error
 from mvconf.emulator.store import Store
 
-METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+log = logging.getLogger("mvconf.emulator")
 
 
 class DroppedOnPurpose(Exception):
@@ -26,28 +30,33 @@ class _QuietDrops(logging.Filter):
         return not (record.exc_info and isinstance(record.exc_info[1], DroppedOnPurpose))
 
 
-class _Endpoint:
-    """A plain ASGI endpoint, so that it can break off an answer it has begun."""
-
+class EmulatorApp:
     def __init__(self, api: EmulatorApi):
         self.api = api
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        reply = await self.api.handle(request.method, request.url.path, request.headers,
-                                      await request.body(),
-                                      request.client.host if request.client else None)
+        if scope["type"] != "http":
+            return
+        headers = request_headers(scope)
+        client = scope.get("client")
+        try:
+            reply = await self.api.handle(scope["method"], scope["path"], headers,
+                                          body_reader(headers, receive),
+                                          client[0] if client else None)
+        except Exception as exc:  # never a traceback in the log, never a text/plain 500
+            log.error("emulator: %s %r failed: %s", scope.get("method"), scope.get("path"),
+                      type(exc).__name__)
+            reply = error(500, "internal_error", "The emulator failed on this request")
         if reply.dropped:
             await send({"type": "http.response.start", "status": reply.status,
                         "headers": [(b"content-length", str(len(reply.body)).encode())]})
             raise DroppedOnPurpose
-        await Response(reply.body, reply.status, headers=dict(reply.headers))(scope, receive,
-                                                                               send)
+        await send_reply(send, reply)
 
 
-def create_app(store: Store, faults: Faults | None = None, read_only: bool = False) -> Starlette:
+def create_app(store: Store, faults: Faults | None = None, read_only: bool = False,
+               remote_webhooks: bool = False) -> EmulatorApp:
     uvicorn_errors = logging.getLogger("uvicorn.error")
     if not any(isinstance(f, _QuietDrops) for f in uvicorn_errors.filters):
         uvicorn_errors.addFilter(_QuietDrops())
-    endpoint = _Endpoint(EmulatorApi(store, faults, read_only))
-    return Starlette(routes=[Route("/{path:path}", endpoint, methods=METHODS)])
+    return EmulatorApp(EmulatorApi(store, faults, read_only, remote_webhooks))

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import secrets
 from typing import Any
+from urllib.parse import urlsplit
 
 from mvconf.clock import utc_now
+from mvconf.hosts import is_loopback
 
 DEFAULT_CALLER = "+15551230001"
 
@@ -41,6 +43,21 @@ def call_event(record: dict, caller: str) -> dict[str, Any]:
         "variables": {},
         "data": data,
     }
+
+
+def webhook_problem(url: object, remote_allowed: bool) -> str | None:
+    """Why the emulator will not post to `url`: anyone who can reach the account setup could
+    otherwise make it send requests anywhere. Loopback only, unless the emulator was started
+    with --allow-remote-webhooks."""
+    if not isinstance(url, str) or len(url) > 2048:
+        return "'webhook_url' must be an http(s) URL"
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "'webhook_url' must be an http(s) URL"
+    if not remote_allowed and not is_loopback(parts.hostname):
+        return ("'webhook_url' must be on this machine (loopback); start the emulator with "
+                "--allow-remote-webhooks to post elsewhere")
+    return None
 
 
 async def deliver(url: str, event: dict) -> str | None:

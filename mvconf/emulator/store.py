@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import os
 import secrets
@@ -17,6 +18,10 @@ from mvconf.numbers import to_e164
 
 DOCUMENTED_FIELDS = ("id", "customer_id", "application_id", "number_e164", "provider", "status",
                      "route_mode", "created_at", "updated_at")
+
+
+class SaveFailed(Exception):
+    """The state file could not be written; the changes it would have saved were undone."""
 
 
 class Store:
@@ -39,6 +44,8 @@ class Store:
         self._save_lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
         self._encoded: dict[str, str] = {}
+        self._undo: list[tuple[int, str, dict | None]] = []  # (change number, id, before)
+        self._lost, self._lost_why = 0, ""  # changes up to _lost were undone by a failed save
         data = _read_state(self.path)
         self.is_yaml = self.path.suffix in (".yaml", ".yml")
         self.api_keys: list[dict] = data["api_keys"]
@@ -60,10 +67,16 @@ class Store:
             self._run_lock = None
 
     def customer_of(self, key: str | None) -> str | None:
+        if not key:
+            return None
+        given = key.encode("utf-8", "surrogateescape")  # any header bytes, never an error
         for entry in self.api_keys:
-            if key and secrets.compare_digest(str(entry.get("key", "")), key):
+            if secrets.compare_digest(str(entry.get("key", "")).encode(), given):
                 return entry.get("customer_id")
         return None
+
+    def customers(self) -> frozenset[str]:
+        return frozenset(str(entry["customer_id"]) for entry in self.api_keys)
 
     def first_key(self) -> str:
         return self.api_keys[0]["key"]
@@ -72,12 +85,17 @@ class Store:
         did_id = self.by_number.get(to_e164(number) or number)
         return self.dids.get(did_id) if did_id else None
 
+    def _remember(self, did_id: str, before: dict | None) -> None:
+        """Keep what to restore if the save of this change fails."""
+        self._changed += 1
+        self._undo.append((self._changed, did_id, copy.deepcopy(before)))
+
     def update(self, record: dict, changes: dict[str, Any]) -> dict:
         """Change a DID in memory; `commit` saves it."""
+        self._remember(record["id"], record)
         record.update(changes)
         record["updated_at"] = utc_after(record.get("updated_at"))
         self._encoded.pop(record["id"], None)
-        self._changed += 1
         return record
 
     def put(self, number: str, body: dict) -> dict:
@@ -97,11 +115,27 @@ class Store:
         if "destinations" in body:
             record["destinations"] = list(body["destinations"])
         if old is not None:
-            del self.dids[old["id"]]
-            self._encoded.pop(old["id"], None)
+            self._remember(old["id"], old)
+            self._drop(old["id"])
+        self._remember(record["id"], self.dids.get(record["id"]))
         self._index(record)
-        self._changed += 1
         return record
+
+    def _drop(self, did_id: str) -> None:
+        record = self.dids.pop(did_id, None)
+        self._encoded.pop(did_id, None)
+        if record is not None:
+            number = to_e164(record["number_e164"]) or record["number_e164"]
+            if self.by_number.get(number) == did_id:
+                del self.by_number[number]
+
+    def _revert(self) -> None:
+        """Undo every change not on disk, newest first: memory equals the file again."""
+        for _, did_id, before in reversed(self._undo):
+            self._drop(did_id)
+            if before is not None:
+                self._index(before)
+        self._undo.clear()
 
     async def commit(self) -> None:
         """Return once every change made so far is saved (SPEC §7: atomically, so a crash never
@@ -111,11 +145,19 @@ class Store:
         if self._save_lock is None or self._lock_loop is not loop:  # one lock per event loop
             self._save_lock, self._lock_loop = asyncio.Lock(), loop
         async with self._save_lock:
+            if wanted <= self._lost:
+                raise SaveFailed(self._lost_why)
             if self._saved >= wanted:
                 return  # a save that started after our change already covered it
             covered, text = self._changed, self._render()
-            await asyncio.to_thread(write_atomic, self.path, text)
+            try:
+                await asyncio.to_thread(write_atomic, self.path, text)
+            except OSError as exc:
+                self._revert()
+                self._lost, self._lost_why = self._changed, exc.strerror or str(exc)
+                raise SaveFailed(self._lost_why) from None
             self._saved = covered
+            self._undo = [entry for entry in self._undo if entry[0] > covered]
 
     def _render(self) -> str:
         if self.is_yaml:

@@ -1,33 +1,57 @@
-"""`mvconf receive-events`: record every JSON webhook body, one line each, append-only."""
+"""`mvconf receive-events`: record every JSON webhook body, one line each, append-only.
+
+A real MiniVoice account posts here, so it is a server that must not be easy to break: a body
+is read only up to 1 MiB (a longer declared length is refused unread, a stream is cut there),
+parsed strictly (no NaN or Infinity, bounded nesting, no lone surrogates), and any failure is an
+answer, never a traceback.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from mvconf.asgi import body_reader, parse_json, request_headers, send_reply
+from mvconf.emulator.replies import error, ok
 
 MAX_BODY = 1024 * 1024
+log = logging.getLogger("mvconf.events")
 
 
-def create_receiver(out_path: str) -> Starlette:
-    handle = open(out_path, "a", encoding="utf-8")  # noqa: SIM115 (open for the server's life)
+class Receiver:
+    def __init__(self, out_path: str):
+        self.handle = open(out_path, "a", encoding="utf-8")  # noqa: SIM115 (the server's life)
 
-    async def receive(request: Request) -> JSONResponse:
-        raw = await request.body()
-        if len(raw) > MAX_BODY:
-            return JSONResponse({"error": "body too large"}, 413)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        if scope["method"] != "POST":
+            await send_reply(send, error(405, "method_not_allowed", "Webhooks are POSTed",
+                                         {"allow": "POST"}))
+            return
+        raw = await body_reader(request_headers(scope), receive)(MAX_BODY)
+        if raw is None:
+            await send_reply(send, error(413, "payload_too_large",
+                                         f"Body larger than {MAX_BODY} bytes"))
+            return
         try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            return JSONResponse({"error": "body is not JSON"}, 400)
-        handle.write(json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-        return JSONResponse({"ok": True})
+            body = parse_json(raw)
+        except ValueError as exc:
+            await send_reply(send, error(400, "invalid_request", f"Body is not JSON ({exc})"))
+            return
+        try:
+            self.handle.write(json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n")
+            self.handle.flush()
+            os.fsync(self.handle.fileno())
+        except OSError as exc:
+            log.error("receive-events: cannot record an event: %s", exc.strerror)
+            await send_reply(send, error(503, "not_recorded", "The event was not recorded"))
+            return
+        await send_reply(send, ok({"ok": True}))
 
-    app = Starlette(routes=[Route("/{path:path}", receive, methods=["POST"])])
-    return app
+
+def create_receiver(out_path: str) -> Receiver:
+    return Receiver(out_path)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from mvconf.asgi import parse_json
 from mvconf.errors import InputError
 from mvconf.manifest import DesiredDid
 from mvconf.numbers import to_e164
@@ -33,10 +33,12 @@ def read_events(text: str) -> Events:
     stripped = text.lstrip()
     if stripped.startswith("["):
         try:
-            items = json.loads(stripped)
+            items = parse_json(stripped.encode("utf-8", "surrogatepass"))
         except ValueError as exc:
             raise InputError("the events file looks like a JSON array but is not valid: "
                              f"{exc}") from None
+        if not isinstance(items, list):
+            raise InputError("the events file looks like a JSON array but is not one")
         for number, item in enumerate(items, 1):
             _take(events, number, item)
         return events
@@ -44,9 +46,9 @@ def read_events(text: str) -> Events:
         if not line.strip():
             continue
         try:
-            item = json.loads(line)
-        except ValueError:
-            events.malformed.append((number, "not JSON"))
+            item = parse_json(line.encode("utf-8", "surrogatepass"))
+        except ValueError as exc:
+            events.malformed.append((number, f"not JSON ({exc})"))
             continue
         _take(events, number, item)
     return events
