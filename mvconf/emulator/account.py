@@ -57,15 +57,15 @@ class AccountSetup:
     async def _did(self, method: str, raw_number: str, source: BodySource) -> Reply:
         from mvconf.emulator.api import saved
 
-        number = to_e164(raw_number)
-        if number is None or not E164_SHAPE.match(number):
+        if method not in ("GET", "PUT", "PATCH"):
+            return not_allowed(method, ("GET", "PUT", "PATCH"))
+        number = to_e164(raw_number) or raw_number
+        if not E164_SHAPE.match(number):
             return error(400, "invalid_request", "the path must end in an E.164 number")
         store = self.store
         if method == "GET":
             record = store.find_number(number)
             return did_reply(record) if record else error(404, *NOT_FOUND)
-        if method not in ("PUT", "PATCH"):
-            return not_allowed(method, ("GET", "PUT", "PATCH"))
         body = await read_object(source)
         if isinstance(body, Reply):
             return body

@@ -115,7 +115,13 @@ class EmulatorApi:
         record = self.store.dids.get(did_id)
         if record is None or record.get("customer_id") != customer:
             return error(404, *NOT_FOUND)
-        if if_match is not None and if_match.strip() not in ("*", etag(record)):
+        body = await read_object(source)
+        if isinstance(body, Reply):
+            return body
+        checked = changes(body, PATCHABLE)
+        if isinstance(checked, Reply):
+            return checked
+        if if_match and if_match.strip() not in ("*", etag(record)):
             return error(412, "precondition_failed",
                          "The DID has changed since it was read (If-Match does not match)")
         if self.read_only:
@@ -125,12 +131,6 @@ class EmulatorApi:
         if refusal:  # fault injection from the state file: this DID refuses API writes
             return error(int(refusal.get("status", 403)), str(refusal.get("code", "forbidden")),
                          str(refusal.get("message", "This DID cannot be changed")))
-        body = await read_object(source)
-        if isinstance(body, Reply):
-            return body
-        checked = changes(body, PATCHABLE)
-        if isinstance(checked, Reply):
-            return checked
         return await saved(self.store, lambda: self.store.update(record, checked))
 
 

@@ -17,15 +17,17 @@ STATUSES = ("active", "inactive", "suspended", "pending")
 DID_ID = re.compile(r"^did_[A-Za-z0-9_-]{1,64}$")
 TEXT = re.compile(r"^[\x21-\x7e]{1,128}$")  # ids, providers, timestamps: printable ASCII
 MAX_DESTINATIONS, MAX_DESTINATION = 50, 512
+DESTINATION_PATTERN = f"^[^\\x00-\\x1f\\x7f-\\x9f]{{1,{MAX_DESTINATION}}}$"
+DESTINATION = re.compile(DESTINATION_PATTERN)
 
 
 def _destinations_problem(value: Any) -> str | None:
     if not isinstance(value, list) or len(value) > MAX_DESTINATIONS:
         return f"destinations must be a list of at most {MAX_DESTINATIONS} strings"
     for item in value:
-        if not isinstance(item, str) or not item or len(item) > MAX_DESTINATION \
-                or not item.isprintable():
-            return "each destination must be a non-empty printable string"
+        if not isinstance(item, str) or not DESTINATION.match(item):
+            return (f"each destination must be a string of 1 to {MAX_DESTINATION} characters "
+                    "without control characters")
     return None
 
 

@@ -13,7 +13,7 @@ from functools import cache
 from typing import Any
 
 from mvconf import __version__
-from mvconf.emulator.checks import MAX_DESTINATION, MAX_DESTINATIONS, STATUSES
+from mvconf.emulator.checks import DESTINATION_PATTERN, MAX_DESTINATIONS, STATUSES
 from mvconf.emulator.replies import Reply, ok
 from mvconf.facts import APP_ID_PATTERN, E164_PATTERN, ROUTE_MODES
 
@@ -52,11 +52,11 @@ def _did_answer(description: str) -> dict[str, Any]:
                                  "schema": {"type": "string"}}}}
 
 
-def _param(name: str, pattern: str | None = None) -> dict[str, Any]:
+def _param(name: str, example: str, pattern: str | None = None) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "string", "minLength": 1}
     if pattern:
         schema["pattern"] = pattern
-    return {"name": name, "in": "path", "required": True, "schema": schema}
+    return {"name": name, "in": "path", "required": True, "schema": schema, "example": example}
 
 
 def _body(ref: str) -> dict[str, Any]:
@@ -68,12 +68,13 @@ FIELDS = {
     "application_id": {"type": "string", "pattern": APP_ID_PATTERN, "maxLength": 128},
     "route_mode": {"type": "string", "enum": list(ROUTE_MODES)},
     "destinations": {"type": "array", "maxItems": MAX_DESTINATIONS,
-                     "items": {"type": "string", "minLength": 1, "maxLength": MAX_DESTINATION}},
+                     "items": {"type": "string", "pattern": DESTINATION_PATTERN}},
 }
 
 
 def _paths() -> dict[str, Any]:
-    did_id, number = _param("id"), _param("e164", E164_PATTERN)
+    # The examples are the documentation's own DID (seeds/).
+    did_id, number = _param("id", "did_123"), _param("e164", "+15551230002", E164_PATTERN)
     secured = [{"bearer": []}]
     return {
         "/v1/dids/{id}": {
@@ -81,8 +82,8 @@ def _paths() -> dict[str, Any]:
             "get": {"x-mvconf-origin": "documented", "security": secured,
                     "responses": {"200": _did_answer("The DID"), **_errors("404", *API)}},
             "patch": {"x-mvconf-origin": "ours", "security": secured,
-                      "parameters": [{"name": "If-Match", "in": "header", "required": False,
-                                      "schema": {"type": "string"}}],
+                      "description": "Sets absolute values. With an If-Match header holding "
+                      "the ETag of a read, only if the DID has not changed since (else 412).",
                       "requestBody": _body("#/components/schemas/DidPatch"),
                       "responses": {"200": _did_answer("The updated DID"),
                                     **_errors("400", "404", "412", "413", *API)}},
