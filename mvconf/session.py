@@ -30,7 +30,7 @@ from mvconf.apply.view import ApplyView, ReadView, Tick
 from mvconf.clock import utc_now
 from mvconf.errors import ApiError, ConfigError, Interrupted
 from mvconf.lockfile import RunLock
-from mvconf.manifest import DesiredDid, load_desired
+from mvconf.manifest import DesiredDid, Scope, load_desired
 from mvconf.minivoice.client import DEFAULT_RETRY_TIMEOUT, MiniVoiceClient, read_many
 from mvconf.minivoice.connect import Endpoint, api_endpoint
 from mvconf.minivoice.models import LiveDID
@@ -39,6 +39,7 @@ from mvconf.plan.change import Change, Executor
 from mvconf.plan.model import Plan
 from mvconf.plan.planner import assemble, plan_change, retarget
 from mvconf.plan.undo import undo_plan
+from mvconf.project import Context
 
 T = TypeVar("T")
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -67,8 +68,9 @@ class Session:
     """Runs one command's stages against one API, in one event loop with one client."""
 
     def __init__(self, conn: Connection, view: ReadView | None = None, *, writes: bool = False,
-                 lock_timeout: float = 0.0):
+                 lock_timeout: float = 0.0, context: Context | None = None):
         self.conn = conn
+        self.context = context or Context()
         self.view = view or QuietView()
         self.writes, self.lock_timeout = writes, lock_timeout
         self.stop = Stop()
@@ -83,10 +85,27 @@ class Session:
                 from mvconf.emulator.inprocess import open_emulator
 
                 self._endpoint, self._store = open_emulator(
-                    self.conn.emulator, lock=self.writes, lock_timeout=self.lock_timeout)
+                    self.conn.emulator, lock=self.writes, lock_timeout=self.lock_timeout,
+                    key_variable=self.context.key_variable())
             else:
-                self._endpoint = api_endpoint(self.conn.api_url, self.conn.api_key_file)
+                env = self.context.env
+                self._endpoint = api_endpoint(
+                    self.conn.api_url, self.conn.api_key_file,
+                    key_variable=self.context.key_variable(),
+                    configured_url=env.api_url if env else None)
         return self._endpoint
+
+    @property
+    def environment(self) -> str | None:
+        return self.context.environment
+
+    @property
+    def scope(self) -> Scope:
+        return scope_of(self.context)
+
+    def load(self, paths: list[str], strict: bool = False,
+             targets: tuple[str, ...] = ()) -> list[DesiredDid]:
+        return select_targets(load_desired(paths, strict=strict, scope=self.scope), targets)
 
     @asynccontextmanager
     async def _client(self) -> AsyncIterator[MiniVoiceClient]:
@@ -168,14 +187,14 @@ class Session:
 
         changes = await self.read(client, list(by_number), plan_one)
         plan = assemble(list(changes.values()), executor=executor, api_url=self.endpoint.label,
-                        created_at=utc_now())
+                        created_at=utc_now(), environment=self.environment)
         if not allow_all_missing:
             guard_wrong_account(plan)
         return plan
 
     def plan(self, paths: list[str], *, executor: Executor, strict: bool = False,
              targets: tuple[str, ...] = (), allow_all_missing: bool = False) -> Plan:
-        desired = select_targets(load_desired(paths, strict=strict), targets)
+        desired = self.load(paths, strict, targets)
         return self.run(lambda client: self.plan_with(client, desired, executor,
                                                       allow_all_missing))
 
@@ -189,7 +208,8 @@ class Session:
                           "no longer running")
 
             async def go(client: MiniVoiceClient) -> int:
-                journal = Journal(opts.journal, api_url=self.endpoint.label)
+                journal = Journal(opts.journal, api_url=self.endpoint.label,
+                                  environment=self.environment)
                 resolved, bad = await resolve_dangling(client, journal)
                 _report_recovery(view, opts.journal, resolved, bad)
                 return await work(client, journal)
@@ -200,7 +220,7 @@ class Session:
               opts: ApplyOptions, view: ApplyView, show: Callable[[Plan], None],
               allow_all_missing: bool = False) -> int:
         """Plan the manifests, show the plan, and apply it, all with one client."""
-        desired = select_targets(load_desired(paths), targets)
+        desired = self.load(paths, targets=targets)
 
         async def work(client: MiniVoiceClient, journal: Journal) -> int:
             plan = await self.plan_with(client, desired, executor, allow_all_missing)
@@ -227,14 +247,15 @@ class Session:
     def rollback(self, last: int | None, *, executor: Executor, opts: ApplyOptions,
                  view: ApplyView, show: Callable[[Plan], None]) -> int:
         async def work(client: MiniVoiceClient, journal: Journal) -> int:
-            chosen = changed_records(opts.journal, last, self.endpoint.label)
+            chosen = changed_records(opts.journal, last, self.endpoint.label, self.environment)
             if chosen.legacy:
                 view.warn(f"{chosen.legacy} journal record(s) name no API (written by an older "
                           f"mvconf); they are taken to be about {self.endpoint.label}")
             opts.baseline_managed = chosen.managed
             live = await self.read(client, [r["number"] for r in chosen.records])
             plan = undo_plan(chosen.records, live, executor=executor,
-                             api_url=self.endpoint.label, created_at=utc_now())
+                             api_url=self.endpoint.label, created_at=utc_now(),
+                             environment=self.environment)
             show(plan)
             return await apply_plan(plan, client, journal, opts, view)
 
@@ -254,6 +275,14 @@ def _report_recovery(view: ApplyView, path: str, resolved: list, bad: list[int])
                   f"({item.did_id}) is {item.result.value}"
                   + (": its live values are neither the old nor the new ones; check it"
                      if item.result.value == "unknown" else ""))
+
+
+def scope_of(context: Context, environment: str | None = None) -> Scope:
+    """The manifests' scope in `environment` (default: the context's): its DIDs, its names
+    checked, its aliases winning."""
+    name = environment or context.environment
+    env = context.project.environments[name] if name and context.project else None
+    return Scope(name, frozenset(context.names), dict(env.applications) if env else {})
 
 
 WRONG_ACCOUNT_MINIMUM = 3

@@ -16,7 +16,8 @@ from .helpers import ROOT
 SCHEMA = json.loads((ROOT / "schemas" / "manifest.schema.json").read_text())
 EXAMPLES = sorted(p for p in (ROOT / "examples").rglob("*.y*ml")
                   if not {"invalid", "ci"} & set(p.relative_to(ROOT / "examples").parts))
-PROJECTS = sorted({p.parent if p.parent.name != "dids" else p.parent.parent for p in EXAMPLES})
+PROJECTS = sorted({p.parent if p.parent.name != "dids" else p.parent.parent for p in EXAMPLES}
+                  - {ROOT / "examples" / "environments"})  # tested in test_environments.py
 
 
 def load(path: Path):
@@ -29,7 +30,7 @@ def test_committed_schema_matches_mvconf_schema(cli):
 
 
 def test_examples_are_found():
-    assert len(EXAMPLES) == 7 and len(PROJECTS) == 5
+    assert len(EXAMPLES) == 10 and len(PROJECTS) == 5
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: str(p.relative_to(ROOT)))

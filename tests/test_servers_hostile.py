@@ -235,7 +235,7 @@ def test_schemathesis_finds_no_failure(state_file, tmp_path):
                 [str(st), "run", str(ROOT / "schemas/minivoice.openapi.json"), "--url", url,
                  "--checks", "all", "--seed", "1", "--max-examples", "40", "--no-color",
                  "--exclude-path", "/_account/calls", "-H", f"Authorization: Bearer {KEY}"],
-                capture_output=True, text=True, timeout=600)
+                capture_output=True, text=True, timeout=600, cwd=tmp_path)
         finally:
             stop(proc)
     assert done.returncode == 0, done.stdout[-4000:]

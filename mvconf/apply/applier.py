@@ -48,12 +48,16 @@ def exit_code(report: Report) -> int:
     return EXIT_MANUAL if report.manual else EXIT_OK
 
 
-def check_plan(plan: Plan, api_label: str, opts: ApplyOptions) -> list[Change]:
+def check_plan(plan: Plan, api_label: str, opts: ApplyOptions,
+               environment: str | None = None) -> list[Change]:
     """What can be refused without touching the API: another API, not the reviewed plan,
     conflicts, the threshold (computed again here from the changes, never read from a file)."""
     if plan.api_url != api_label:
         raise PlanError(f"the saved plan was made against {plan.api_url}, not {api_label}; "
                         "plan again against this API")
+    if plan.environment != environment:
+        raise PlanError(f"the saved plan was made for environment {plan.environment or '(none)'}"
+                        f", not {environment or '(none)'}; plan again for this environment")
     require_checksum(plan, opts.checksum)
     if plan.conflicts:
         raise PlanError("the plan has DIDs in conflict with their pinned id: "
@@ -78,7 +82,7 @@ def _confirm(count: int, opts: ApplyOptions, view: ApplyView) -> None:
 async def apply_plan(plan: Plan, client: MiniVoiceClient, journal: Journal,
                      opts: ApplyOptions, view: ApplyView) -> int:
     """Carry out `plan` against the API `journal` names, writing the journal as it goes."""
-    changes = check_plan(plan, journal.api_url or "", opts)
+    changes = check_plan(plan, journal.api_url or "", opts, journal.environment)
     if not changes:
         view.no_changes()
         return EXIT_OK

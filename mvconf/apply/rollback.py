@@ -17,13 +17,15 @@ class Selection:
     legacy: int  # records written before journals named their API
 
 
-def changed_records(path: str, last: int | None, api_url: str) -> Selection:
+def changed_records(path: str, last: int | None, api_url: str,
+                    environment: str | None = None) -> Selection:
     """The applied or confirmed outcomes of this API to undo: the last N, or those of the last
     run that changed anything. Records of another API are never chosen (a staging journal
     never rolls back production); records that name no API (older journals) are."""
     records, bad = read_journal(path)
     done = [r for r in records if r.get("phase") == "outcome" and r.get("outcome") in CHANGED
-            and r.get("api_url") in (None, api_url)]
+            and r.get("api_url") in (None, api_url)
+            and r.get("environment") in (None, environment)]
     if not done:
         others = sorted({str(r.get("api_url")) for r in records if r.get("api_url")} - {api_url})
         elsewhere = f" (it has changes for {', '.join(others)})" if others else ""

@@ -13,6 +13,7 @@ from mvconf.commands.options import (
     apply_options,
     debug_option,
     executor_option,
+    project_options,
     target_option,
 )
 from mvconf.errors import InputError
@@ -53,8 +54,9 @@ def saved_plan_text(paths: tuple[str, ...]) -> str | None:
               "reviewed); otherwise change nothing.")
 @api_options
 @apply_options
+@project_options(needs_api=True)
 @debug_option
-def apply(paths, executor, targets, allow_all_missing, checksum, conn, opts) -> int:
+def apply(paths, executor, targets, allow_all_missing, checksum, conn, opts, ctx) -> int:
     """Make the changes: through the API, or as steps for a person (exit 3 while steps remain)."""
     from mvconf.commands.apply_view import TerminalApplyView
     from mvconf.plan.model import load_plan
@@ -62,11 +64,11 @@ def apply(paths, executor, targets, allow_all_missing, checksum, conn, opts) -> 
 
     opts.checksum = checksum
     view = TerminalApplyView()
-    session = Session(conn, view, writes=True, lock_timeout=opts.lock_timeout)
+    session = Session(conn, view, writes=True, lock_timeout=opts.lock_timeout, context=ctx)
     saved = saved_plan_text(paths)
     if saved is not None:
         plan = load_plan(saved, paths[0])
         return session.apply_saved(plan, executor=executor, targets=targets, opts=opts, view=view)
-    return session.apply(list(paths), executor=executor or Executor.manual, targets=targets,
-                         opts=opts, view=view, show=view.show_changes,
+    return session.apply(ctx.manifest_paths(paths), executor=executor or Executor.manual,
+                         targets=targets, opts=opts, view=view, show=view.show_changes,
                          allow_all_missing=allow_all_missing)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from mvconf.commands.options import api_options, debug_option
+from mvconf.commands.options import api_options, debug_option, project_options
 from mvconf.errors import ApiError, ConfigError
 
 
@@ -13,8 +13,9 @@ from mvconf.errors import ApiError, ConfigError
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the manifest here "
               "instead of stdout.")
 @api_options
+@project_options(needs_api=True)
 @debug_option
-def import_(numbers, out, conn) -> int:
+def import_(numbers, out, conn, ctx) -> int:
     """Read live DIDs and print a manifest for them."""
     from mvconf.clock import utc_now
     from mvconf.commands.apply_view import TerminalView
@@ -30,7 +31,7 @@ def import_(numbers, out, conn) -> int:
             raise ConfigError(f"{raw!r} is not a phone number in E.164 form")
         wanted.append(number)
     wanted = list(dict.fromkeys(wanted))
-    session = Session(conn, TerminalView())
+    session = Session(conn, TerminalView(), context=ctx)
     live = session.read_numbers(wanted)
     absent = [n for n, d in live.items() if d is None]
     if absent:

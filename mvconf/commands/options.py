@@ -42,8 +42,8 @@ def api_options(func):
                   help="Read the API key from this file instead of MINIVOICE_API_KEY.")
     @click.option("--emulator", "emulator", type=click.Path(dir_okay=False, exists=True),
                   help="Run against an in-process emulator on this state file.")
-    @click.option("--parallelism", default=8, show_default=True, type=click.IntRange(1, 256),
-                  help="API requests in flight at once.")
+    @click.option("--parallelism", default=None, type=click.IntRange(1, 256),
+                  help="API requests in flight at once [default: 8, or the project's].")
     @click.option("--retry-timeout", default=300.0, show_default=True,
                   type=click.FloatRange(0, 86400),
                   help="Seconds to keep retrying one request through timeouts, connection errors "
@@ -67,8 +67,10 @@ all_missing_option = click.option(
 target_option = click.option(
     "--target", "targets", multiple=True, metavar="NUMBER",
     help="Only this DID (repeatable), for exceptional use.")
-journal_option = click.option("--journal", type=click.Path(dir_okay=False), default=DEFAULT_PATH,
-                              show_default=True, help="Change log (JSON lines, append-only).")
+journal_option = click.option(
+    "--journal", type=click.Path(dir_okay=False), default=None,
+    help=f"Change log (JSON lines, append-only) [default: {DEFAULT_PATH}, or "
+    ".mvconf/journal-ENV.jsonl with --env, or the project's].")
 mass_option = click.option("--allow-mass-change", is_flag=True,
                            help="Allow a plan beyond the threshold (by default more than 30% of "
                            "10 or more managed DIDs changing).")
@@ -91,11 +93,12 @@ def apply_options(func):
     @click.option("--lock-timeout", default=0.0, show_default=True, type=click.FloatRange(0),
                   help="Seconds to wait for another run holding the journal's lock.")
     @mass_option
-    @click.option("--max-change-percent", default=30, show_default=True,
-                  type=click.IntRange(0, 100),
-                  help="Refuse when more than this share of the managed DIDs would change.")
-    @click.option("--min-managed", default=10, show_default=True, type=click.IntRange(0),
-                  help="The threshold applies from this many managed DIDs on.")
+    @click.option("--max-change-percent", default=None, type=click.IntRange(0, 100),
+                  help="Refuse when more than this share of the managed DIDs would change "
+                  "[default: 30, or the project's].")
+    @click.option("--min-managed", default=None, type=click.IntRange(0),
+                  help="The threshold applies from this many managed DIDs on [default: 10, or "
+                  "the project's].")
     @functools.wraps(func)
     def wrapper(*args, auto_approve, wait, wait_timeout, journal, lock_timeout,
                 allow_mass_change, max_change_percent, min_managed, **kwargs):
@@ -104,8 +107,60 @@ def apply_options(func):
         opts = ApplyOptions(journal=journal, auto_approve=auto_approve, wait=wait,
                             wait_timeout=wait_timeout, allow_mass_change=allow_mass_change,
                             max_change_percent=max_change_percent, min_managed=min_managed,
-                            lock_timeout=lock_timeout, parallelism=kwargs["conn"].parallelism,
-                            command=func.__name__)
+                            lock_timeout=lock_timeout, command=func.__name__)
         return func(*args, opts=opts, **kwargs)
 
     return wrapper
+
+
+def project_options(needs_api: bool, allow_all: bool = False):
+    """`--env NAME` and `--project FILE` (SPEC §9), resolved into `ctx` (a project Context).
+    Listed below api_options and apply_options, so that it also settles what the flags left to
+    the project: parallelism, the journal and the threshold."""
+
+    def decorate(func):
+        @click.option("--env", "env_name", metavar="NAME",
+                      help="The environment of mvconf.toml to use (required when it defines "
+                      "any, for commands that talk to the API)"
+                      + ("; 'all' plans every environment." if allow_all else "."))
+        @click.option("--project", "project_file", type=click.Path(dir_okay=False),
+                      help="The project file [default: mvconf.toml here or in a parent].")
+        @functools.wraps(func)
+        def wrapper(*args, env_name, project_file, **kwargs):
+            from mvconf.project import choose
+
+            every = allow_all and env_name == "all"
+            ctx = choose(project_file, None if every else env_name,
+                         needs_api=needs_api and not every)
+            if every and not ctx.names:
+                raise click.UsageError("--env all: the project defines no environments")
+            _settle(ctx, kwargs)
+            return func(*args, ctx=ctx, every_env=every, **kwargs) if allow_all else \
+                func(*args, ctx=ctx, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def _settle(ctx, kwargs: dict) -> None:
+    """Flags first, then the environment's settings, then [defaults], then the built-ins."""
+    import dataclasses
+
+    from mvconf.plan.safety import MINIMUM_MANAGED, THRESHOLD_PERCENT
+
+    conn = kwargs.get("conn")
+    if conn is not None:
+        parallelism = conn.parallelism or ctx.setting("parallelism") or 8
+        emulator = conn.emulator if conn.api_url else ctx.emulator(conn.emulator)
+        kwargs["conn"] = conn = dataclasses.replace(conn, parallelism=parallelism,
+                                                    emulator=emulator)
+    opts = kwargs.get("opts")
+    if opts is not None:
+        opts.parallelism = conn.parallelism if conn else 8
+        opts.journal = ctx.journal(opts.journal, DEFAULT_PATH)
+        for name, builtin in (("max_change_percent", THRESHOLD_PERCENT),
+                              ("min_managed", MINIMUM_MANAGED)):
+            if getattr(opts, name) is None:
+                configured = ctx.setting(name)
+                setattr(opts, name, builtin if configured is None else configured)

@@ -9,6 +9,7 @@ from mvconf.commands.options import (
     api_options,
     debug_option,
     executor_option,
+    project_options,
     target_option,
 )
 from mvconf.plan.change import Executor
@@ -26,29 +27,67 @@ from mvconf.plan.change import Executor
 @target_option
 @all_missing_option
 @api_options
+@project_options(needs_api=True, allow_all=True)
 @debug_option
 def plan(paths, fmt, out, detailed_exitcode, strict, executor, targets, allow_all_missing,
-         conn) -> int:
-    """Read the live account and show what would change."""
+         conn, ctx, every_env) -> int:
+    """Read the live account and show what would change (`--env all`: one plan per
+    environment, each against its own account)."""
+    import dataclasses
+
     from mvconf.commands.apply_view import TerminalView
-    from mvconf.commands.console import print_lines, write_chunks
     from mvconf.files import write_output
-    from mvconf.plan import render
     from mvconf.session import Session
 
-    result = Session(conn, TerminalView()).plan(
-        list(paths), executor=executor or Executor.manual, strict=strict, targets=targets,
-        allow_all_missing=allow_all_missing)
+    if every_env and out:
+        raise click.UsageError("--out saves one plan: use --env NAME with --out")
+    names = ctx.names if every_env else (ctx.environment,)
+    plans = []
+    for name in names:
+        context, each = ctx, conn
+        if every_env:
+            context = dataclasses.replace(ctx, environment=name)
+            each = conn if conn.api_url else dataclasses.replace(
+                conn, emulator=context.emulator(conn.emulator))
+        plans.append(Session(each, TerminalView(), context=context).plan(
+            ctx.manifest_paths(paths), executor=executor or Executor.manual, strict=strict,
+            targets=targets, allow_all_missing=allow_all_missing))
     if out:
-        write_output(out, result.json_chunks())
-    if fmt == "text":
-        print_lines(render.text_lines(result))
-    elif fmt == "json":
-        write_chunks(result.json_chunks())
-    else:
-        click.echo(render.render(result, fmt), nl=False)
-    if result.conflicts:
-        click.echo(f"Error: {len(result.conflicts)} DID(s) in conflict with their pinned id: "
-                   + ", ".join(c.number for c in result.conflicts), err=True)
+        write_output(out, plans[0].json_chunks())
+    show(plans, fmt, every_env)
+    conflicts = [c for p in plans for c in p.conflicts]
+    if conflicts:
+        click.echo(f"Error: {len(conflicts)} DID(s) in conflict with their pinned id: "
+                   + ", ".join(c.number for c in conflicts), err=True)
         return 1
-    return 2 if detailed_exitcode and result.has_changes else 0
+    return 2 if detailed_exitcode and any(p.has_changes for p in plans) else 0
+
+
+def show(plans, fmt: str, every_env: bool) -> None:
+    from mvconf.commands.console import print_lines, write_chunks
+    from mvconf.plan import render
+
+    if fmt == "json":
+        if not every_env:
+            write_chunks(plans[0].json_chunks())
+            return
+        pieces = ['{"environments": {']
+        for index, plan in enumerate(plans):
+            pieces.append(("" if index == 0 else ", ") + f'"{plan.environment}": ')
+            pieces.extend(plan.json_chunks())
+        pieces.append("}}\n")
+        write_chunks(pieces)
+        return
+    for plan in plans:
+        if every_env:
+            heading = f"Environment {plan.environment} ({plan.api_url})"
+            if fmt == "markdown":
+                click.echo(f"## {heading}\n")
+            else:
+                print_lines([(f"== {heading}", "bold")])
+        if fmt == "text":
+            print_lines(render.text_lines(plan))
+        else:
+            click.echo(render.render(plan, fmt), nl=False)
+        if every_env and fmt == "text" and plan is not plans[-1]:
+            click.echo("")

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from mvconf.commands.options import api_options, apply_options, debug_option, executor_option
+from mvconf.commands.options import (
+    api_options,
+    apply_options,
+    debug_option,
+    executor_option,
+    project_options,
+)
 from mvconf.plan.change import Executor
 
 
@@ -14,13 +20,14 @@ from mvconf.plan.change import Executor
 @executor_option
 @api_options
 @apply_options
+@project_options(needs_api=True)
 @debug_option
-def rollback(last, executor, conn, opts) -> int:
+def rollback(last, executor, conn, opts, ctx) -> int:
     """Restore the values recorded before the last applied changes."""
     from mvconf.commands.apply_view import TerminalApplyView
     from mvconf.session import Session
 
     view = TerminalApplyView()
-    session = Session(conn, view, writes=True, lock_timeout=opts.lock_timeout)
+    session = Session(conn, view, writes=True, lock_timeout=opts.lock_timeout, context=ctx)
     return session.rollback(last, executor=executor or Executor.manual, opts=opts, view=view,
                             show=view.show_plan)

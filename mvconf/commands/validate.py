@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from mvconf.commands.options import debug_option
+from mvconf.commands.options import debug_option, project_options
 from mvconf.errors import ManifestError
 
 
@@ -21,13 +21,26 @@ def _github_escape(text: str, prop: bool = False) -> str:
               help="Also reject numbers that are not valid for their region.")
 @click.option("--format", "fmt", type=click.Choice(["text", "github"]), default="text",
               show_default=True, help="github: GitHub Actions error annotations.")
+@project_options(needs_api=False)
 @debug_option
-def validate(paths: tuple[str, ...], strict: bool, fmt: str) -> int:
-    """Check manifests offline (no API key needed). Exit 0 when valid, 1 otherwise."""
+def validate(paths: tuple[str, ...], strict: bool, fmt: str, ctx) -> int:
+    """Check manifests offline (no API key needed). Exit 0 when valid, 1 otherwise. Without
+    --env, a project's manifests are checked in every environment."""
     from mvconf.manifest import load_desired
+    from mvconf.session import scope_of
 
+    paths = tuple(ctx.manifest_paths(paths))
+    environments = [ctx.environment] if ctx.environment or not ctx.names else list(ctx.names)
+    counts, problems = [], []
+    for name in environments:
+        try:
+            counts.append((name, len(load_desired(list(paths), strict=strict,
+                                                  scope=scope_of(ctx, name)))))
+        except ManifestError as exc:
+            problems += [p for p in exc.problems if p not in problems]
     try:
-        desired = load_desired(list(paths), strict=strict)
+        if problems:
+            raise ManifestError(sorted(problems))
     except ManifestError as exc:
         if fmt != "github":
             raise
@@ -36,5 +49,10 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str) -> int:
                        f"::{_github_escape(p.message)}")
         click.echo(f"{len(exc.problems)} problem(s) found.", err=True)
         return 1
-    click.echo(f"Valid: {len(desired)} DID(s) in {', '.join(paths) or '.'}.")
+    where = ", ".join(paths) or "."
+    if environments == [None]:
+        click.echo(f"Valid: {counts[0][1]} DID(s) in {where}.")
+    else:
+        each = ", ".join(f"{count} in {name}" for name, count in counts)
+        click.echo(f"Valid: {where}: DIDs {each}.")
     return 0

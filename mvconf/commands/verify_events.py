@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from mvconf.commands.options import debug_option
+from mvconf.commands.options import debug_option, project_options
 from mvconf.errors import InputError
 
 
@@ -17,14 +17,16 @@ from mvconf.errors import InputError
               allow_dash=True), help="Events as JSON lines or a JSON array; - for stdin.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
+@project_options(needs_api=False)
 @debug_option
-def verify_events(paths, events_path, fmt) -> int:
+def verify_events(paths, events_path, fmt, ctx) -> int:
     """Check recorded calls against the manifests (exit 2 when traffic contradicts them)."""
     from mvconf.commands.console import print_lines
     from mvconf.events.verify import exit_code, read_events, text_report, verify
     from mvconf.manifest import load_desired
+    from mvconf.session import scope_of
 
-    desired = load_desired(list(paths))
+    desired = load_desired(ctx.manifest_paths(paths), scope=scope_of(ctx))
     try:
         if events_path == "-":
             text = sys.stdin.read()

@@ -37,14 +37,14 @@ class InProcessSender:
         return Answer(reply.status, reply.headers, reply.body)
 
 
-def open_emulator(state_path: str, *, lock: bool = False,
-                  lock_timeout: float = 0.0) -> tuple[Endpoint, Store]:
+def open_emulator(state_path: str, *, lock: bool = False, lock_timeout: float = 0.0,
+                  key_variable: str = KEY_VARIABLE) -> tuple[Endpoint, Store]:
     """The emulator on `state_path` as an endpoint, with the state file's first key unless
-    MINIVOICE_API_KEY names another of its keys (SPEC §5), and its loaded store (locked, for a
+    `key_variable` names another of its keys (SPEC §5, §9), and its loaded store (locked, for a
     run that may write, until the store is closed)."""
     store = Store(state_path, lock="mvconf --emulator" if lock else None,
                   lock_timeout=lock_timeout)
-    wanted = os.environ.get(KEY_VARIABLE, "").strip()
+    wanted = os.environ.get(key_variable, "").strip()
     key = wanted if wanted and store.customer_of(wanted) else store.first_key()
     register_secret(key)
     return Endpoint(label=f"emulator:{state_path}", key=key), store

@@ -4,7 +4,7 @@ Other stages use only what is exported here: `load_desired` (find, read, check a
 manifest under some paths; `ManifestError` lists every problem) and `DesiredDid`.
 """
 
-from mvconf.manifest.desired import DesiredDid
+from mvconf.manifest.desired import DesiredDid, Scope
 from mvconf.manifest.resolve import load_desired
 
-__all__ = ["DesiredDid", "load_desired"]
+__all__ = ["DesiredDid", "Scope", "load_desired"]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -16,3 +17,14 @@ class DesiredDid:
     pin_id: str | None = None
     description: str | None = None
     source: str = ""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which DIDs a run loads (SPEC §8-§9): those of `environment` (None: every DID), with
+    `environments:` names checked against `known` (None: no project file, so any name is
+    unknown) and the environment's `applications` winning over the manifests' aliases."""
+
+    environment: str | None = None
+    known: frozenset[str] = frozenset()
+    applications: Mapping[str, str] = field(default_factory=dict)

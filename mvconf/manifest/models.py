@@ -41,6 +41,12 @@ RouteModeField = Annotated[
 ]
 
 
+EnvironmentNames = Annotated[
+    list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]],
+    Field(description="Only for these environments of mvconf.toml (absent: every environment)"),
+]
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -76,6 +82,7 @@ class DidSpec(_Strict):
             min_length=1,
         ),
     ] = None
+    environments: EnvironmentNames | None = None
 
 
 class ManifestFile(_Strict):
@@ -89,6 +96,7 @@ class ManifestFile(_Strict):
     )
 
     version: Annotated[Literal[1], Field(description="Manifest format version; only 1 exists")]
+    environments: EnvironmentNames | None = None
     applications: Annotated[
         dict[str, AppId],
         Field(description="Readable names for application ids: alias -> app_…"),

@@ -6,20 +6,27 @@ import difflib
 
 from mvconf.errors import ManifestError, Problem
 from mvconf.facts import APP_ID, TAKES_DESTINATIONS, RouteMode
-from mvconf.manifest.desired import DesiredDid
+from mvconf.manifest.desired import DesiredDid, Scope
 from mvconf.manifest.loader import LoadedFile, load_all
 from mvconf.manifest.models import DidSpec
 from mvconf.numbers import e164_problem, is_sip_uri, normal_destination
 
 
-def load_desired(paths: list[str], strict: bool = False) -> list[DesiredDid]:
-    """Load, check and resolve every manifest under `paths`; ManifestError lists every problem."""
+def load_desired(paths: list[str], strict: bool = False,
+                 scope: Scope | None = None) -> list[DesiredDid]:
+    """Load, check and resolve every manifest under `paths` (of `scope`'s environment, when it
+    names one); ManifestError lists every problem."""
+    scope = scope or Scope()
     files, problems = load_all(paths)
-    aliases = _collect_aliases(files, problems)
+    aliases = {**_collect_aliases(files, problems), **scope.applications}
     desired: list[DesiredDid] = []
     seen: dict[str, str] = {}
     for loaded in files:
+        if not _in_scope(loaded, loaded.manifest.environments, scope, problems, ()):
+            continue
         for index, spec in loaded.dids:
+            if not _in_scope(loaded, spec.environments, scope, problems, ("dids", index)):
+                continue
             did = _resolve(loaded, index, spec, aliases, strict, problems)
             if did is None:
                 continue
@@ -33,6 +40,22 @@ def load_desired(paths: list[str], strict: bool = False) -> list[DesiredDid]:
     if problems:
         raise ManifestError(sorted(problems, key=lambda p: (p.path, p.line, p.column)))
     return desired
+
+
+def _in_scope(loaded: LoadedFile, names: list[str] | None, scope: Scope,
+              problems: list[Problem], at: tuple) -> bool:
+    """Whether an entry with these `environments:` is loaded for the scope's environment; an
+    unknown name is reported wherever it is."""
+    if names is None:
+        return True
+    for i, name in enumerate(names):
+        if name not in scope.known:
+            line, col = loaded.where(*at, "environments", i)
+            known = (f"known: {', '.join(sorted(scope.known))}" if scope.known
+                     else "no environments are defined in mvconf.toml")
+            problems.append(Problem(loaded.path, line, col,
+                                    f"unknown environment {name!r} ({known})"))
+    return scope.environment is None or scope.environment in names
 
 
 def _collect_aliases(files: list[LoadedFile], problems: list[Problem]) -> dict[str, str]:

@@ -39,10 +39,14 @@ class Endpoint:
                 "Accept-Encoding": "identity"}
 
 
-def api_endpoint(api_url: str | None, api_key_file: str | None) -> Endpoint:
-    """The remote API from flags and environment, its URL checked and its key read."""
-    key = _read_key(api_key_file)
-    url = (api_url or os.environ.get("MINIVOICE_API_URL") or DEFAULT_URL).rstrip("/")
+def api_endpoint(api_url: str | None, api_key_file: str | None, *,
+                 key_variable: str = KEY_VARIABLE, configured_url: str | None = None) -> Endpoint:
+    """The remote API from flags and environment, its URL checked and its key read: the URL
+    from --api-url, MINIVOICE_API_URL, the project's environment, or the default; the key from
+    --api-key-file or `key_variable` only (an environment's own variable, SPEC §9)."""
+    key = _read_key(api_key_file, key_variable)
+    url = (api_url or os.environ.get("MINIVOICE_API_URL") or configured_url
+           or DEFAULT_URL).rstrip("/")
     _check_url(url)
     register_secret(key)
     return Endpoint(label=url, key=key, url=url)
@@ -51,16 +55,18 @@ def api_endpoint(api_url: str | None, api_key_file: str | None) -> Endpoint:
 MAX_KEY_FILE_BYTES = 4096
 
 
-def _read_key(api_key_file: str | None) -> str:
+def _read_key(api_key_file: str | None, variable: str = KEY_VARIABLE) -> str:
     if api_key_file:
         key, where = _read_key_file(api_key_file), f"the API key file {api_key_file}"
         if not key:
             raise ConfigError(f"{where} is empty")
     else:
-        key, where = os.environ.get(KEY_VARIABLE, "").strip(), KEY_VARIABLE
+        key, where = os.environ.get(variable, "").strip(), variable
         if not key:
-            raise ConfigError(f"{KEY_VARIABLE} is not set (or empty); set it to your MiniVoice "
-                              "application API key, or pass --api-key-file")
+            other = (f" ({KEY_VARIABLE} is not used for an environment)"
+                     if variable != KEY_VARIABLE else "")
+            raise ConfigError(f"{variable} is not set (or empty); set it to your MiniVoice "
+                              f"application API key, or pass --api-key-file{other}")
     _check_key(key, where)
     return key
 

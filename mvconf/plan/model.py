@@ -35,6 +35,7 @@ class Plan(BaseModel):
     format_version: int = FORMAT_VERSION
     mvconf_version: str
     api_url: str
+    environment: str | None = None  # SPEC §9: the project environment planned for
     created_at: str
     executor: Executor
     changes: list[Change]
@@ -71,7 +72,8 @@ class Plan(BaseModel):
     def with_changes(self, changes: list[Change]) -> Plan:
         """The same plan over other changes (for `--target`), its figures computed anew."""
         return Plan(mvconf_version=self.mvconf_version, api_url=self.api_url,
-                    created_at=self.created_at, executor=self.executor, changes=changes)
+                    environment=self.environment, created_at=self.created_at,
+                    executor=self.executor, changes=changes)
 
     def to_json(self) -> str:
         return "".join(self.json_chunks())

@@ -91,10 +91,10 @@ def make_plan(
 
 
 def assemble(changes: list[Change], *, executor: Executor, api_url: str,
-             created_at: str) -> Plan:
+             created_at: str, environment: str | None = None) -> Plan:
     """The plan of these changes (from `plan_change`, in manifest order)."""
-    return Plan(mvconf_version=__version__, api_url=api_url, created_at=created_at,
-                executor=Executor(executor), changes=changes)
+    return Plan(mvconf_version=__version__, api_url=api_url, environment=environment,
+                created_at=created_at, executor=Executor(executor), changes=changes)
 
 
 def retarget(plan: Plan, executor: Executor | None, keep: set[str]) -> Plan:

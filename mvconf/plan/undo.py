@@ -48,6 +48,7 @@ def _desired(before: dict[str, Any], names: list[str], live: LiveDID) -> dict[st
 
 
 def undo_plan(records: list[dict], live: Mapping[str, LiveDID | None], *, executor: Executor,
-              api_url: str, created_at: str) -> Plan:
+              api_url: str, created_at: str, environment: str | None = None) -> Plan:
     changes = [undo_change(r, live[r["number"]], executor) for r in records]
-    return assemble(changes, executor=executor, api_url=api_url, created_at=created_at)
+    return assemble(changes, executor=executor, api_url=api_url, created_at=created_at,
+                    environment=environment)
