@@ -30,7 +30,7 @@ from mvconf.apply.view import ApplyView, ReadView, Tick
 from mvconf.clock import utc_now
 from mvconf.errors import ApiError, ConfigError, Interrupted
 from mvconf.lockfile import RunLock
-from mvconf.manifest import DesiredDid, Scope, load_desired
+from mvconf.manifest import DesiredDid, Scope, load_manifests
 from mvconf.minivoice.client import DEFAULT_RETRY_TIMEOUT, MiniVoiceClient, read_many
 from mvconf.minivoice.connect import Endpoint, api_endpoint
 from mvconf.minivoice.models import LiveDID
@@ -76,6 +76,7 @@ class Session:
         self.stop = Stop()
         self._endpoint: Endpoint | None = None
         self._store: Any = None
+        self.aliases: dict[str, str] = {}  # application id -> alias, for display
 
     @property
     def endpoint(self) -> Endpoint:
@@ -105,7 +106,9 @@ class Session:
 
     def load(self, paths: list[str], strict: bool = False,
              targets: tuple[str, ...] = ()) -> list[DesiredDid]:
-        return select_targets(load_desired(paths, strict=strict, scope=self.scope), targets)
+        loaded = load_manifests(paths, strict=strict, scope=self.scope)
+        self.aliases = loaded.names()
+        return select_targets(loaded.dids, targets)
 
     @asynccontextmanager
     async def _client(self) -> AsyncIterator[MiniVoiceClient]:
@@ -187,7 +190,8 @@ class Session:
 
         changes = await self.read(client, list(by_number), plan_one)
         plan = assemble(list(changes.values()), executor=executor, api_url=self.endpoint.label,
-                        created_at=utc_now(), environment=self.environment)
+                        created_at=utc_now(), environment=self.environment,
+                        aliases=self.aliases)
         if not allow_all_missing:
             guard_wrong_account(plan)
         return plan

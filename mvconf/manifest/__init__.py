@@ -5,6 +5,6 @@ manifest under some paths; `ManifestError` lists every problem) and `DesiredDid`
 """
 
 from mvconf.manifest.desired import DesiredDid, Scope
-from mvconf.manifest.resolve import load_desired
+from mvconf.manifest.resolve import Manifests, load_desired, load_manifests
 
-__all__ = ["DesiredDid", "Scope", "load_desired"]
+__all__ = ["DesiredDid", "Manifests", "Scope", "load_desired", "load_manifests"]

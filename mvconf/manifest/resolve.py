@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
 
 from mvconf.errors import ManifestError, Problem
 from mvconf.facts import APP_ID, TAKES_DESTINATIONS, RouteMode
@@ -16,6 +17,25 @@ def load_desired(paths: list[str], strict: bool = False,
                  scope: Scope | None = None) -> list[DesiredDid]:
     """Load, check and resolve every manifest under `paths` (of `scope`'s environment, when it
     names one); ManifestError lists every problem."""
+    return load_manifests(paths, strict, scope).dids
+
+
+@dataclass(frozen=True)
+class Manifests:
+    dids: list[DesiredDid]
+    aliases: dict[str, str]  # alias -> application id, the environment's winning
+
+    def names(self) -> dict[str, str]:
+        """Application id -> its alias (the first, when several name it), for display."""
+        names: dict[str, str] = {}
+        for alias, app_id in self.aliases.items():
+            names.setdefault(app_id, alias)
+        return names
+
+
+def load_manifests(paths: list[str], strict: bool = False,
+                   scope: Scope | None = None) -> Manifests:
+    """`load_desired`, with the aliases the manifests (and the environment) define."""
     scope = scope or Scope()
     files, problems = load_all(paths)
     aliases = {**_collect_aliases(files, problems), **scope.applications}
@@ -39,7 +59,7 @@ def load_desired(paths: list[str], strict: bool = False,
             desired.append(did)
     if problems:
         raise ManifestError(sorted(problems, key=lambda p: (p.path, p.line, p.column)))
-    return desired
+    return Manifests(desired, aliases)
 
 
 def _in_scope(loaded: LoadedFile, names: list[str] | None, scope: Scope,

@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterator
 from functools import cached_property
 
-from pydantic import BaseModel, ConfigDict, ValidationError, computed_field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field
 
 from mvconf.errors import PlanError
 from mvconf.plan.change import ACTIONS, CHANGE_JSON, Action, Change, Executor, FieldDiff
@@ -39,6 +39,8 @@ class Plan(BaseModel):
     created_at: str
     executor: Executor
     changes: list[Change]
+    # Application id -> alias, for the text and markdown renderings only (JSON stays ids).
+    aliases: dict[str, str] = Field(default_factory=dict, exclude=True)
 
     @computed_field  # type: ignore[prop-decorator]
     @cached_property
@@ -73,7 +75,7 @@ class Plan(BaseModel):
         """The same plan over other changes (for `--target`), its figures computed anew."""
         return Plan(mvconf_version=self.mvconf_version, api_url=self.api_url,
                     environment=self.environment, created_at=self.created_at,
-                    executor=self.executor, changes=changes)
+                    executor=self.executor, changes=changes, aliases=self.aliases)
 
     def to_json(self) -> str:
         return "".join(self.json_chunks())

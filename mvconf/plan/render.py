@@ -15,7 +15,6 @@ STYLES = {Action.update: "yellow", Action.missing: "red", Action.blocked: "red",
           Action.conflict: "bold red"}
 WORDS = [(Action.update, "to update"), (Action.missing, "missing"), (Action.blocked, "blocked"),
          (Action.conflict, "in conflict"), (Action.noop, "unchanged")]
-MARKER = "<!-- mvconf-plan -->"
 
 Line = tuple[str, str | None]  # text, rich style
 
@@ -46,7 +45,12 @@ def text_lines(plan: Plan) -> list[Line]:
         lines.append((_header(change), STYLES[change.action]))
         lines.append((f"    at {change.source}", "dim"))
         for name, diff in change.fields.items():
-            lines.append((f"    {name}: {value(diff.old)} -> {value(diff.new)}", None))
+            line = f"    {name}: {value(diff.old)} -> {value(diff.new)}"
+            if name == "application_id" and (diff.old in plan.aliases or
+                                             diff.new in plan.aliases):
+                line += (f"  ({plan.aliases.get(diff.old, diff.old or 'none')} -> "
+                         f"{plan.aliases.get(diff.new, diff.new or 'none')})")
+            lines.append((line, None))
         for step_no, step in enumerate(change.steps, 1):
             lines.append((f"    {step_no}. {step}", "cyan"))
         lines.append(("", None))
@@ -72,42 +76,10 @@ def text(plan: Plan) -> str:
     return "\n".join(t for t, _ in text_lines(plan)) + "\n"
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def markdown(plan: Plan) -> str:
-    out = [MARKER, f"### mvconf {summary_line(plan)}", "",
-           f"API: `{plan.api_url}` · executor: `{plan.executor}` · planned {plan.created_at}",
-           "", f"Plan checksum: `{plan.checksum}`", ""]
-    shown = [c for c in plan.changes if c.action != Action.noop]
-    if plan.safety.exceeds_threshold:
-        out += [f"> **Warning:** {describe(plan.safety)}; apply needs `--allow-mass-change`.", ""]
-    if not shown:
-        out.append("No changes. The live account matches the manifests.")
-    else:
-        out += ["| | Number | DID | Action | Changes | Source |", "|---|---|---|---|---|---|"]
-        for c in shown:
-            diffs = "<br>".join(f"{n}: `{value(d.old)}` → `{value(d.new)}`"
-                                for n, d in c.fields.items())
-            if c.message:
-                diffs = f"{c.message}<br>{diffs}" if diffs else c.message
-            out.append(f"| {SYMBOLS[c.action]} | {c.number} | {c.did_id or ''} | {c.action.value}"
-                       f"{' (' + c.executor + ')' if c.executor else ''} | {_cell(diffs)} | "
-                       f"`{_cell(c.source)}` |")
-    manual = [c for c in shown if c.steps]
-    if manual:
-        out += ["", "<details><summary>Manual steps</summary>", ""]
-        for c in manual:
-            out.append(f"**{c.number}**")
-            out += [f"{i}. {_cell(s)}" for i, s in enumerate(c.steps, 1)]
-            out.append("")
-        out.append("</details>")
-    unverified = [c for c in plan.changes if c.unverified]
-    if unverified:
-        out += ["", "Check by hand (not visible through the API): "
-                + ", ".join(f"{c.number} {'/'.join(c.unverified)}" for c in unverified)]
-    return "\n".join(out) + "\n"
+    from mvconf.plan.markdown import markdown as render_markdown
+
+    return render_markdown(plan, summary_line(plan))
 
 
 def render(plan: Plan, fmt: str) -> str:

@@ -1,0 +1,161 @@
+"""The markdown plan, for pull-request comments (SPEC §3, §13).
+
+It begins with the marker a pipeline finds its comment by, shows alias names beside application
+ids, draws the changed routing as a Mermaid flowchart, and always fits a comment: at most
+`LIMIT` characters whatever the plan's size. When the full table does not fit, the changes are
+counted by action and application instead, and the comment says how many are not listed and
+that the JSON plan (`--out`) has them all. Every value from manifests or the API is made inert.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from mvconf.plan.change import Action, Change
+from mvconf.plan.escape import code, md
+from mvconf.plan.mermaid import flowchart
+from mvconf.plan.model import Plan
+from mvconf.plan.safety import describe
+
+MARKER = "<!-- mvconf-plan -->"
+LIMIT = 65_000
+SYMBOLS = {Action.update: "~", Action.missing: "!", Action.blocked: "!", Action.conflict: "x"}
+
+
+class Budget:
+    """Lines, kept only while they fit under the limit (with room for the closing lines)."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.lines: list[str] = []
+        self.size = 0
+
+    def fits(self, line: str, reserve: int = 0) -> bool:
+        return self.size + len(line) + 1 + reserve <= self.limit
+
+    def add(self, line: str, reserve: int = 0) -> bool:
+        if not self.fits(line, reserve):
+            return False
+        self.lines.append(line)
+        self.size += len(line) + 1
+        return True
+
+
+def app_label(app_id: object, aliases: dict[str, str]) -> str:
+    if app_id is None:
+        return "none"
+    alias = aliases.get(str(app_id))
+    return f"{md(app_id)} ({md(alias)})" if alias else md(app_id)
+
+
+def _value(name: str, value: object, aliases: dict[str, str]) -> str:
+    return app_label(value, aliases) if name == "application_id" else md(value)
+
+
+def _row(change: Change, aliases: dict[str, str]) -> str:
+    diffs = [f"{name}: {_value(name, d.old, aliases)} &#8594; {_value(name, d.new, aliases)}"
+             for name, d in change.fields.items()]
+    if change.message:
+        diffs.insert(0, md(change.message))
+    who = f" ({change.executor.value})" if change.executor else ""
+    return (f"| {SYMBOLS[change.action]} | {md(change.number)} | {md(change.did_id or '')} | "
+            f"{change.action.value}{who} | {'<br>'.join(diffs)} | {code(change.source)} |")
+
+
+def _header(title: str, plan: Plan) -> list[str]:
+    where = md(plan.api_url) + (f" &#183; environment {md(plan.environment)}"
+                                if plan.environment else "")
+    return [MARKER, f"### mvconf {title}", "",
+            f"API: {where} &#183; executor: {plan.executor.value} &#183; planned "
+            f"{md(plan.created_at)}", "", f"Plan checksum: `{plan.checksum}`", ""]
+
+
+def markdown(plan: Plan, summary: str, limit: int = LIMIT) -> str:
+    aliases = plan.aliases
+    out = Budget(limit)
+    for line in _header(summary, plan):
+        out.add(line)
+    if plan.safety.exceeds_threshold:
+        out.add(f"> **Warning:** {md(describe(plan.safety))}; apply needs "
+                "`--allow-mass-change`.")
+        out.add("")
+    shown = [c for c in plan.changes if c.action != Action.noop]
+    if not shown:
+        out.add("No changes. The live account matches the manifests.")
+        return "\n".join(out.lines) + "\n"
+    _chart(out, shown, aliases)
+    listed = _table(out, shown, aliases)
+    if listed < len(shown):
+        _groups(out, shown, aliases, len(shown) - listed)
+    else:
+        _steps(out, shown)
+    _unverified(out, plan)
+    return "\n".join(out.lines) + "\n"
+
+
+def _chart(out: Budget, shown: list[Change], aliases: dict[str, str]) -> None:
+    chart = ["```mermaid", *flowchart(shown, aliases), "```", ""]
+    if sum(len(line) + 1 for line in chart) < out.limit // 4:
+        for line in chart:
+            out.add(line)
+
+
+RESERVE = 4000  # room kept for the grouped counts and the closing lines
+
+
+def _table(out: Budget, shown: list[Change], aliases: dict[str, str]) -> int:
+    out.add("| | Number | DID | Action | Changes | Source |")
+    out.add("|---|---|---|---|---|---|")
+    for index, change in enumerate(shown):
+        if not out.add(_row(change, aliases), reserve=RESERVE):
+            return index
+    return len(shown)
+
+
+def _groups(out: Budget, shown: list[Change], aliases: dict[str, str], missing: int) -> None:
+    counts: Counter = Counter()
+    for change in shown:
+        live = change.live or {}
+        old = live.get("application_id")
+        counts[(change.action.value, str(old), str(change.desired.get("application_id", old)))] \
+            += 1
+    out.add("")
+    out.add(f"**{missing} more change(s) are not listed here;** the JSON plan (`mvconf plan "
+            "--out plan.json`) has every one. All changes by action and application:")
+    out.add("")
+    out.add("| Action | From | To | DIDs |")
+    out.add("|---|---|---|---|")
+    ordered = counts.most_common()
+    for index, ((action, old, new), count) in enumerate(ordered):
+        row = (f"| {action} | {app_label(None if old == 'None' else old, aliases)} | "
+               f"{app_label(None if new == 'None' else new, aliases)} | {count} |")
+        if not out.add(row, reserve=200):
+            rest = sum(c for _, c in ordered[index:])
+            out.add(f"| … | {len(ordered) - index} more groups | | {rest} |")
+            return
+
+
+def _steps(out: Budget, shown: list[Change]) -> None:
+    manual = [c for c in shown if c.steps]
+    if not manual:
+        return
+    out.add("")
+    out.add("<details><summary>Manual steps</summary>")
+    out.add("")
+    for change in manual:
+        block = [f"**{md(change.number)}**"] + [f"{i}. {md(s)}"
+                                               for i, s in enumerate(change.steps, 1)] + [""]
+        if not out.fits("\n".join(block), reserve=300):
+            out.add("Further steps are in the JSON plan and `mvconf apply`'s output.")
+            break
+        for line in block:
+            out.add(line)
+    out.add("</details>")
+
+
+def _unverified(out: Budget, plan: Plan) -> None:
+    unverified = [c for c in plan.changes if c.unverified]
+    if unverified:
+        text = ", ".join(f"{md(c.number)} {md('/'.join(c.unverified))}" for c in unverified)
+        out.add("")
+        out.add(("Check by hand (not visible through the API): " + text)[:1000])
