@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from mvconf.manifest import DesiredDid
 from mvconf.minivoice.models import LiveDID
 from mvconf.plan import render
@@ -77,3 +79,58 @@ def test_json_rendering_is_the_saved_plan():
     data = json.loads(render.render(plan, "json"))
     assert data["summary"] == {"noop": 1, "update": 1, "missing": 1, "blocked": 1, "conflict": 0}
     assert data["changes"][1]["fields"]["route_mode"] == {"from": "webhook", "to": "reject"}
+
+
+def _big_plan(count: int, hostile: str = ""):
+    desired, live = [], {}
+    for i in range(count):
+        number = f"+1555{i:07d}"
+        desired.append(DesiredDid(number, f"app_{i % 7}", "sip", (f"sip:{hostile}{i}@x.example",),
+                                  source=f"dids/{hostile}big.yaml:{i + 3}"))
+        live[number] = LiveDID.model_validate(did(number, app="app_old", mode="webhook",
+                                                  destinations=[], id=f"did_{hostile}{i}"))
+    plan = make_plan(desired, live, executor=Executor.manual, api_url="https://api.example",
+                     created_at="t")
+    return plan.model_copy(update={"aliases": {"app_1": "sales", "app_old": "legacy"}})
+
+
+def test_a_5000_change_markdown_plan_fits_a_comment():
+    plan = _big_plan(5000)
+    text = render.markdown(plan)
+    assert len(text) <= 65_000
+    assert text.startswith("<!-- mvconf-plan -->")
+    assert "more change(s) are not listed here" in text and "--out plan.json" in text
+    counted = [line for line in text.splitlines() if line.startswith("| update |")]
+    assert sum(int(line.rstrip(" |").rsplit("|", 1)[1]) for line in counted) == 5000
+    assert "app&#95;1 (sales)" in text  # the alias beside the id
+
+
+@pytest.mark.parametrize("hostile", ["`", "<script>alert(1)</script>", "|", "\n## Injected\n",
+                                     "[x](https://evil.example)", "@everyone", "*_~"])
+def test_hostile_strings_render_inert(hostile):
+    text = render.markdown(_big_plan(3, hostile))
+    body = text.split("```mermaid")[0] + text.split("```\n", 1)[1]
+    assert "<script>" not in text and "## Injected" not in text and "](https" not in text
+    ours = ("Plan checksum:", "> **Warning")  # the only lines where mvconf writes backticks
+    assert "@everyone" not in text
+    assert not any("`" in line for line in body.splitlines() if not line.startswith(ours))
+    for line in body.splitlines():
+        if line.startswith("| "):
+            assert line.count("|") == 7, line  # 6 cells, no more: a pipe cannot add one
+
+
+def test_the_mermaid_flowchart_draws_the_changed_routing():
+    from mvconf.plan.mermaid import flowchart
+
+    small = flowchart(_big_plan(3).changes, {"app_old": "legacy"})
+    assert small[0] == "flowchart LR"
+    edges = [line for line in small if "-->|" in line]
+    assert len(edges) == 3 and all("update#58; webhook to sip" in e for e in edges)
+    assert any('["from app#95;old #40;legacy#41;"]' in line for line in small)
+    big = flowchart(_big_plan(500).changes, {})
+    grouped = [line for line in big if "-->|" in line]
+    assert len(grouped) == 7  # one edge per pair of applications, with counts
+    assert sum(int(line.split('|"')[1].split(" ")[0]) for line in grouped) == 500
+    for line in big[1:]:  # every label is quoted and free of quotes and brackets inside
+        inner = line.split('"')[1::2]
+        assert all(not set(part) & set('"[]()<>`|') for part in inner), line

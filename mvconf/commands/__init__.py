@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mvconf.commands.apply import apply
+from mvconf.commands.diff import diff
 from mvconf.commands.emulator import emulator
 from mvconf.commands.import_ import import_
 from mvconf.commands.plan import plan
@@ -12,4 +13,5 @@ from mvconf.commands.schema import schema
 from mvconf.commands.validate import validate
 from mvconf.commands.verify_events import verify_events
 
-ALL = [validate, schema, plan, apply, rollback, import_, emulator, receive_events, verify_events]
+ALL = [validate, schema, plan, apply, rollback, import_, diff, emulator, receive_events,
+       verify_events]

@@ -17,6 +17,7 @@ class DesiredDid:
     pin_id: str | None = None
     description: str | None = None
     source: str = ""
+    status: str = "active"  # the live status it is expected to have (SPEC §8)
 
 
 @dataclass(frozen=True)

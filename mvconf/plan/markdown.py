@@ -159,3 +159,30 @@ def _unverified(out: Budget, plan: Plan) -> None:
         text = ", ".join(f"{md(c.number)} {md('/'.join(c.unverified))}" for c in unverified)
         out.add("")
         out.add(("Check by hand (not visible through the API): " + text)[:1000])
+
+
+def diff_markdown(result, base: str, limit: int = LIMIT) -> str:
+    """`mvconf diff --format markdown`: the same marker, inert values and size limit."""
+    out = Budget(limit)
+    counts = result.summary()
+    out.add(MARKER)
+    out.add(f"### mvconf diff against {md(base)}: {counts['added']} added, "
+            f"{counts['removed']} removed, {counts['changed']} changed")
+    out.add("")
+    if not result.any:
+        out.add("No differences in the desired state.")
+        return "\n".join(out.lines) + "\n"
+    out.add("| | Number | Changes | Source |")
+    out.add("|---|---|---|---|")
+    rows = [("+", d, "added") for d in result.added] + \
+        [("-", d, "no longer managed") for d in result.removed] + \
+        [("~", d, "<br>".join(f"{name}: {md(v['from'])} &#8594; {md(v['to'])}"
+                              for name, v in fields.items())) for d, fields in result.changed]
+    for index, (sign, did, what) in enumerate(rows):
+        if not out.add(f"| {sign} | {md(did.number)} | {what} | {code(did.source)} |",
+                       reserve=300):
+            out.add("")
+            out.add(f"**{len(rows) - index} more difference(s) are not listed here;** "
+                    "`mvconf diff --format json` has every one.")
+            break
+    return "\n".join(out.lines) + "\n"
