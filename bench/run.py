@@ -14,9 +14,10 @@ wall time is reported with the highest peak RSS of those runs, read per process 
                                                             goal: each <= 1.15 x 25 s (1.10x)
   7. the same at --parallelism 16 under 25% 503s plus --rate-limit 40, ten runs in a row
                                                             goal: no failure
+  8. diff --base HEAD of 10,000 DIDs with 10% changed in a git repository  goal: under 2 s
 
 `python bench/run.py network plan` runs only those sections (network, validate, plan, apply,
-events, ratelimit, ratefaults). SKIP_OCTODNS=1 skips installing octoDNS into a throwaway venv
+events, ratelimit, ratefaults, diff). SKIP_OCTODNS=1 skips installing octoDNS into a throwaway venv
 (it needs the package index).
 """
 
@@ -239,10 +240,38 @@ def rate_faults(work: Path) -> None:
           f"{middle / (RATED_DIDS / RATE):.2f}x the bound): meets the goal")
 
 
+def diff_git(work: Path) -> None:
+    big = work / "big"
+    repo = work / "repo"
+    (repo / "dids").mkdir(parents=True)
+    text = (big / "dids.yaml").read_text()
+    (repo / "dids" / "dids.yaml").write_text(text)
+    git = ["git", "-C", str(repo), "-c", "user.email=bench@example.invalid", "-c",
+           "user.name=bench"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "base"], check=True)
+    lines = text.splitlines(keepends=True)
+    changed = seen = 0
+    for index, line in enumerate(lines):  # every tenth DID moves to the other application
+        if line == "    application: main\n":
+            if seen % 10 == 0:
+                lines[index] = "    application: other\n"
+                changed += 1
+            seen += 1
+    (repo / "dids" / "dids.yaml").write_text("".join(lines))
+    print(f"== diff --base HEAD, 10,000 DIDs, {changed} changed ({RUNS} runs)")
+    wall, _ = measure("mvconf diff", ["mvconf", "diff", "--base", "HEAD",
+                                      str(repo / "dids"), "--format", "json"],
+                      env={**ENV, "GIT_DIR": str(repo / ".git"), "GIT_WORK_TREE": str(repo)})
+    print(f"   goal under 2 s: {verdict(wall < 2)}")
+
+
 # The network-bound run goes first, while the machine is rested: it is the most sensitive to
 # CPU throttling of shared machines (seen here: the same loop 60% slower after a minute of load).
 SECTIONS = {"network": network, "validate": validate, "plan": plan_cpu, "apply": apply,
-            "events": events, "ratelimit": rate_limited, "ratefaults": rate_faults}
+            "events": events, "ratelimit": rate_limited, "ratefaults": rate_faults,
+            "diff": diff_git}
 
 if __name__ == "__main__":
     main()

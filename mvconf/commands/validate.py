@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import click
 
 from mvconf.commands.options import debug_option, project_options
@@ -21,9 +23,13 @@ def _github_escape(text: str, prop: bool = False) -> str:
               help="Also reject numbers that are not valid for their region.")
 @click.option("--format", "fmt", type=click.Choice(["text", "github"]), default="text",
               show_default=True, help="github: GitHub Actions error annotations.")
+@click.option("--skip-other-yaml", is_flag=True,
+              help="In directories, check only YAML files with a top-level 'version: 1' or "
+              "'dids:' line (for a repository with other YAML; the pre-commit hook's default).")
 @project_options(needs_api=False)
 @debug_option
-def validate(paths: tuple[str, ...], strict: bool, fmt: str, ctx) -> int:
+def validate(paths: tuple[str, ...], strict: bool, fmt: str, skip_other_yaml: bool,
+             ctx) -> int:
     """Check manifests offline (no API key needed). Exit 0 when valid, 1 otherwise. Without
     --env, a project's manifests are checked in every environment."""
     from mvconf.manifest import load_desired
@@ -34,8 +40,8 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str, ctx) -> int:
     counts, problems = [], []
     for name in environments:
         try:
-            counts.append((name, len(load_desired(list(paths), strict=strict,
-                                                  scope=scope_of(ctx, name)))))
+            scope = dataclasses.replace(scope_of(ctx, name), skip_other_yaml=skip_other_yaml)
+            counts.append((name, len(load_desired(list(paths), strict=strict, scope=scope))))
         except ManifestError as exc:
             problems += [p for p in exc.problems if p not in problems]
     try:

@@ -29,3 +29,4 @@ class Scope:
     environment: str | None = None
     known: frozenset[str] = frozenset()
     applications: Mapping[str, str] = field(default_factory=dict)
+    skip_other_yaml: bool = False  # in directories, only files that look like manifests

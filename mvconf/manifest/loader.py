@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,13 +32,30 @@ class LoadedFile:
         return self.located.position(tuple(path))
 
 
-def find_manifests(paths: list[str]) -> list[str]:
+MANIFEST_SHAPE = re.compile(rb"^(version:[ \t]*1[ \t]*(#.*)?|dids:.*)\r?$", re.MULTILINE)
+
+
+def looks_like_manifest(path: str) -> bool:
+    """Whether a YAML file found in a directory is an mvconf manifest: a top-level `version: 1`
+    or `dids:` line. For `--skip-other-yaml`, so that a repository's other YAML (CI files,
+    docker-compose.yml with its `version: "3"`) is not validated as manifests."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(256 * 1024)
+    except OSError:
+        return True  # let the reader report it
+    return bool(MANIFEST_SHAPE.search(head))
+
+
+def find_manifests(paths: list[str], skip_other: bool = False) -> list[str]:
     """Manifest files under `paths`, each directory searched recursively in sorted order."""
     found: list[str] = []
     problems: list[Problem] = []
     for given in paths or ["."]:
         if os.path.isdir(given):
             files = _walk(given)
+            if skip_other:
+                files = [f for f in files if looks_like_manifest(f)]
             if not files:
                 problems.append(Problem(given, 1, 1, "no manifest (*.yaml, *.yml) found here"))
             found.extend(files)
@@ -199,11 +217,12 @@ def _label(loc: tuple) -> str:
     return ".".join(parts) or "manifest"
 
 
-def load_all(paths: list[str]) -> tuple[list[LoadedFile], list[Problem]]:
+def load_all(paths: list[str], skip_other: bool = False) -> tuple[list[LoadedFile],
+                                                                 list[Problem]]:
     """Every manifest under `paths`, shape-checked, with the problems of those that failed."""
     loaded: list[LoadedFile] = []
     problems: list[Problem] = []
-    for path in find_manifests(paths):
+    for path in find_manifests(paths, skip_other):
         item, found = read_manifest(path)
         problems.extend(found)
         if item is not None:

@@ -37,7 +37,7 @@ def load_manifests(paths: list[str], strict: bool = False,
                    scope: Scope | None = None) -> Manifests:
     """`load_desired`, with the aliases the manifests (and the environment) define."""
     scope = scope or Scope()
-    files, problems = load_all(paths)
+    files, problems = load_all(paths, scope.skip_other_yaml)
     aliases = {**_collect_aliases(files, problems), **scope.applications}
     desired: list[DesiredDid] = []
     seen: dict[str, str] = {}
