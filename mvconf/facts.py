@@ -27,8 +27,9 @@ COMPARED = ("application_id", "route_mode", "destinations")
 
 APP_ID_PATTERN = r"^app_[A-Za-z0-9_-]+$"
 E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
-APP_ID = re.compile(APP_ID_PATTERN)
-E164_SHAPE = re.compile(E164_PATTERN)
+# In Python, `$` also matches before a final newline: "+15551230000\n" would pass. `\Z` does not.
+APP_ID = re.compile(APP_ID_PATTERN.replace("$", r"\Z"))
+E164_SHAPE = re.compile(E164_PATTERN.replace("$", r"\Z"))
 
 
 def did_label(number: str, did_id: str | None) -> str:

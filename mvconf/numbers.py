@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 import phonenumbers
@@ -10,7 +11,7 @@ from phonenumbers import NumberParseException, ValidationResult
 
 from mvconf.facts import E164_SHAPE
 
-SIP_URI = re.compile(r"^(sips?):(\S+)$", re.IGNORECASE)
+SIP_URI = re.compile(r"^(sips?):(\S+)\Z", re.IGNORECASE)
 
 _REASONS = {
     ValidationResult.INVALID_COUNTRY_CODE: "has no valid country code",
@@ -21,9 +22,26 @@ _REASONS = {
 }
 
 
+INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def invisible_problem(text: str) -> str | None:
+    """The first control or invisible character in `text` (a newline, NUL, BEL, a right-to-left
+    mark...), named by code point, or None."""
+    for char in text:
+        if char != " " and (unicodedata.category(char) in INVISIBLE or
+                            (char.isspace() and char != " ")):
+            name = unicodedata.name(char, "a control character")
+            return f"contains U+{ord(char):04X} ({name}), a control or invisible character"
+    return None
+
+
 @lru_cache(maxsize=65536)
 def e164_problem(text: str, strict: bool = False) -> str | None:
     """Why `text` is not an acceptable E.164 number, or None when it is."""
+    hidden = invisible_problem(text)
+    if hidden:
+        return hidden
     if not E164_SHAPE.match(text):
         return "must be in E.164 form: '+', country code and digits, e.g. \"+15551230002\""
     try:
@@ -69,4 +87,4 @@ def normal_destination(value: str) -> str:
 
 
 def is_sip_uri(value: str) -> bool:
-    return bool(SIP_URI.match(value))
+    return bool(SIP_URI.match(value)) and invisible_problem(value) is None

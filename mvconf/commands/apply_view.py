@@ -20,12 +20,15 @@ from mvconf.plan.steps import steps_for
 
 
 class TerminalView:
-    """Reading progress on stderr when it is a terminal, and nothing else."""
+    """Reading progress on stderr when it is a terminal, and warnings."""
 
     @contextmanager
     def progress(self, total: int, label: str) -> Iterator[Tick]:
         with progress(total, label) as tick:
             yield tick
+
+    def warn(self, message: str) -> None:
+        click.echo(f"Warning: {message}", err=True)
 
 
 class TerminalApplyView(TerminalView):
@@ -85,9 +88,6 @@ class TerminalApplyView(TerminalView):
 
     def no_changes(self) -> None:
         click.echo("No changes.")
-
-    def warn(self, message: str) -> None:
-        click.echo(f"Warning: {message}", err=True)
 
     def summary(self, report: Report) -> None:
         print_lines([(report.summary(), "bold")])

@@ -32,7 +32,7 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str, skip_other_yaml: bo
              ctx) -> int:
     """Check manifests offline (no API key needed). Exit 0 when valid, 1 otherwise. Without
     --env, a project's manifests are checked in every environment."""
-    from mvconf.manifest import load_desired
+    from mvconf.manifest import load_manifests
     from mvconf.session import scope_of
 
     paths = tuple(ctx.manifest_paths(paths))
@@ -41,7 +41,10 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str, skip_other_yaml: bo
     for name in environments:
         try:
             scope = dataclasses.replace(scope_of(ctx, name), skip_other_yaml=skip_other_yaml)
-            counts.append((name, len(load_desired(list(paths), strict=strict, scope=scope))))
+            loaded = load_manifests(list(paths), strict=strict, scope=scope)
+            counts.append((name, len(loaded.dids)))
+            for path in loaded.skipped if name == environments[0] else ():
+                click.echo(f"Warning: {path}: not a regular file; skipped", err=True)
         except ManifestError as exc:
             problems += [p for p in exc.problems if p not in problems]
     try:

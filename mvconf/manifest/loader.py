@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,13 +48,15 @@ def looks_like_manifest(path: str) -> bool:
     return bool(MANIFEST_SHAPE.search(head))
 
 
-def find_manifests(paths: list[str], skip_other: bool = False) -> list[str]:
-    """Manifest files under `paths`, each directory searched recursively in sorted order."""
+def find_manifests(paths: list[str], skip_other: bool = False,
+                   skipped: list[str] | None = None) -> list[str]:
+    """Manifest files under `paths`, each directory searched recursively in sorted order. Only
+    regular files are read: a FIFO or device named like a manifest is added to `skipped`."""
     found: list[str] = []
     problems: list[Problem] = []
     for given in paths or ["."]:
         if os.path.isdir(given):
-            files = _walk(given)
+            files = _walk(given, skipped if skipped is not None else [])
             if skip_other:
                 files = [f for f in files if looks_like_manifest(f)]
             if not files:
@@ -61,6 +64,9 @@ def find_manifests(paths: list[str], skip_other: bool = False) -> list[str]:
             found.extend(files)
         elif os.path.isfile(given):
             found.append(given)
+        elif os.path.exists(given):
+            problems.append(Problem(given, 1, 1, "not a regular file (a FIFO, socket or device "
+                                    "is never read as a manifest)"))
         else:
             problems.append(Problem(given, 1, 1, "no such file or directory"))
     if problems:
@@ -68,7 +74,7 @@ def find_manifests(paths: list[str], skip_other: bool = False) -> list[str]:
     return list(dict.fromkeys(os.path.normpath(p) for p in found))
 
 
-def _walk(root: str) -> list[str]:
+def _walk(root: str, skipped: list[str]) -> list[str]:
     files: list[tuple[str, str]] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
@@ -76,6 +82,13 @@ def _walk(root: str) -> list[str]:
             if name.startswith(".") or not name.endswith(SUFFIXES):
                 continue
             full = os.path.join(dirpath, name)
+            try:
+                regular = stat.S_ISREG(os.stat(full).st_mode)
+            except OSError:
+                regular = False
+            if not regular:
+                skipped.append(full)
+                continue
             files.append((Path(os.path.relpath(full, root)).as_posix(), full))
     return [full for _, full in sorted(files)]
 
@@ -108,21 +121,24 @@ def _salvage(path: str, located: Located, errors: list) -> LoadedFile | None:
 
     A DID whose only problems are unknown keys is kept without those keys, so that its other
     rules (a forward without destinations, say) are reported in the same run."""
-    if any(e["loc"][:1] != ("dids",) or len(e["loc"]) < 2 or not isinstance(e["loc"][1], int)
-           for e in errors):
-        return None  # the header (version, applications, defaults) or the list itself is wrong
+    did_errors = [e for e in errors if e["loc"][:1] == ("dids",)]
+    if any(len(e["loc"]) < 2 or not isinstance(e["loc"][1], int) for e in did_errors) or \
+            not isinstance(located.data.get("dids", []), list):
+        return None  # the list itself is wrong: no DID to check
+    header = _salvage_header(located.data, [e for e in errors if e not in did_errors])
+    if header is None:
+        return None
     unknown: dict[int, set] = {}
     bad: set[int] = set()
-    for e in errors:
+    for e in did_errors:
         index = e["loc"][1]
         if e["type"] == "extra_forbidden" and len(e["loc"]) == 3:
             unknown.setdefault(index, set()).add(e["loc"][2])
         else:
             bad.add(index)
-    header = {k: v for k, v in located.data.items() if k != "dids"}
-    manifest = ManifestFile.model_validate(header)
+    manifest = header
     dids = []
-    for i, item in enumerate(located.data["dids"]):
+    for i, item in enumerate(located.data.get("dids") or []):
         if i in bad:
             continue
         if i in unknown:
@@ -134,13 +150,39 @@ def _salvage(path: str, located: Located, errors: list) -> LoadedFile | None:
     return LoadedFile(path, manifest, located, dids)
 
 
+def _salvage_header(data: dict, errors: list) -> ManifestFile | None:
+    """The file's header with what is wrong in it left out (all reported already), so that a
+    misspelt top-level key or a bad `defaults` entry does not hide the DIDs' problems."""
+    header = {k: v for k, v in data.items() if k in HEADER_KEYS}
+    for error in errors:
+        loc = error["loc"]
+        if loc[0] == "version":
+            header["version"] = 1
+        elif loc[0] in ("defaults", "applications") and len(loc) > 1 and \
+                isinstance(header.get(loc[0]), dict):
+            header[loc[0]] = {k: v for k, v in header[loc[0]].items() if k != loc[1]}
+        elif loc[0] in HEADER_KEYS:
+            header.pop(loc[0], None)
+    header.setdefault("version", 1)
+    try:
+        return ManifestFile.model_validate(header)
+    except ValidationError:
+        return None
+
+
+HEADER_KEYS = ("version", "applications", "defaults", "environments")
+
+
 def _read_text(path: str) -> str:
     try:
         size = os.path.getsize(path)
         if size > MAX_FILE_BYTES:
             raise YamlProblem(f"the file is {size / 2**20:.1f} MiB; manifests are limited to "
                               "16 MiB")
-        with open(path, "rb") as handle:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise YamlProblem("not a regular file; it is not read")
             raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise YamlProblem(f"cannot read the file: {exc.strerror}") from None
@@ -182,6 +224,18 @@ def _message(loc: tuple, kind: str, err: dict) -> str:
         return text
     if kind == "missing":
         return f"missing required key {name!r}{where}"
+    if kind == "value_error" and "exactly one of 'number' and 'range'" in err["msg"]:
+        given = err.get("input") if isinstance(err.get("input"), dict) else {}
+        if "number" in given and "range" in given:
+            return f"an entry has 'number' or 'range', not both ({_label(loc)})"
+        return f"missing required key 'number' in {_label(loc)} (or give a 'range')"
+    if kind == "value_error" and "cannot pin an 'id'" in err["msg"]:
+        return f"a range cannot pin an 'id' ({_label(loc)}); pin ids on number: entries"
+    if kind == "value_error" and name == "version":
+        return f"version must be the integer 1, not {err.get('input')!r}"
+    if name == "range" and kind == "string_pattern_mismatch":
+        return (f"range {err['input']!r} must be two E.164 numbers joined by '..', e.g. "
+                '"+14155550100..+14155550199"')
     if name == "version":
         return f"version must be 1, not {err.get('input')!r}"
     if name == "route_mode" and kind == "enum":
@@ -217,12 +271,12 @@ def _label(loc: tuple) -> str:
     return ".".join(parts) or "manifest"
 
 
-def load_all(paths: list[str], skip_other: bool = False) -> tuple[list[LoadedFile],
-                                                                 list[Problem]]:
+def load_all(paths: list[str], skip_other: bool = False,
+             skipped: list[str] | None = None) -> tuple[list[LoadedFile], list[Problem]]:
     """Every manifest under `paths`, shape-checked, with the problems of those that failed."""
     loaded: list[LoadedFile] = []
     problems: list[Problem] = []
-    for path in find_manifests(paths, skip_other):
+    for path in find_manifests(paths, skip_other, skipped):
         item, found = read_manifest(path)
         problems.extend(found)
         if item is not None:

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from mvconf.facts import APP_ID_PATTERN, E164_PATTERN, RouteMode
 
@@ -59,16 +66,39 @@ class Defaults(_Strict):
     destinations: Destinations | None = None
 
 
+RANGE_PATTERN = r"^\+[1-9][0-9]{1,14}\.\.\+[1-9][0-9]{1,14}$"
+MAX_RANGE = 100_000
+STATUS_PATTERN = r"^[a-z][a-z_]{0,31}$"
+
+
 class DidSpec(_Strict):
-    """The desired state of one DID."""
+    """The desired state of one DID, or of every DID of a range of numbers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={
+        "oneOf": [{"required": ["number"]}, {"required": ["range"]}]})
 
     number: Annotated[
-        str,
+        str | None,
         Field(
-            description='The DID in E.164 form, quoted: "+15551230002". Unique across manifests.',
+            description='The DID in E.164 form, quoted: "+15551230002". Unique across manifests. '
+            "Exactly one of number and range.",
             pattern=E164_PATTERN,
         ),
-    ]
+    ] = None
+    range: Annotated[
+        str | None,
+        Field(
+            description='Every number from first to last, inclusive: "+14155550100..+14155550199"'
+            f" (same length, first <= last, at most {MAX_RANGE:,} numbers). A number: entry "
+            "inside the range overrides it for that number.",
+            pattern=RANGE_PATTERN,
+        ),
+    ] = None
+    status: Annotated[
+        str | None,
+        Field(description="The live status the DID is expected to have (default active); "
+              "mvconf never changes it", pattern=STATUS_PATTERN),
+    ] = None
     application: ApplicationRef | None = None
     route_mode: RouteModeField | None = None
     destinations: Destinations | None = None
@@ -84,6 +114,20 @@ class DidSpec(_Strict):
     ] = None
     environments: EnvironmentNames | None = None
 
+    @model_validator(mode="after")
+    def _one_of_number_and_range(self) -> DidSpec:
+        if (self.number is None) == (self.range is None):
+            raise ValueError("an entry needs exactly one of 'number' and 'range'")
+        if self.range is not None and self.id is not None:
+            raise ValueError("a range cannot pin an 'id' (pin ids on number: entries)")
+        return self
+
+
+def _version(value: object) -> object:
+    if type(value) is not int:  # noqa: E721 (True and 1.0 equal 1, but are not version 1)
+        raise ValueError("version must be the integer 1")
+    return value
+
 
 class ManifestFile(_Strict):
     """One mvconf manifest file."""
@@ -95,7 +139,8 @@ class ManifestFile(_Strict):
         json_schema_extra={"$schema": "https://json-schema.org/draft/2020-12/schema"},
     )
 
-    version: Annotated[Literal[1], Field(description="Manifest format version; only 1 exists")]
+    version: Annotated[Literal[1], BeforeValidator(_version),
+                       Field(description="Manifest format version; only 1 exists")]
     environments: EnvironmentNames | None = None
     applications: Annotated[
         dict[str, AppId],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from dataclasses import dataclass
 
@@ -10,7 +11,8 @@ from mvconf.facts import APP_ID, TAKES_DESTINATIONS, RouteMode
 from mvconf.manifest.desired import DesiredDid, Scope
 from mvconf.manifest.loader import LoadedFile, load_all
 from mvconf.manifest.models import DidSpec
-from mvconf.numbers import e164_problem, is_sip_uri, normal_destination
+from mvconf.manifest.ranges import NumberRange, overlapping, parse_range
+from mvconf.numbers import e164_problem, invisible_problem, is_sip_uri, normal_destination
 
 
 def load_desired(paths: list[str], strict: bool = False,
@@ -24,6 +26,7 @@ def load_desired(paths: list[str], strict: bool = False,
 class Manifests:
     dids: list[DesiredDid]
     aliases: dict[str, str]  # alias -> application id, the environment's winning
+    skipped: tuple[str, ...] = ()  # FIFOs, devices... named like manifests, not read
 
     def names(self) -> dict[str, str]:
         """Application id -> its alias (the first, when several name it), for display."""
@@ -35,31 +38,87 @@ class Manifests:
 
 def load_manifests(paths: list[str], strict: bool = False,
                    scope: Scope | None = None) -> Manifests:
-    """`load_desired`, with the aliases the manifests (and the environment) define."""
+    """`load_desired`, with the aliases the manifests (and the environment) define.
+
+    Entries are resolved in manifest order. A `number:` entry inside a range overrides the
+    range for that number, wherever it is; the range stands for every other number of it."""
     scope = scope or Scope()
-    files, problems = load_all(paths, scope.skip_other_yaml)
+    skipped: list[str] = []
+    files, problems = load_all(paths, scope.skip_other_yaml, skipped)
     aliases = {**_collect_aliases(files, problems), **scope.applications}
-    desired: list[DesiredDid] = []
-    seen: dict[str, str] = {}
+    entries: list[DesiredDid | tuple[NumberRange, DesiredDid]] = []
+    numbers: dict[str, str] = {}
+    ranges: list[tuple[NumberRange, str]] = []
     for loaded in files:
         if not _in_scope(loaded, loaded.manifest.environments, scope, problems, ()):
             continue
         for index, spec in loaded.dids:
             if not _in_scope(loaded, spec.environments, scope, problems, ("dids", index)):
                 continue
-            did = _resolve(loaded, index, spec, aliases, strict, problems)
-            if did is None:
+            entry = _entry(loaded, index, spec, aliases, strict, problems)
+            if entry is None:
                 continue
-            if did.number in seen:
+            if isinstance(entry, tuple):
+                ranges.append((entry[0], entry[1].source))
+            elif entry.number in numbers:
                 line, col = loaded.where("dids", index, "number")
                 problems.append(Problem(loaded.path, line, col,
-                    f"number {did.number} is also managed at {seen[did.number]}"))
+                    f"number {entry.number} is also managed at {numbers[entry.number]}"))
                 continue
-            seen[did.number] = did.source
-            desired.append(did)
+            else:
+                numbers[entry.number] = entry.source
+            entries.append(entry)
+    problems += _overlaps(ranges)
     if problems:
         raise ManifestError(sorted(problems, key=lambda p: (p.path, p.line, p.column)))
-    return Manifests(desired, aliases)
+    return Manifests(list(_expand(entries, numbers)), aliases, tuple(skipped))
+
+
+def _expand(entries, numbers: dict[str, str]):
+    for entry in entries:
+        if not isinstance(entry, tuple):
+            yield entry
+            continue
+        span, template = entry
+        for number in span.numbers():
+            if number not in numbers:  # a number: entry overrides the range
+                yield dataclasses.replace(template, number=number)
+
+
+def _overlaps(ranges: list[tuple[NumberRange, str]]) -> list[Problem]:
+    problems = []
+    for a, b in overlapping(ranges):
+        for mine, other in ((a, b), (b, a)):
+            span, source = ranges[mine]
+            path, _, line = source.rpartition(":")
+            problems.append(Problem(path, int(line), 1, f"range {span.first}..{span.last} "
+                                    f"overlaps the range at {ranges[other][1]}"))
+    return problems
+
+
+def _entry(loaded: LoadedFile, index: int, spec: DidSpec, aliases: dict[str, str],
+           strict: bool, problems: list[Problem]):
+    """A DesiredDid for a number: entry, or (range, template DesiredDid) for a range."""
+    if spec.range is None:
+        return _resolve(loaded, index, spec, aliases, strict, problems, spec.number)
+    span, why = parse_range(spec.range)
+    line, col = loaded.where("dids", index, "range")
+    if span is None:
+        problems.append(Problem(loaded.path, line, col, why))
+        return None
+    before = len(problems)
+    for end in {span.first, span.last}:
+        hidden = e164_problem(end)
+        if hidden:
+            problems.append(Problem(loaded.path, line, col, f"range end {end} {hidden}"))
+    if strict and len(problems) == before:
+        invalid = [n for n in span.numbers() if e164_problem(n, True)]
+        if invalid:
+            problems.append(Problem(loaded.path, line, col, f"range {spec.range}: "
+                            f"{len(invalid)} number(s) are not valid for their region "
+                            f"(--strict), first {invalid[0]}"))
+    template = _resolve(loaded, index, spec, aliases, strict, problems, span.first, span)
+    return None if template is None or len(problems) > before else (span, template)
 
 
 def _in_scope(loaded: LoadedFile, names: list[str] | None, scope: Scope,
@@ -99,6 +158,8 @@ def _resolve(
     aliases: dict[str, str],
     strict: bool,
     problems: list[Problem],
+    number: str,
+    span: NumberRange | None = None,
 ) -> DesiredDid | None:
     before = len(problems)
 
@@ -107,27 +168,28 @@ def _resolve(
         problems.append(Problem(loaded.path, line, col, message))
 
     defaults = loaded.manifest.defaults
-    number_problem = e164_problem(spec.number, strict)
+    number_problem = None if span else e164_problem(number, strict)
     if number_problem:
-        report(f"number {spec.number} {number_problem}", "number")
+        report(f"number {number} {number_problem}", "number")
     route_mode = spec.route_mode or (defaults.route_mode if defaults else None)
     if route_mode is None:
         report("missing required key 'route_mode' (set it here or in defaults)")
         return None
     app_ref = spec.application or (defaults.application if defaults else None)
     application_id = _application(app_ref, aliases, route_mode, report, spec)
-    destinations = _destinations(spec, defaults, route_mode, report, strict)
+    destinations = _destinations(spec, defaults, route_mode, report, strict, number, span)
     if len(problems) > before:
         return None
     line, _ = loaded.where("dids", index)
     return DesiredDid(
-        number=spec.number,
+        number=number,
         application_id=application_id,
         route_mode=route_mode.value,
         destinations=destinations,
         pin_id=spec.id,
         description=spec.description,
         source=f"{loaded.path}:{line}",
+        status=spec.status or "active",
     )
 
 
@@ -150,7 +212,8 @@ def _application(app_ref, aliases, route_mode, report, spec) -> str | None:
     return None
 
 
-def _destinations(spec, defaults, route_mode, report, strict) -> tuple[str, ...]:
+def _destinations(spec, defaults, route_mode, report, strict, number,
+                  span=None) -> tuple[str, ...]:
     values = spec.destinations
     from_defaults = values is None
     if values is None and route_mode in TAKES_DESTINATIONS and defaults is not None:
@@ -166,22 +229,28 @@ def _destinations(spec, defaults, route_mode, report, strict) -> tuple[str, ...]
         report(f"route_mode {route_mode.value} needs at least one destination ({kind})", *key)
         return ()
     result: list[str] = []
+    seen: set[str] = set()  # linear: 200,000 destinations are checked in one pass
     for i, value in enumerate(values):
         where = ("destinations", i) if not from_defaults else ()
-        problem = _destination_problem(value, route_mode, spec.number, strict)
+        problem = _destination_problem(value, route_mode, number, strict, span)
         if problem:
             report(problem, *where)
             continue
         normal = normal_destination(value)
-        if normal in result:
+        if normal in seen:
             report(f"destination {value} is listed twice", *where)
+        seen.add(normal)
         result.append(normal)
     return tuple(result)
 
 
 def _destination_problem(
-    value: str, route_mode: RouteMode, own_number: str, strict: bool
+    value: str, route_mode: RouteMode, own_number: str, strict: bool,
+    span: NumberRange | None = None,
 ) -> str | None:
+    hidden = invisible_problem(value)
+    if hidden:
+        return f"destination {ascii(value)} {hidden}"
     if route_mode == RouteMode.sip:
         if not is_sip_uri(value):
             return f"destination {value!r} must be a sip: or sips: URI for route_mode sip"
@@ -189,6 +258,6 @@ def _destination_problem(
     problem = e164_problem(value, strict)
     if problem:
         return f"destination {value!r} {problem}"
-    if value == own_number:
+    if value == own_number or (span is not None and value in span):
         return f"destination {value} is the DID's own number; a DID may not forward to itself"
     return None

@@ -13,12 +13,16 @@ from mvconf.plan.change import Action, Change, Executor, FieldDiff
 from mvconf.plan.model import Plan
 from mvconf.plan.steps import steps_for
 
+ACTIVE = "active"
+
 
 def desired_fields(did: DesiredDid) -> dict[str, Any]:
     """The compared fields mvconf wants; application_id is absent when it is left as it is."""
     fields: dict[str, Any] = {"route_mode": did.route_mode, "destinations": list(did.destinations)}
     if did.application_id is not None:
         fields = {"application_id": did.application_id, **fields}
+    if did.status != ACTIVE:  # only when not the default, so most plans read as before
+        fields["status"] = did.status
     return fields
 
 
@@ -40,8 +44,10 @@ def diff(desired: dict[str, Any], live: LiveDID) -> tuple[dict[str, FieldDiff], 
 
 
 def matches(desired: dict[str, Any], live: LiveDID | None) -> bool:
-    """Whether the live DID is what `desired` wants: active, and no differing field."""
-    return live is not None and live.status == "active" and not diff(desired, live)[0]
+    """Whether the live DID is what `desired` wants: the expected status (active unless the
+    manifest says otherwise), and no differing field."""
+    return (live is not None and live.status == desired.get("status", ACTIVE)
+            and not diff(desired, live)[0])
 
 
 def with_steps(change: Change) -> Change:
@@ -65,9 +71,15 @@ def classify(*, number: str, source: str, desired: dict[str, Any], live: LiveDID
     if pin_id and live.id != pin_id:
         return Change(action=Action.conflict, executor=None, **base,
                       message=f"the manifest pins {pin_id} but {number} is {live.id}")
-    if live.status != "active":
+    expected = desired.get("status", ACTIVE)
+    if live.status != expected:  # SPEC §8: mvconf never changes a status; a person does
+        base["fields"] = {**fields, "status": FieldDiff(live.status, expected)}
         return with_steps(Change(action=Action.blocked, executor=Executor.manual, **base,
-                                 message=f"status is {live.status}, not active"))
+                                 message=f"status is {live.status}, not {expected}"))
+    if live.status != ACTIVE and fields:
+        return with_steps(Change(action=Action.blocked, executor=Executor.manual, **base,
+                                 message=f"status is {live.status}: it cannot be changed until "
+                                 "it is active"))
     if not fields:
         return Change(action=Action.noop, executor=None, **base)
     return with_steps(Change(action=Action.update, executor=executor, **base))

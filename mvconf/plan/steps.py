@@ -25,6 +25,8 @@ def _field_step(change: Change, field: str, target: Any, current: Any, known: bo
         return f"Assign DID {name} to application {target}{now}."
     if field == "route_mode":
         return f"Set the route mode of DID {name} to {target}{now}."
+    if field == "status":
+        return f"Set the status of DID {name} to {target}{now}."
     return f"Set the destinations of DID {name} to {show(target)}, in this order{now}."
 
 
@@ -39,13 +41,21 @@ def steps_for(change: Change) -> list[str]:
         return steps
     name = change.label
     steps = [f"Open {SETUP} and find DID {name}."]
-    if change.action == Action.blocked:
-        status = (change.live or {}).get("status")
+    status = (change.live or {}).get("status")
+    expected = change.desired.get("status", "active")
+    held = change.action == Action.blocked and "status" not in change.fields
+    if held:  # expected not active, and fields to change: only an active DID can be changed
+        steps.append(f"DID {name} has status {status}: make it active in {SETUP} first.")
+    elif change.action == Action.blocked and expected == "active":
         steps.append(f"DID {name} has status {status}, not active: make it active in {SETUP} "
                      "(or ask MiniVoice support why it is not).")
     for field in STEP_FIELDS:
         if field in change.fields:
             diff = change.fields[field]
             steps.append(_field_step(change, field, diff.new, diff.old, True))
+    if "status" in change.fields and expected != "active":
+        steps.append(_field_step(change, "status", expected, status, True))
+    if held:
+        steps.append(f"Set the status of DID {name} back to {status}.")
     steps.append(f"Save DID {name}; then `mvconf plan` shows it unchanged.")
     return steps

@@ -42,6 +42,8 @@ def _desired(before: dict[str, Any], names: list[str], live: LiveDID) -> dict[st
     """`before` for the fields the run changed; the live values for the others."""
     desired = {k: before[k] for k in names}
     desired.setdefault("route_mode", live.route_mode)
+    if live.status != "active":  # a rollback restores fields; it never asks for a status
+        desired["status"] = live.status
     if "destinations" not in desired:
         desired["destinations"] = [normal_destination(d) for d in live.destinations or ()]
     return desired
