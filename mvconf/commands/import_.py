@@ -1,47 +1,103 @@
-"""`mvconf import`: bring existing DIDs under management."""
+"""`mvconf import`: bring existing DIDs under management, or accept drift into the manifests
+(SPEC §12)."""
 
 from __future__ import annotations
+
+import sys
 
 import click
 
 from mvconf.commands.options import api_options, debug_option, project_options
-from mvconf.errors import ApiError, ConfigError
+from mvconf.errors import ConfigError, InputError
+
+MAX_LIST_BYTES = 4 * 1024 * 1024
+EXIT_COMMENTED = 2
+
+
+def read_numbers(given: tuple[str, ...], from_file: str | None) -> list[str]:
+    """Numbers from the arguments and --from-file (one a line, # comments; - for stdin)."""
+    from mvconf.numbers import to_e164
+
+    raw = list(given)
+    if from_file:
+        try:
+            if from_file == "-":
+                text = sys.stdin.read(MAX_LIST_BYTES + 1)
+            else:
+                with open(from_file, encoding="utf-8") as handle:
+                    text = handle.read(MAX_LIST_BYTES + 1)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read numbers from {from_file}: "
+                             f"{getattr(exc, 'strerror', None) or 'not UTF-8 text'}") from None
+        if len(text) > MAX_LIST_BYTES:
+            raise InputError(f"{from_file} is larger than {MAX_LIST_BYTES} bytes")
+        raw += [line.split("#", 1)[0].strip() for line in text.splitlines()]
+    numbers = []
+    for item in filter(None, raw):
+        number = to_e164(item)
+        if number is None:
+            raise ConfigError(f"{item!r} is not a phone number in E.164 form")
+        numbers.append(number)
+    return list(dict.fromkeys(numbers))
 
 
 @click.command(name="import")
-@click.argument("numbers", nargs=-1, required=True)
+@click.argument("numbers", nargs=-1)
+@click.option("--from-file", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Numbers to import, one a line (# comments); - for stdin.")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write the manifest here "
               "instead of stdout.")
+@click.option("--into", "into", type=click.Path(exists=True),
+              help="Merge into these manifests (a file or directory) instead: update drifted "
+              "DIDs in place, keeping comments; with no NUMBER, every managed DID that drifted.")
+@click.option("--no-ranges", is_flag=True, help="One entry per number, never a range.")
 @api_options
 @project_options(needs_api=True)
 @debug_option
-def import_(numbers, out, conn, ctx) -> int:
-    """Read live DIDs and print a manifest for them."""
-    from mvconf.clock import utc_now
+def import_(numbers, from_file, out, into, no_ranges, conn, ctx) -> int:
+    """Read live DIDs and write valid manifest entries for them (exit 2 when some could only be
+    written as comments)."""
     from mvconf.commands.apply_view import TerminalView
-    from mvconf.files import write_output
-    from mvconf.importer import manifest_text
-    from mvconf.numbers import to_e164
     from mvconf.session import Session
 
-    wanted = []
-    for raw in numbers:
-        number = to_e164(raw)
-        if number is None:
-            raise ConfigError(f"{raw!r} is not a phone number in E.164 form")
-        wanted.append(number)
-    wanted = list(dict.fromkeys(wanted))
+    if out and into:
+        raise click.UsageError("--out writes a new manifest and --into merges into existing "
+                               "ones: give one of them")
+    wanted = read_numbers(numbers, from_file)
     session = Session(conn, TerminalView(), context=ctx)
+    if into:
+        from mvconf.adopt import accept_drift
+        from mvconf.session import scope_of
+
+        return accept_drift(session.read_numbers, into, wanted, scope_of(ctx), _echo)
+    if not wanted:
+        raise click.UsageError("give numbers (or --from-file), or --into PATH to accept drift")
+    return _import_new(session, wanted, out, not no_ranges)
+
+
+def _echo(line: str, err: bool = False) -> None:
+    click.echo(line, err=err)
+
+
+def _import_new(session, wanted: list[str], out: str | None, ranges: bool) -> int:
+    from mvconf.adopt import manifest_for, names_from
+    from mvconf.clock import utc_now
+    from mvconf.files import write_output
+    from mvconf.session import scope_of
+
+    context = session.context
+    names = names_from(context.manifest_paths(()) if context.project else [], scope_of(context))
     live = session.read_numbers(wanted)
     absent = [n for n, d in live.items() if d is None]
     if absent:
-        raise ApiError(f"not in the account (404 not_found): {', '.join(absent)}; nothing written")
-    text, warnings = manifest_text([live[n] for n in wanted], session.endpoint.label, utc_now())
-    for warning in warnings:
-        click.echo(f"Warning: {warning}", err=True)
+        click.echo("Not in the account (404 not_found), skipped: " + ", ".join(absent), err=True)
+    found = [d for d in live.values() if d is not None]
+    text, skipped = manifest_for(found, names, ranges, session.endpoint.label, utc_now())
+    for line in skipped:
+        click.echo(f"Warning: {line}; written as a comment", err=True)
     if out:
         write_output(out, text)
-        click.echo(f"Wrote {len(wanted) - len(warnings)} DID(s) to {out}.", err=True)
+        click.echo(f"Wrote {len(found) - len(skipped)} DID(s) to {out}.", err=True)
     else:
         click.echo(text, nl=False)
-    return 0
+    return EXIT_COMMENTED if skipped else 0
