@@ -36,7 +36,7 @@ def invisible_problem(text: str) -> str | None:
     return None
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=262144)
 def e164_problem(text: str, strict: bool = False) -> str | None:
     """Why `text` is not an acceptable E.164 number, or None when it is."""
     hidden = invisible_problem(text)
@@ -56,7 +56,7 @@ def e164_problem(text: str, strict: bool = False) -> str | None:
     return None
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=262144)
 def to_e164(text: str) -> str | None:
     """Best-effort E.164 form of a number written in any international form, else None.
 

@@ -19,7 +19,6 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from mvconf.apply.applier import ApplyOptions, Stop, apply_plan
@@ -28,10 +27,11 @@ from mvconf.apply.recover import resolve_dangling
 from mvconf.apply.rollback import changed_records
 from mvconf.apply.view import ApplyView, ReadView, Tick
 from mvconf.clock import utc_now
+from mvconf.connection import Connection
 from mvconf.errors import ApiError, ConfigError, Interrupted
 from mvconf.lockfile import RunLock
 from mvconf.manifest import DesiredDid, Scope, load_manifests
-from mvconf.minivoice.client import DEFAULT_RETRY_TIMEOUT, MiniVoiceClient, read_many
+from mvconf.minivoice.client import MiniVoiceClient, read_many
 from mvconf.minivoice.connect import Endpoint, api_endpoint
 from mvconf.minivoice.models import LiveDID
 from mvconf.numbers import to_e164
@@ -40,8 +40,11 @@ from mvconf.plan.model import Plan
 from mvconf.plan.planner import assemble, plan_change, retarget
 from mvconf.plan.undo import undo_plan
 from mvconf.project import Context
+from mvconf.scoping import scope_of
 
 T = TypeVar("T")
+__all__ = ["Connection", "QuietView", "Session", "guard_wrong_account", "scope_of",
+           "select_numbers", "select_targets"]
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -51,17 +54,6 @@ class QuietView:
     @contextmanager
     def progress(self, total: int, label: str) -> Iterator[Tick]:
         yield lambda: None
-
-
-@dataclass(frozen=True)
-class Connection:
-    """How to reach the API, from the flags every API-using command takes."""
-
-    api_url: str | None = None
-    api_key_file: str | None = None
-    emulator: str | None = None
-    parallelism: int = 8
-    retry_timeout: float = DEFAULT_RETRY_TIMEOUT
 
 
 class Session:
@@ -283,14 +275,6 @@ def _report_recovery(view: ApplyView, path: str, resolved: list, bad: list[int])
                   f"({item.did_id}) is {item.result.value}"
                   + (": its live values are neither the old nor the new ones; check it"
                      if item.result.value == "unknown" else ""))
-
-
-def scope_of(context: Context, environment: str | None = None) -> Scope:
-    """The manifests' scope in `environment` (default: the context's): its DIDs, its names
-    checked, its aliases winning."""
-    name = environment or context.environment
-    env = context.project.environments[name] if name and context.project else None
-    return Scope(name, frozenset(context.names), dict(env.applications) if env else {})
 
 
 WRONG_ACCOUNT_MINIMUM = 3

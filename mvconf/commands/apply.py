@@ -17,7 +17,6 @@ from mvconf.commands.options import (
     target_option,
 )
 from mvconf.errors import InputError
-from mvconf.plan.change import Executor
 
 
 def saved_plan_text(paths: tuple[str, ...]) -> str | None:
@@ -69,6 +68,12 @@ def apply(paths, executor, targets, allow_all_missing, checksum, conn, opts, ctx
     if saved is not None:
         plan = load_plan(saved, paths[0])
         return session.apply_saved(plan, executor=executor, targets=targets, opts=opts, view=view)
-    return session.apply(ctx.manifest_paths(paths), executor=executor or Executor.manual,
+    return session.apply(ctx.manifest_paths(paths), executor=executor or _manual(),
                          targets=targets, opts=opts, view=view, show=view.show_changes,
                          allow_all_missing=allow_all_missing)
+
+
+def _manual():
+    from mvconf.plan.change import Executor
+
+    return Executor.manual

@@ -27,7 +27,7 @@ def diff(paths, base, fmt, detailed_exitcode, ctx) -> int:
     from mvconf.manifest import load_desired
     from mvconf.manifest.compare import compare
     from mvconf.manifest.revision import manifests_at
-    from mvconf.session import scope_of
+    from mvconf.scoping import scope_of
 
     paths = ctx.manifest_paths(paths)
     scope = scope_of(ctx)

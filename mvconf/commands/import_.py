@@ -67,7 +67,7 @@ def import_(numbers, from_file, out, into, no_ranges, conn, ctx) -> int:
     session = Session(conn, TerminalView(), context=ctx)
     if into:
         from mvconf.adopt import accept_drift
-        from mvconf.session import scope_of
+        from mvconf.scoping import scope_of
 
         return accept_drift(session.read_numbers, into, wanted, scope_of(ctx), _echo)
     if not wanted:
@@ -83,7 +83,7 @@ def _import_new(session, wanted: list[str], out: str | None, ranges: bool) -> in
     from mvconf.adopt import manifest_for, names_from
     from mvconf.clock import utc_now
     from mvconf.files import write_output
-    from mvconf.session import scope_of
+    from mvconf.scoping import scope_of
 
     context = session.context
     names = names_from(context.manifest_paths(()) if context.project else [], scope_of(context))

@@ -7,8 +7,7 @@ import functools
 import click
 
 from mvconf.apply.journal import DEFAULT_PATH
-from mvconf.plan.change import Executor
-from mvconf.session import Connection
+from mvconf.connection import Connection
 
 
 class State:
@@ -56,9 +55,14 @@ def api_options(func):
     return wrapper
 
 
+def _executor(_ctx, _param, value):
+    from mvconf.plan.change import Executor  # loaded when used, not to print --help
+
+    return Executor(value) if value else None
+
+
 executor_option = click.option(
-    "--executor", type=click.Choice([e.value for e in Executor]), default=None,
-    callback=lambda _ctx, _param, value: Executor(value) if value else None,
+    "--executor", type=click.Choice(["api", "manual"]), default=None, callback=_executor,
     help="Who makes each change: the API, or a person following printed steps [default: manual].")
 all_missing_option = click.option(
     "--allow-all-missing", is_flag=True,
@@ -147,7 +151,6 @@ def _settle(ctx, kwargs: dict) -> None:
     """Flags first, then the environment's settings, then [defaults], then the built-ins."""
     import dataclasses
 
-    from mvconf.plan.safety import MINIMUM_MANAGED, THRESHOLD_PERCENT
 
     conn = kwargs.get("conn")
     if conn is not None:
@@ -157,6 +160,8 @@ def _settle(ctx, kwargs: dict) -> None:
                                                     emulator=emulator)
     opts = kwargs.get("opts")
     if opts is not None:
+        from mvconf.plan.safety import MINIMUM_MANAGED, THRESHOLD_PERCENT
+
         opts.parallelism = conn.parallelism if conn else 8
         opts.journal = ctx.journal(opts.journal, DEFAULT_PATH)
         for name, builtin in (("max_change_percent", THRESHOLD_PERCENT),

@@ -12,7 +12,6 @@ from mvconf.commands.options import (
     project_options,
     target_option,
 )
-from mvconf.plan.change import Executor
 
 
 @click.command()
@@ -50,7 +49,7 @@ def plan(paths, fmt, out, detailed_exitcode, strict, executor, targets, allow_al
             each = conn if conn.api_url else dataclasses.replace(
                 conn, emulator=context.emulator(conn.emulator))
         plans.append(Session(each, TerminalView(), context=context).plan(
-            ctx.manifest_paths(paths), executor=executor or Executor.manual, strict=strict,
+            ctx.manifest_paths(paths), executor=executor or _manual(), strict=strict,
             targets=targets, allow_all_missing=allow_all_missing))
     if out:
         write_output(out, plans[0].json_chunks())
@@ -91,3 +90,9 @@ def show(plans, fmt: str, every_env: bool) -> None:
             click.echo(render.render(plan, fmt), nl=False)
         if every_env and fmt == "text" and plan is not plans[-1]:
             click.echo("")
+
+
+def _manual():
+    from mvconf.plan.change import Executor
+
+    return Executor.manual

@@ -11,7 +11,6 @@ from mvconf.commands.options import (
     executor_option,
     project_options,
 )
-from mvconf.plan.change import Executor
 
 
 @click.command()
@@ -29,5 +28,11 @@ def rollback(last, executor, conn, opts, ctx) -> int:
 
     view = TerminalApplyView()
     session = Session(conn, view, writes=True, lock_timeout=opts.lock_timeout, context=ctx)
-    return session.rollback(last, executor=executor or Executor.manual, opts=opts, view=view,
+    return session.rollback(last, executor=executor or _manual(), opts=opts, view=view,
                             show=view.show_plan)
+
+
+def _manual():
+    from mvconf.plan.change import Executor
+
+    return Executor.manual

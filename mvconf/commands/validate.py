@@ -33,7 +33,7 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str, skip_other_yaml: bo
     """Check manifests offline (no API key needed). Exit 0 when valid, 1 otherwise. Without
     --env, a project's manifests are checked in every environment."""
     from mvconf.manifest import load_manifests
-    from mvconf.session import scope_of
+    from mvconf.scoping import scope_of
 
     paths = tuple(ctx.manifest_paths(paths))
     environments = [ctx.environment] if ctx.environment or not ctx.names else list(ctx.names)

@@ -24,7 +24,7 @@ def verify_events(paths, events_path, fmt, ctx) -> int:
     from mvconf.commands.console import print_lines
     from mvconf.events.verify import exit_code, read_events, text_report, verify
     from mvconf.manifest import load_desired
-    from mvconf.session import scope_of
+    from mvconf.scoping import scope_of
 
     desired = load_desired(ctx.manifest_paths(paths), scope=scope_of(ctx))
     try:

@@ -26,6 +26,7 @@ from urllib.parse import quote
 import stamina
 import stamina.instrumentation
 
+from mvconf.connection import DEFAULT_RETRY_TIMEOUT
 from mvconf.errors import ApiError, ApiUnreachable
 from mvconf.facts import did_label
 from mvconf.logs import contains_secret, redact, redact_data
@@ -39,7 +40,6 @@ log = logging.getLogger("mvconf.client")
 stamina.instrumentation.set_on_retry_hooks([])
 MAX_BODY_BYTES = 1024 * 1024
 MAX_RETRY_AFTER = 120.0
-DEFAULT_RETRY_TIMEOUT = 300.0
 
 
 def _transient(exc: BaseException) -> bool:
@@ -75,7 +75,7 @@ class MiniVoiceClient:
         if body is None:
             return None
         did = parse_did(body, what, tag)
-        if to_e164(did.number_e164) != number:
+        if did.number_e164 != number and to_e164(did.number_e164) != number:
             raise ApiError(f"{what}: the API answered with the DID of another number "
                            f"({did.number_e164}, {did.id}); the answer is not trusted",
                            transient=False)
