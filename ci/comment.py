@@ -116,25 +116,22 @@ def gitlab_upsert(api_url: str, project: str, mr: int, token: str, body: str) ->
     return "created"
 
 
+COMMANDS = {
+    "github": ("repo", "pr", "body-file"),
+    "github-checksum": ("repo", "sha"),
+    "gitlab": ("api-url", "project", "mr", "body-file"),
+    "gitlab-checksum": ("api-url", "project", "sha"),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="where", required=True)
-    hub = sub.add_parser("github")
-    hub.add_argument("--repo", required=True)
-    hub.add_argument("--pr", type=int, required=True)
-    hub.add_argument("--body-file", required=True)
-    summed = sub.add_parser("github-checksum")
-    summed.add_argument("--repo", required=True)
-    summed.add_argument("--sha", required=True)
-    lab = sub.add_parser("gitlab")
-    lab.add_argument("--api-url", required=True)
-    lab.add_argument("--project", required=True)
-    lab.add_argument("--mr", type=int, required=True)
-    lab.add_argument("--body-file", required=True)
-    labsum = sub.add_parser("gitlab-checksum")
-    labsum.add_argument("--api-url", required=True)
-    labsum.add_argument("--project", required=True)
-    labsum.add_argument("--sha", required=True)
+    for name, options in COMMANDS.items():
+        command = sub.add_parser(name)
+        for option in options:
+            command.add_argument(f"--{option}", required=True,
+                                 type=int if option in ("pr", "mr") else str)
     args = parser.parse_args(argv)
     token = os.environ.get("MVCONF_GITLAB_TOKEN", "")
     if args.where.startswith("gitlab") and not token:

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,3 +79,13 @@ def many(write, state_file, n, key=KEY):
     keys = [{"key": key, "customer_id": "cust_123", "application_id": "app_123"}]
     return write("dids.yaml", body), state_file(
         [did(f"+1555123{i:04d}", id=f"did_{i}") for i in range(n)], keys=keys)
+
+
+@contextmanager
+def running_emulator(state, *extra, stderr=None):
+    """`mvconf emulator` on `state` over TCP for the block; yields its URL."""
+    proc, url = start(state, *extra, stderr=stderr)
+    try:
+        yield url
+    finally:
+        stop(proc)

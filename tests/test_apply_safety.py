@@ -19,7 +19,7 @@ import pytest
 from mvconf.apply.journal import read_journal
 from mvconf.lockfile import RunLock
 
-from .helpers import KEY, many, mvconf, start, stop
+from .helpers import KEY, many, mvconf, running_emulator
 
 pytestmark = pytest.mark.reliability
 
@@ -80,9 +80,8 @@ def assert_journal_says_what_changed(url, journal, before):
 def test_a_signal_mid_apply_stops_cleanly_with_everything_journaled(write, state_file, tmp_path,
                                                                    signum, seed):
     manifest, state = many(write, state_file, 300)
-    proc, url = start(state, "--latency-ms", "3")
-    journal = tmp_path / "journal.jsonl"
-    try:
+    with running_emulator(state, "--latency-ms", "3") as url:
+        journal = tmp_path / "journal.jsonl"
         before = account(url)
         run = apply_proc(manifest, url, journal, "--parallelism", "4")
         wait_for_lines(journal, random.Random(seed).randint(2, 300), run)
@@ -92,16 +91,13 @@ def test_a_signal_mid_apply_stops_cleanly_with_everything_journaled(write, state
         if run.returncode:
             assert "Apply:" in out and "not started" in err
         assert_journal_says_what_changed(url, journal, before)
-    finally:
-        stop(proc)
 
 
 def test_sigkill_then_rollback_restores_every_did(write, state_file, tmp_path):
     manifest, state = many(write, state_file, 200)
-    proc, url = start(state, "--latency-ms", "3")
-    journal = tmp_path / "journal.jsonl"
-    env = {"MINIVOICE_API_KEY": KEY, "MINIVOICE_API_URL": url}
-    try:
+    with running_emulator(state, "--latency-ms", "3") as url:
+        journal = tmp_path / "journal.jsonl"
+        env = {"MINIVOICE_API_KEY": KEY, "MINIVOICE_API_URL": url}
         before = account(url)
         run = apply_proc(manifest, url, journal, "--parallelism", "4")
         wait_for_lines(journal, 60, run)
@@ -115,16 +111,13 @@ def test_sigkill_then_rollback_restores_every_did(write, state_file, tmp_path):
         assert result.returncode == 0, result.stderr
         after = account(url)
         assert all(after[n]["application_id"] == before[n]["application_id"] for n in before)
-    finally:
-        stop(proc)
 
 
 def test_a_persons_change_during_apply_survives(write, state_file, tmp_path):
     manifest, state = many(write, state_file, 60)
-    proc, url = start(state, "--latency-ms", "10")
-    journal = tmp_path / "journal.jsonl"
-    last = "+15551230059"
-    try:
+    with running_emulator(state, "--latency-ms", "10") as url:
+        journal = tmp_path / "journal.jsonl"
+        last = "+15551230059"
         run = apply_proc(manifest, url, journal, "--parallelism", "1")
         wait_for_lines(journal, 1, run)
         person = httpx.patch(f"{url}/_account/dids/{last}", json={"application_id": "app_person"})
@@ -134,17 +127,14 @@ def test_a_persons_change_during_apply_survives(write, state_file, tmp_path):
         assert account(url)[last]["application_id"] == "app_person"
         word = last_words(journal)[last]
         assert word["outcome"] == "failed" and "stale" in word["error"]
-    finally:
-        stop(proc)
 
 
 def test_two_overlapping_applies_apply_each_contested_did_at_most_once(write, state_file,
                                                                        tmp_path):
     manifest, state = many(write, state_file, 60)
-    proc, url = start(state, "--latency-ms", "2")
-    env = {"MINIVOICE_API_KEY": KEY, "MINIVOICE_API_URL": url}
-    plans, journals = [], []
-    try:
+    with running_emulator(state, "--latency-ms", "2") as url:
+        env = {"MINIVOICE_API_KEY": KEY, "MINIVOICE_API_URL": url}
+        plans, journals = [], []
         for side, numbers in (("a", range(0, 40)), ("b", range(20, 60))):
             body = "version: 1\ndids:\n" + "".join(
                 f'  - {{number: "+1555123{i:04d}", application: app_{side}, '
@@ -172,39 +162,32 @@ def test_two_overlapping_applies_apply_each_contested_did_at_most_once(write, st
             assert len(applied) <= 1, number
             if applied:
                 assert now[number]["application_id"] == f"app_{applied[0]}"
-    finally:
-        stop(proc)
 
 
 def test_a_second_run_on_a_held_journal_is_refused_naming_the_holder(write, state_file,
                                                                      tmp_path):
     manifest, state = many(write, state_file, 3)
-    proc, url = start(state)
     journal = tmp_path / "journal.jsonl"
-    try:
-        with RunLock(journal, "mvconf apply"):
-            result = mvconf("apply", manifest, "--executor", "api", "--auto-approve",
-                            "--journal", journal,
-                            env={"MINIVOICE_API_KEY": KEY, "MINIVOICE_API_URL": url})
-        assert result.returncode == 1
-        assert f"held by pid {os.getpid()}" in result.stderr
-        assert not journal.exists()
-    finally:
-        stop(proc)
+    with running_emulator(state) as url, RunLock(journal, "mvconf apply"):
+        result = mvconf("apply", manifest, "--executor", "api", "--auto-approve",
+                        "--journal", journal,
+                        env={"MINIVOICE_API_KEY": KEY, "MINIVOICE_API_URL": url})
+    assert result.returncode == 1
+    assert f"held by pid {os.getpid()}" in result.stderr
+    assert not journal.exists()
 
 
 def test_a_full_disk_stops_the_run_with_a_summary_and_a_journal_that_parses(write, state_file,
                                                                             tmp_path):
     manifest, state = many(write, state_file, 40)
-    proc, url = start(state)
     journal = tmp_path / "journal.jsonl"
-    env = {"MINIVOICE_API_KEY": KEY, "MINIVOICE_API_URL": url}
 
     def small_disk():  # the journal may grow to 6,000 bytes; writes past it fail (EFBIG)
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (6000, 6000))
 
-    try:
+    with running_emulator(state) as url:
+        env = {"MINIVOICE_API_KEY": KEY, "MINIVOICE_API_URL": url}
         before = account(url)
         run = apply_proc(manifest, url, journal, "--parallelism", "1", preexec_fn=small_disk)
         out, err = run.communicate(timeout=60)
@@ -219,5 +202,3 @@ def test_a_full_disk_stops_the_run_with_a_summary_and_a_journal_that_parses(writ
         now = account(url)
         assert all(now[n]["application_id"] == "app_456" for n in before)
         assert json.loads(json.dumps(records))  # every record a whole JSON object
-    finally:
-        stop(proc)
