@@ -34,7 +34,11 @@ def manifests_at(revision: str, paths: list[str]) -> Iterator[tuple[list[str], s
     """A temporary copy of the manifest files under `paths` as they were at `revision`: the
     paths to load from it, and the temporary root (to name the revision in messages)."""
     here = os.getcwd()
-    top = _git("rev-parse", "--show-toplevel", cwd=here).decode().strip()
+    try:
+        top = _git("rev-parse", "--show-toplevel", cwd=here).decode().strip()
+    except InputError as exc:
+        raise InputError(f"mvconf diff compares with git history, and {here} is not in a git "
+                         f"repository ({exc})") from None
     try:
         commit = _git("rev-parse", "--verify", "--quiet", "--end-of-options",
                       f"{revision}^{{commit}}", cwd=here).decode().strip()
