@@ -140,3 +140,21 @@ def test_appends_begin_on_a_fresh_line_after_a_torn_one(cli, project, tmp_path):
     assert "line(s) 1 are not journal records" in result.stderr
     lines = journal.read_text().splitlines()
     assert all(json.loads(line) for line in lines[1:]) and len(lines) == 21
+
+
+def test_a_lock_left_by_a_dead_run_is_taken_over_and_said(cli, project, tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    manifest, state = project
+    journal = tmp_path / "j.jsonl"
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    (tmp_path / "j.jsonl.lock").write_text(json.dumps({
+        "pid": int(gone), "host": socket.gethostname(), "command": "mvconf apply",
+        "started": "2026-11-25T00:00:00Z", "held": True}))
+    result = cli("apply", manifest, "--emulator", state, "--executor", "api", "--auto-approve",
+                 "--journal", journal)
+    assert result.code == 0, result.stderr
+    assert f"took over the lock {tmp_path / 'j.jsonl.lock'} left by pid {gone}" in result.stderr
