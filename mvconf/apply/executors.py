@@ -73,10 +73,6 @@ def before_values(change: Change) -> dict[str, Any] | None:
     return {k: change.live.get(k) for k in COMPARED}
 
 
-def after_values(change: Change) -> dict[str, Any]:
-    return {**(before_values(change) or {}), **change.wanted()}
-
-
 class Fatal(Exception):
     """An answer that would repeat for every DID (401): stop sending."""
 
