@@ -23,6 +23,7 @@ from mvconf.emulator.replies import (
     not_allowed,
     ok,
     read_object,
+    saved,
 )
 from mvconf.emulator.store import Store
 from mvconf.facts import E164_SHAPE
@@ -55,8 +56,6 @@ class AccountSetup:
         return await self._did(method, match.group(1), source)
 
     async def _did(self, method: str, raw_number: str, source: BodySource) -> Reply:
-        from mvconf.emulator.api import saved
-
         if method not in ("GET", "PUT", "PATCH"):
             return not_allowed(method, ("GET", "PUT", "PATCH"))
         number = to_e164(raw_number) or raw_number

@@ -31,8 +31,9 @@ from mvconf.emulator.replies import (
     etag,
     not_allowed,
     read_object,
+    saved,
 )
-from mvconf.emulator.store import SaveFailed, Store
+from mvconf.emulator.store import Store
 
 _BY_NUMBER = re.compile(r"^/v1/dids/by-number/([^/]+)$")
 _BY_ID = re.compile(r"^/v1/dids/([^/]+)$")
@@ -132,14 +133,3 @@ class EmulatorApi:
             return error(int(refusal.get("status", 403)), str(refusal.get("code", "forbidden")),
                          str(refusal.get("message", "This DID cannot be changed")))
         return await saved(self.store, lambda: self.store.update(record, checked))
-
-
-async def saved(store: Store, change) -> Reply:
-    """Make `change` and answer only once it is on disk; if the save fails, the change is
-    undone in memory too, and the answer says so (SPEC §7)."""
-    record = change()
-    try:
-        await store.commit()
-    except SaveFailed as exc:
-        return error(503, "save_failed", f"The change was not saved and was undone: {exc}")
-    return did_reply(record)

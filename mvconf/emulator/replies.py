@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mvconf.asgi import parse_json
+from mvconf.emulator.store import SaveFailed, Store
 
 MAX_BODY = 64 * 1024
 JSON_HEADERS = {"content-type": "application/json"}
@@ -73,3 +74,14 @@ async def read_object(source: BodySource) -> dict | Reply:
     if not isinstance(body, dict):
         return error(400, "invalid_request", "Request body must be a JSON object")
     return body
+
+
+async def saved(store: Store, change: Callable[[], dict]) -> Reply:
+    """Make `change` and answer only once it is on disk; if the save fails, the change is
+    undone in memory too, and the answer says so (SPEC §7)."""
+    record = change()
+    try:
+        await store.commit()
+    except SaveFailed as exc:
+        return error(503, "save_failed", f"The change was not saved and was undone: {exc}")
+    return did_reply(record)
