@@ -1,3 +1,3 @@
 """mvconf: MiniVoice phone numbers (DIDs) as code."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
