@@ -17,7 +17,7 @@ from mvconf.importer import entries, fields_of, why_not
 from mvconf.manifest import DesiredDid, Scope, load_manifests
 from mvconf.manifest.edit import EditableManifest, entry_map, new_manifest
 from mvconf.minivoice.models import LiveDID
-from mvconf.numbers import normal_destination
+from mvconf.plan.planner import desired_fields, matches
 
 Echo = Callable[..., None]
 Read = Callable[[list[str]], dict[str, LiveDID | None]]
@@ -57,16 +57,6 @@ def manifest_for(dids: list[LiveDID], names: dict[str, str], ranges: bool, api_l
     return new_manifest(items, used, header, comments), skipped
 
 
-def _drift(desired: DesiredDid, live: LiveDID) -> bool:
-    return (desired.application_id not in (None, live.application_id)
-            or (desired.application_id is None and live.route_mode != "reject")
-            or desired.route_mode != live.route_mode
-            or list(desired.destinations) != [normal_destination(d)
-                                              for d in live.destinations or []]
-            and live.destinations is not None
-            or desired.status != live.status)
-
-
 def accept_drift(read: Read, into: str, wanted: list[str], scope: Scope, echo: Echo) -> int:
     """Update the manifests under `into` to the live values of `wanted` (default: every DID
     they manage); new numbers are appended. One line per DID changed."""
@@ -81,7 +71,7 @@ def accept_drift(read: Read, into: str, wanted: list[str], scope: Scope, echo: E
             echo(f"{number}: not in the account (404 not_found); skipped", err=True)
             continue
         desired = managed.get(number)
-        if desired is not None and not _drift(desired, did):
+        if desired is not None and matches(desired_fields(desired), did):
             continue
         reason = why_not(did)
         if reason:

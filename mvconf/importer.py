@@ -9,6 +9,7 @@ become one `range:` entry.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,10 +35,7 @@ class Entry:
         return self.first != self.last
 
 
-def _status_ok(status: str) -> bool:
-    import re
-
-    return bool(re.fullmatch(STATUS_PATTERN.strip("^$"), status))
+STATUS = re.compile(STATUS_PATTERN)
 
 
 def why_not(did: LiveDID) -> str | None:
@@ -51,7 +49,7 @@ def why_not(did: LiveDID) -> str | None:
         return "it has no application"
     if did.application_id is not None and not APP_ID.match(did.application_id):
         return f"its application id {did.application_id!r} is not of the form app_…"
-    if not _status_ok(did.status):
+    if not STATUS.fullmatch(did.status):
         return f"its status {did.status!r} cannot be written"
     return _destinations_problem(did)
 

@@ -12,6 +12,7 @@ from mvconf.commands.options import (
     api_options,
     apply_options,
     debug_option,
+    default_executor,
     executor_option,
     project_options,
     target_option,
@@ -68,12 +69,6 @@ def apply(paths, executor, targets, allow_all_missing, checksum, conn, opts, ctx
     if saved is not None:
         plan = load_plan(saved, paths[0])
         return session.apply_saved(plan, executor=executor, targets=targets, opts=opts, view=view)
-    return session.apply(ctx.manifest_paths(paths), executor=executor or _manual(),
+    return session.apply(ctx.manifest_paths(paths), executor=executor or default_executor(),
                          targets=targets, opts=opts, view=view, show=view.show_changes,
                          allow_all_missing=allow_all_missing)
-
-
-def _manual():
-    from mvconf.plan.change import Executor
-
-    return Executor.manual

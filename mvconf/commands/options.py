@@ -61,6 +61,13 @@ def _executor(_ctx, _param, value):
     return Executor(value) if value else None
 
 
+def default_executor():
+    """`manual` (SPEC §3): what --executor means when not given, loaded when used."""
+    from mvconf.plan.change import Executor
+
+    return Executor.manual
+
+
 executor_option = click.option(
     "--executor", type=click.Choice(["api", "manual"]), default=None, callback=_executor,
     help="Who makes each change: the API, or a person following printed steps [default: manual].")

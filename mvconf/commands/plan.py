@@ -8,6 +8,7 @@ from mvconf.commands.options import (
     all_missing_option,
     api_options,
     debug_option,
+    default_executor,
     executor_option,
     project_options,
     target_option,
@@ -49,7 +50,7 @@ def plan(paths, fmt, out, detailed_exitcode, strict, executor, targets, allow_al
             each = conn if conn.api_url else dataclasses.replace(
                 conn, emulator=context.emulator(conn.emulator))
         plans.append(Session(each, TerminalView(), context=context).plan(
-            ctx.manifest_paths(paths), executor=executor or _manual(), strict=strict,
+            ctx.manifest_paths(paths), executor=executor or default_executor(), strict=strict,
             targets=targets, allow_all_missing=allow_all_missing))
     if out:
         write_output(out, plans[0].json_chunks())
@@ -90,9 +91,3 @@ def show(plans, fmt: str, every_env: bool) -> None:
             click.echo(render.render(plan, fmt), nl=False)
         if every_env and fmt == "text" and plan is not plans[-1]:
             click.echo("")
-
-
-def _manual():
-    from mvconf.plan.change import Executor
-
-    return Executor.manual

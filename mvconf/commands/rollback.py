@@ -8,6 +8,7 @@ from mvconf.commands.options import (
     api_options,
     apply_options,
     debug_option,
+    default_executor,
     executor_option,
     project_options,
 )
@@ -28,11 +29,5 @@ def rollback(last, executor, conn, opts, ctx) -> int:
 
     view = TerminalApplyView()
     session = Session(conn, view, writes=True, lock_timeout=opts.lock_timeout, context=ctx)
-    return session.rollback(last, executor=executor or _manual(), opts=opts, view=view,
+    return session.rollback(last, executor=executor or default_executor(), opts=opts, view=view,
                             show=view.show_plan)
-
-
-def _manual():
-    from mvconf.plan.change import Executor
-
-    return Executor.manual

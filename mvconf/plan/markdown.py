@@ -15,11 +15,11 @@ from mvconf.plan.change import Action, Change
 from mvconf.plan.escape import code, md
 from mvconf.plan.mermaid import flowchart
 from mvconf.plan.model import Plan
+from mvconf.plan.render import SYMBOLS
 from mvconf.plan.safety import describe
 
 MARKER = "<!-- mvconf-plan -->"
 LIMIT = 65_000
-SYMBOLS = {Action.update: "~", Action.missing: "!", Action.blocked: "!", Action.conflict: "x"}
 
 
 class Budget:
