@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 _SECRETS: set[str] = set()
+_SECRET_BYTES: set[bytes] = set()  # the same, encoded once: searched in every API answer
 _AUTH = re.compile(r"(?i)(authorization['\"]?\s*[:,=]\s*\(?['\"]?(b['\"])?bearer\s+)[^\s'\"),]+")
 
 
@@ -21,6 +22,7 @@ def register_secret(secret: str) -> None:
     """Remember a secret so that no log line, message, plan or journal ever shows it."""
     if secret and len(secret) >= MIN_SECRET_LENGTH:
         _SECRETS.add(secret)
+        _SECRET_BYTES.add(secret.encode("utf-8", "replace"))
 
 
 def redact(text: str) -> str:
@@ -30,7 +32,7 @@ def redact(text: str) -> str:
 
 
 def contains_secret(data: bytes) -> bool:
-    return any(secret.encode("utf-8", "replace") in data for secret in _SECRETS)
+    return any(secret in data for secret in _SECRET_BYTES)
 
 
 def redact_data(value: Any) -> Any:

@@ -100,10 +100,9 @@ class Session:
              targets: tuple[str, ...] = ()) -> list[DesiredDid]:
         loaded = load_manifests(paths, strict=strict, scope=self.scope)
         self.aliases = loaded.names()
-        for path in loaded.skipped:
-            warn = getattr(self.view, "warn", None)
-            if warn:
-                warn(f"{path}: not a regular file; skipped")
+        warn = getattr(self.view, "warn", None)
+        for path in loaded.skipped if warn else ():
+            warn(f"{path}: not a regular file; skipped")
         return select_targets(loaded.dids, targets)
 
     @asynccontextmanager

@@ -55,20 +55,23 @@ class RateGovernor:
         grown = self.rate * (1.0 + GROWTH * max(0.0, now - self._since))
         return max(MINIMUM_RATE, grown)
 
+    def _forget_before(self, now: float) -> None:
+        """Keep only the answers of the last second."""
+        answered = self._answered
+        while answered and answered[0] <= now - 1.0:
+            answered.popleft()
+
     def accepted(self) -> None:
         """An answer that was not a 429."""
         now = self.clock()
-        answered = self._answered
-        answered.append(now)
-        while answered and answered[0] <= now - 1.0:
-            answered.popleft()
+        self._answered.append(now)
+        self._forget_before(now)
 
     def throttled(self, retry_after: float | None) -> None:
         """A 429: pause everyone, and learn the rate the API accepts."""
         now = self.clock()
         self.throttles += 1
-        while self._answered and self._answered[0] <= now - 1.0:
-            self._answered.popleft()
+        self._forget_before(now)
         current = self._current_rate(now) if self.rate is not None else None
         if self._answered:  # the API accepted this many in the last second
             seen = max(MINIMUM_RATE, SAFETY * len(self._answered))
