@@ -3,32 +3,17 @@ request headers, bodies read under a limit, strict JSON, and sending a whole ans
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+from mvconf.jsontext import loads
 
 
 def parse_json(raw: bytes) -> Any:
     """Strict JSON: ValueError for NaN/Infinity, nesting too deep, or text that cannot be
     written back out (lone surrogates)."""
-    try:
-        value = json.loads(raw, parse_constant=_no_constants)
-    except RecursionError:
-        raise ValueError("nested too deeply") from None
-    except UnicodeDecodeError:
-        raise ValueError("not UTF-8") from None
-    try:
-        json.dumps(value, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("contains a lone surrogate") from None
-    except RecursionError:
-        raise ValueError("nested too deeply") from None
-    return value
+    return loads(raw)
 
 
 def body_reader(headers: dict[str, str], receive: Receive):

@@ -6,7 +6,6 @@ JSON body an HTTP request would carry; only sockets, HTTP parsing and ASGI are s
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -14,6 +13,7 @@ from urllib.parse import unquote
 
 from mvconf.emulator.api import EmulatorApi
 from mvconf.emulator.store import Store
+from mvconf.jsontext import dumps
 from mvconf.logs import register_secret
 from mvconf.minivoice.connect import KEY_VARIABLE, Endpoint
 from mvconf.minivoice.transport import Answer, TransportFailed
@@ -28,7 +28,7 @@ class InProcessSender:
 
     async def send(self, method: str, path: str, body: Any = None,
                    headers: Mapping[str, str] | None = None) -> Answer:
-        raw = b"" if body is None else json.dumps(body).encode()
+        raw = b"" if body is None else dumps(body)
         sent = {**self.headers, **{k.lower(): v for k, v in headers.items()}} if headers \
             else self.headers
         reply = await self.api.handle(method, unquote(path), sent, raw, "127.0.0.1")

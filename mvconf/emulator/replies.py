@@ -7,13 +7,13 @@ strictly (no NaN or Infinity, bounded nesting, no lone surrogates) and must be o
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from mvconf.asgi import parse_json
 from mvconf.emulator.store import SaveFailed, Store
+from mvconf.jsontext import dumps
 
 MAX_BODY = 64 * 1024
 JSON_HEADERS = {"content-type": "application/json"}
@@ -35,12 +35,12 @@ class Reply:
 
 
 def ok(record: Any, headers: Mapping[str, str] | None = None, status: int = 200) -> Reply:
-    body = json.dumps(record, separators=(",", ":")).encode()
+    body = dumps(record)
     return Reply(status, body, {**JSON_HEADERS, **headers} if headers else JSON_HEADERS)
 
 
 def error(status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> Reply:
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    body = dumps({"error": {"code": code, "message": message}})
     return Reply(status, body, {**JSON_HEADERS, **(headers or {})})
 
 

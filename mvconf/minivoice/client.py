@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -29,6 +28,7 @@ import stamina.instrumentation
 from mvconf.connection import DEFAULT_RETRY_TIMEOUT
 from mvconf.errors import ApiError, ApiUnreachable
 from mvconf.facts import did_label
+from mvconf.jsontext import loads
 from mvconf.logs import contains_secret, redact, redact_data
 from mvconf.minivoice.governor import RateGovernor
 from mvconf.minivoice.models import LiveDID, parse_did
@@ -179,8 +179,8 @@ def _interpret(answer: Answer, what: str, none_on_404: bool) -> Any:
         raise ApiError(f"{what}: the API answer is larger than {MAX_BODY_BYTES} bytes",
                        transient=False)
     try:
-        body = json.loads(answer.content)
-    except (ValueError, RecursionError):
+        body = loads(answer.content)
+    except ValueError:
         raise ApiError(f"{what}: the API answered {status} with a body that is not JSON "
                        "(or is nested too deeply)", status=status, transient=False) from None
     if b"\\" in answer.content or contains_secret(answer.content):
@@ -190,8 +190,8 @@ def _interpret(answer: Answer, what: str, none_on_404: bool) -> Any:
 
 def _envelope(answer: Answer) -> tuple[str | None, str | None]:
     try:
-        body = json.loads(answer.content[:MAX_BODY_BYTES])
-    except (ValueError, RecursionError):
+        body = loads(answer.content[:MAX_BODY_BYTES])
+    except ValueError:
         return None, None
     err = body.get("error") if isinstance(body, dict) else None
     if not isinstance(err, dict):

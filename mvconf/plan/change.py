@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any, NamedTuple
 
-from pydantic import BeforeValidator, PlainSerializer, TypeAdapter
+from pydantic import BeforeValidator, PlainSerializer
 
 from mvconf.facts import did_label
+from mvconf.jsontext import dumps
 
 
 class Action(StrEnum):
@@ -94,8 +95,20 @@ class Change:
     def replace(self, **values: Any) -> Change:
         return dataclasses.replace(self, **values)
 
-    def to_json(self, indent: int | None = None) -> str:
-        return CHANGE_JSON.dump_json(self, indent=indent).decode()
+    def to_data(self) -> dict[str, Any]:
+        """The change as JSON values, in the saved plan's order of keys (SPEC §3)."""
+        return {
+            "number": self.number, "did_id": self.did_id, "action": self.action.value,
+            "executor": None if self.executor is None else self.executor.value,
+            "source": self.source,
+            "fields": {name: {"from": diff.old, "to": diff.new}
+                       for name, diff in self.fields.items()},
+            "unverified": self.unverified, "desired": self.desired, "live": self.live,
+            "live_etag": self.live_etag, "steps": self.steps, "pin_id": self.pin_id,
+            "message": self.message,
+        }
 
-
-CHANGE_JSON = TypeAdapter(Change)
+    def to_json(self, indent: bool = False) -> bytes:
+        """Compact JSON (the checksum's canonical form), or indented by two spaces: the bytes
+        pydantic's serializer wrote, in about a fifth of the time (mvconf/jsontext.py)."""
+        return dumps(self.to_data(), indent)

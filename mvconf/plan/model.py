@@ -4,14 +4,14 @@ Plan, with `summary` and `safety` computed again from the changes rather than tr
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator
 from functools import cached_property
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field
 
 from mvconf.errors import PlanError
-from mvconf.plan.change import ACTIONS, CHANGE_JSON, Action, Change, Executor, FieldDiff
+from mvconf.jsontext import loads
+from mvconf.plan.change import ACTIONS, Action, Change, Executor, FieldDiff
 from mvconf.plan.safety import Safety, assess
 
 __all__ = ["Action", "Change", "Executor", "FieldDiff", "Plan", "load_plan", "summarize"]
@@ -59,7 +59,7 @@ class Plan(BaseModel):
         order. What a reviewer approved is exactly what has this checksum (`apply --checksum`)."""
         digest = hashlib.sha256()
         for change in self.changes:
-            digest.update(CHANGE_JSON.dump_json(change))
+            digest.update(change.to_json())
             digest.update(b"\n")
         return digest.hexdigest()
 
@@ -90,13 +90,13 @@ class Plan(BaseModel):
         yield head[:-2] + ',\n  "changes": [\n    '
         last = len(self.changes) - 1
         for index, change in enumerate(self.changes):
-            text = change.to_json(indent=2).replace("\n", "\n    ")
+            text = change.to_json(indent=True).decode().replace("\n", "\n    ")
             yield text + (",\n    " if index < last else "\n  ]\n}\n")
 
 
 def load_plan(text: str, path: str) -> Plan:
     try:
-        data = json.loads(text)
+        data = loads(text.encode("utf-8", "surrogatepass"))
     except ValueError as exc:
         raise PlanError(f"{path} is not a saved plan: invalid JSON ({exc})") from None
     if not isinstance(data, dict) or "format_version" not in data:

@@ -1,0 +1,72 @@
+"""JSON in and out: orjson, with the standard library wherever orjson would change a value.
+
+orjson reads and writes JSON several times faster than `json`, which is much of what reading
+10,000 DIDs and writing their plan costs once the network is out of the way. Its compact and
+two-space forms are byte for byte pydantic's, which wrote the checksums of earlier saved plans
+(tests/test_jsontext.py compares them). One difference is handled here: orjson reads an integer
+beyond 64 bits as a float and cannot write one, so such text is read by the standard library and
+such values are written by pydantic-core.
+
+Reading is strict either way: NaN and Infinity, lone surrogates and nesting deeper than
+MAX_DEPTH are a ValueError, so nothing read can fail to be written back out.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import orjson
+import pydantic_core
+
+# A run of 19 digits may be an integer beyond 64 bits (2**63 has 19 digits).
+_LONG_DIGITS = re.compile(rb"\d{19}")
+_INDENT = orjson.OPT_INDENT_2
+MAX_DEPTH = 200  # orjson writes up to 254 levels, pydantic-core fewer than 300
+
+
+def loads(data: bytes) -> Any:
+    """Parse strict JSON; ValueError when it is not."""
+    if _LONG_DIGITS.search(data) is None:
+        value = orjson.loads(data)  # JSONDecodeError is a ValueError
+    else:
+        value = _loads_exact(data)
+    if data.count(b"[") + data.count(b"{") > MAX_DEPTH and _too_deep(value):
+        raise ValueError("nested too deeply")
+    return value
+
+
+def _too_deep(value: Any) -> bool:
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_DEPTH:
+                return True
+            stack.extend((child, depth + 1)
+                         for child in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
+def _loads_exact(data: bytes) -> Any:
+    def no_constant(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    try:
+        value = json.loads(data, parse_constant=no_constant)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    except UnicodeDecodeError:
+        raise ValueError("not UTF-8") from None
+    dumps(value)  # lone surrogates are refused as orjson refuses them
+    return value
+
+
+def dumps(value: Any, indent: bool = False) -> bytes:
+    """Compact JSON, or indented by two spaces; ValueError for what JSON cannot hold."""
+    try:
+        return orjson.dumps(value, option=_INDENT if indent else 0)
+    except TypeError:  # an integer beyond 64 bits, for one: the standard library writes it
+        pass
+    return pydantic_core.to_json(value, indent=2 if indent else None)  # ValueError if it fails
