@@ -7,7 +7,13 @@ import unicodedata
 from functools import lru_cache
 
 import phonenumbers
-from phonenumbers import NumberParseException, ValidationResult
+from phonenumbers import (
+    COUNTRY_CODE_TO_REGION_CODE,
+    NumberParseException,
+    PhoneMetadata,
+    PhoneNumber,
+    ValidationResult,
+)
 
 from mvconf.facts import E164_SHAPE
 
@@ -39,13 +45,11 @@ def invisible_problem(text: str) -> str | None:
 @lru_cache(maxsize=262144)
 def e164_problem(text: str, strict: bool = False) -> str | None:
     """Why `text` is not an acceptable E.164 number, or None when it is."""
-    hidden = invisible_problem(text)
-    if hidden:
-        return hidden
-    if not E164_SHAPE.match(text):
-        return "must be in E.164 form: '+', country code and digits, e.g. \"+15551230002\""
+    if not E164_SHAPE.match(text):  # '+' and digits only: nothing invisible to name
+        return invisible_problem(text) or ("must be in E.164 form: '+', country code and "
+                                           "digits, e.g. \"+15551230002\"")
     try:
-        parsed = phonenumbers.parse(text, None)
+        parsed = parse_e164(text)
     except NumberParseException as exc:
         return f"is not a phone number ({exc._msg})"
     reason = phonenumbers.is_possible_number_with_reason(parsed)
@@ -54,6 +58,31 @@ def e164_problem(text: str, strict: bool = False) -> str | None:
     if strict and not phonenumbers.is_valid_number(parsed):
         return "is possible but not a valid number for its region (--strict)"
     return None
+
+
+def parse_e164(text: str) -> PhoneNumber:
+    """`phonenumbers.parse(text, None)` for E.164-shaped text, without the text processing
+    parse does first when the answer is plain: a known country code, then a national number that
+    neither starts with 0 nor with anything its country's national prefix pattern matches (parse
+    may strip those). Every other number is parsed. The result is equal either way
+    (tests/test_numbers.py compares them across every country code); 10,000 parses cost 0.1 s.
+    """
+    digits = text[1:]
+    for size in (1, 2, 3):
+        code = int(digits[:size])
+        if code in COUNTRY_CODE_TO_REGION_CODE:
+            break
+    else:
+        return phonenumbers.parse(text, None)
+    national = digits[size:]
+    if len(digits) <= 2 or not 2 <= len(national) <= 17 or national[0] == "0":
+        return phonenumbers.parse(text, None)
+    metadata = PhoneMetadata.metadata_for_region_or_calling_code(
+        code, phonenumbers.region_code_for_country_code(code))
+    prefix = metadata.national_prefix_for_parsing if metadata else None
+    if metadata is None or (prefix is not None and re.match(prefix, national)):
+        return phonenumbers.parse(text, None)
+    return PhoneNumber(country_code=code, national_number=int(national))
 
 
 @lru_cache(maxsize=262144)

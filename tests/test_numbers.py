@@ -1,0 +1,47 @@
+"""The E.164 checks: the fast way to a parsed number must give exactly what parsing gives."""
+
+from __future__ import annotations
+
+import phonenumbers
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from mvconf.numbers import e164_problem, parse_e164
+
+CODES = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+
+
+def parsed_or_error(parse, text):
+    try:
+        return parse(text)
+    except phonenumbers.NumberParseException as exc:
+        return ("error", exc.error_type, exc._msg)
+
+
+@settings(max_examples=3000)
+@given(st.sampled_from(CODES), st.text("0123456789", min_size=0, max_size=15))
+@example(1, "1555123000")  # a national prefix: parse strips it
+@example(44, "02079460000")
+@example(39, "0612345678")  # Italy keeps its leading zero
+@example(7, "89123456789")
+@example(800, "12345678")  # a non-geographic code
+@example(1, "5")
+def test_the_fast_parse_equals_phonenumbers_parse(code, national):
+    text = f"+{code}{national}"
+    if len(text) > 16:
+        return
+    assert parsed_or_error(parse_e164, text) == parsed_or_error(
+        lambda t: phonenumbers.parse(t, None), text)
+
+
+@pytest.mark.parametrize("text", ["+15551230000", "+442079460000", "+390612345678"])
+def test_ordinary_numbers_pass(text):
+    assert e164_problem(text) is None
+
+
+@pytest.mark.parametrize(("text", "why"), [
+    ("+1555", "too short"), ("+999123456", "not a phone number"), ("+15551230000\n", "U+000A"),
+    ("15551230000", "E.164 form")])
+def test_bad_numbers_say_why(text, why):
+    assert why in (e164_problem(text) or "")
