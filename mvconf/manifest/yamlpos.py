@@ -109,7 +109,7 @@ class _Builder:
         self.count = 0
         # One object per distinct short string: 10,000 DIDs repeat the same keys and values.
         self.strings: dict[str, str] = {}
-        self.tags: dict[str, str] = {}  # plain scalar -> its resolved tag
+        self.plain: dict[str, Any] = {}  # short plain scalar text -> its value
 
     def document(self) -> Located | None:
         get = self.loader.get_event
@@ -131,29 +131,38 @@ class _Builder:
             raise YamlProblem("YAML anchors and aliases expand to too much data", *_at(event))
 
     def _node(self) -> Any:
-        """Build the value starting at the next event, without recursion."""
+        """Build the value starting at the next event, without recursion.
+
+        The hot loop of every manifest read (about 10 events per DID): positions are taken from
+        an event only when they are kept or reported, and scalars take the shortest way."""
         get = self.loader.get_event
         stack: list[_Frame] = []
+        scalar_event, end_events = events.ScalarEvent, (events.MappingEndEvent,
+                                                        events.SequenceEndEvent)
+        limit = self.limit
         while True:
             event = get()
-            at = _at(event)
             kind = type(event)
-            if kind is events.MappingEndEvent or kind is events.SequenceEndEvent:
-                frame = stack.pop()
-                value, at, started = frame.data, frame.at, frame
-            elif kind is events.ScalarEvent:
-                self._grow(1, event)
+            if kind is scalar_event:
+                self.count += 1
+                if self.count > limit:
+                    self._grow(0, event)
                 value, started = self._scalar(event), None
                 if event.anchor:
                     self.anchors[event.anchor] = (value, 1)
+            elif kind in end_events:
+                frame = stack.pop()
+                value, started = frame.data, frame
             elif kind is events.AliasEvent:
                 if event.anchor not in self.anchors:
-                    raise YamlProblem(f"invalid YAML: found undefined alias {event.anchor!r}", *at)
+                    raise YamlProblem(f"invalid YAML: found undefined alias {event.anchor!r}",
+                                      *_at(event))
                 value, size = self.anchors[event.anchor]
                 self._grow(size, event)
                 started = None
             else:  # a mapping or sequence starts
                 self._grow(1, event)
+                at = _at(event)
                 path = self._child_path(stack, event, at)
                 if len(stack) >= MAX_DEPTH:
                     raise YamlProblem("invalid YAML: nested too deeply", *at)
@@ -171,8 +180,13 @@ class _Builder:
                 self.anchors[started.anchor] = (value, self.count - started.count + 1)
             if not stack:
                 return value
+            frame = stack[-1]
+            if frame.key is not _NO_KEY and value is not _MERGE:  # a mapping's value
+                frame.data[frame.key] = value
+                frame.key = _NO_KEY
+                continue
             compound = started is not None or (kind is events.AliasEvent and not _is_plain(value))
-            self._attach(stack[-1], value, at, compound)
+            self._attach(frame, value, started.at if started else event, compound)
 
     def _child_path(self, stack: list[_Frame], event: events.Event, at: tuple[int, int]) -> Path:
         if not stack:
@@ -184,36 +198,40 @@ class _Builder:
             raise YamlProblem("a key must be a plain value, not a list or mapping", *at)
         return parent.path + (parent.key,)
 
-    def _attach(self, frame: _Frame, value: Any, at: tuple[int, int], compound: bool) -> None:
+    def _attach(self, frame: _Frame, value: Any, where: Any, compound: bool) -> None:
+        """Add a list item or a mapping key; `where` is its event, or its position."""
+        at = where if isinstance(where, tuple) else None
         if value is _MERGE:
-            raise YamlProblem("YAML merge keys ('<<') are not supported", *at)
+            raise YamlProblem("YAML merge keys ('<<') are not supported", *(at or _at(where)))
         if isinstance(frame.data, list):
             if len(frame.path) < self.depth:
-                self.positions[frame.path + (len(frame.data),)] = at
+                self.positions[frame.path + (len(frame.data),)] = at or _at(where)
             frame.data.append(value)
             return
-        if frame.key is not _NO_KEY:
-            frame.data[frame.key] = value
-            frame.key = _NO_KEY
-            return
         if compound:
-            raise YamlProblem("a key must be a plain value, not a list or mapping", *at)
+            raise YamlProblem("a key must be a plain value, not a list or mapping",
+                              *(at or _at(where)))
         if value in frame.data:
-            raise YamlProblem(f"duplicate key {value!r}", *at)
+            raise YamlProblem(f"duplicate key {value!r}", *(at or _at(where)))
         if len(frame.path) < self.depth:
-            self.positions[frame.path + (value,)] = at
+            self.positions[frame.path + (value,)] = at or _at(where)
         frame.key = value
 
     def _scalar(self, event: events.ScalarEvent) -> Any:
-        tag = event.tag
+        text, tag = event.value, event.ctag
         if tag is None or tag == "!":
             if not event.implicit[0]:
-                return self._text(event.value)  # quoted: always a string
-            tag = self.tags.get(event.value)
-            if tag is None:
-                tag = self.loader.resolve(nodes.ScalarNode, event.value, event.implicit)
-                if len(event.value) <= 40:
-                    self.tags[event.value] = tag
+                return self._text(text)  # quoted: always a string
+            value = self.plain.get(text, _NO_KEY)  # the same plain text means the same value
+            if value is _NO_KEY:
+                tag = str(self.loader.resolve(nodes.ScalarNode, text, event.implicit))
+                value = self._construct(event, tag)
+                if len(text) <= 40:
+                    self.plain[text] = value
+            return value
+        return self._construct(event, str(tag))
+
+    def _construct(self, event: events.ScalarEvent, tag: str) -> Any:
         if tag == STR_TAG:
             return self._text(event.value)
         if tag == MERGE_TAG:
