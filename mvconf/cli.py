@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import traceback
 
-import click
+# mvconf uses no pydantic plugins. Looking for them reads the metadata of every installed
+# distribution when the first model is built (about 60 ms of a 10,000-DID plan here, more in a
+# larger environment). Documented by pydantic; set it to "" to look for plugins anyway.
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
-from mvconf import __version__
-from mvconf.commands import ALL
-from mvconf.commands.options import State
-from mvconf.errors import Interrupted, ManifestError, MvconfError
-from mvconf.logs import redact
+import click  # noqa: E402
+
+from mvconf import __version__  # noqa: E402
+from mvconf.commands import ALL  # noqa: E402
+from mvconf.commands.options import State  # noqa: E402
+from mvconf.errors import Interrupted, ManifestError, MvconfError  # noqa: E402
+from mvconf.logs import redact  # noqa: E402
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
