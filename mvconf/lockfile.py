@@ -14,8 +14,6 @@ import socket
 from pathlib import Path
 from types import TracebackType
 
-from filelock import FileLock, Timeout
-
 from mvconf.clock import utc_now
 from mvconf.errors import Busy
 
@@ -44,6 +42,8 @@ class RunLock:
         self.command = command
         self.timeout = timeout
         self.took_over: str | None = None
+        from filelock import FileLock  # only runs that lock pay for importing it
+
         self._lock = FileLock(str(self.path), timeout=timeout, blocking=timeout > 0)
 
     def _read(self) -> dict:
@@ -54,6 +54,8 @@ class RunLock:
         return data if isinstance(data, dict) else {}
 
     def __enter__(self) -> RunLock:
+        from filelock import Timeout
+
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._lock.acquire()

@@ -15,15 +15,11 @@ an `ApiError` here and nowhere else. Three rules keep a real API from fooling it
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import logging
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
-
-import stamina
-import stamina.instrumentation
 
 from mvconf.connection import DEFAULT_RETRY_TIMEOUT
 from mvconf.errors import ApiError, ApiUnreachable
@@ -36,10 +32,18 @@ from mvconf.minivoice.transport import Answer, AnswerTooLarge, Sender, Transport
 from mvconf.numbers import to_e164
 
 log = logging.getLogger("mvconf.client")
-# Retries are logged by us at --debug; stamina's own hooks would log each one to stderr.
-stamina.instrumentation.set_on_retry_hooks([])
 MAX_BODY_BYTES = 1024 * 1024
 MAX_RETRY_AFTER = 120.0
+
+
+def _stamina():
+    """stamina, imported at the first retry: a run without failures never needs it."""
+    import stamina
+    import stamina.instrumentation
+
+    # Retries are logged by us at --debug; stamina's own hooks would log each one to stderr.
+    stamina.instrumentation.set_on_retry_hooks([])
+    return stamina
 
 
 def _transient(exc: BaseException) -> bool:
@@ -111,6 +115,7 @@ class MiniVoiceClient:
             raise _gave_up(first, 1, 0.0) from None
         log.debug("%s: %s; retrying for up to %gs", what, first, self.retry_timeout)
         started, attempts = self.clock(), 1
+        stamina = _stamina()
         try:
             async for attempt in stamina.retry_context(
                     on=_transient, attempts=None, timeout=self.retry_timeout,
@@ -208,6 +213,8 @@ def _retry_after(answer: Answer) -> float | None:
     try:
         seconds = float(value)
     except ValueError:
+        import email.utils  # an HTTP date: rare
+
         try:
             parsed = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError, OverflowError):
