@@ -20,6 +20,11 @@ DOCUMENTED_FIELDS = ("id", "customer_id", "application_id", "number_e164", "prov
                      "route_mode", "created_at", "updated_at")
 
 
+# Values most DIDs of a state share.
+REPEATED = ("customer_id", "application_id", "provider", "status", "route_mode", "created_at",
+            "updated_at")
+
+
 class SaveFailed(Exception):
     """The state file could not be written; the changes it would have saved were undone."""
 
@@ -220,6 +225,7 @@ def _check_state(path: Path, data: Any) -> dict:
     if not isinstance(dids, list):
         raise bad("'dids' must be a list")
     seen: set[str] = set()
+    shared: dict[str, str] = {}  # one string for a value many DIDs have (30 MB of 100,000)
     for i, record in enumerate(dids):
         if not isinstance(record, dict):
             raise bad(f"dids[{i}] must be a mapping")
@@ -236,6 +242,10 @@ def _check_state(path: Path, data: Any) -> dict:
         record.setdefault("provider", "didww")
         record.setdefault("created_at", "2026-01-01T00:00:00Z")
         record.setdefault("updated_at", record["created_at"])
+        for name in REPEATED:
+            value = record[name]
+            if type(value) is str:
+                record[name] = shared.setdefault(value, value)
     write_errors = data.get("write_errors") or {}
     if not isinstance(write_errors, dict) or not all(
             isinstance(v, dict) for v in write_errors.values()):
