@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mvconf.errors import ApiError
 from mvconf.facts import COMPARED
@@ -33,14 +35,15 @@ class LiveDID(BaseModel):
     # Ours (SPEC §10): the ETag header of the answer, when the API sent one. Not part of the
     # DID object, so never in a plan's `live`.
     etag: str | None = Field(default=None, exclude=True)
-    _sent: dict | None = PrivateAttr(default=None)  # the object as the API sent it
+    # Ours: the object as the API sent it (without an `etag` key), when it came from an answer.
+    sent: Any = Field(default=None, exclude=True, repr=False)
 
     def data(self) -> dict:
         """The DID object as the API sent it: a plan's `live`. The answer's own dict when there
         was one (validation accepts its values unchanged, so it equals what model_dump would
         build, without building a second dict per DID)."""
-        if self._sent is not None:
-            return self._sent
+        if self.sent is not None:
+            return self.sent
         return self.model_dump(mode="json", exclude_unset=True)
 
     def compared(self) -> dict:
@@ -57,21 +60,16 @@ def parse_did(body: object, what: str, etag: str | None = None) -> LiveDID:
         raise ApiError(f"{what}: the API answered with something that is not a DID object",
                        transient=False)
     _share_repeated(body)
-    if etag is not None or "etag" in body:  # the ETag header, never a body field of that name
+    if "etag" in body:  # the ETag header, never a body field of that name
         body = {name: value for name, value in body.items() if name != "etag"}
-        checked = {**body, "etag": etag}
-    else:
-        checked = body
     try:
-        did = LiveDID.model_validate(checked)
+        return LiveDID.model_validate({**body, "etag": etag, "sent": body})
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"]) or "DID"
         raise ApiError(
             f"{what}: the API answered with a malformed DID object ({field}: {first['msg']})",
             transient=False) from None
-    did._sent = body
-    return did
 
 
 # Values most DIDs of an account share. Each answer is parsed into strings of its own; kept
