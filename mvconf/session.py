@@ -114,10 +114,10 @@ class Session:
             sender = InProcessSender(self._store, endpoint.headers())
             yield MiniVoiceClient(sender, retry_timeout=self.conn.retry_timeout)
             return
-        from mvconf.minivoice.http import open_http_sender
+        from mvconf.minivoice.network import open_network_sender
 
-        async with open_http_sender(endpoint, self.conn.parallelism,
-                                    self.conn.retry_timeout) as sender:
+        async with open_network_sender(endpoint, self.conn.parallelism,
+                                       self.conn.retry_timeout) as sender:
             yield MiniVoiceClient(sender, retry_timeout=self.conn.retry_timeout)
 
     def run(self, work: Callable[[MiniVoiceClient], Awaitable[T]]) -> T:

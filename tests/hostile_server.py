@@ -7,6 +7,7 @@ can assert that nothing was sent."""
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -31,8 +32,9 @@ def send_json(handler: BaseHTTPRequestHandler, status: int, body: object,
 
 
 @contextmanager
-def hostile_server(behave: Callable[[BaseHTTPRequestHandler], None]) -> Iterator[tuple[str,
-                                                                                     Recorder]]:
+def hostile_server(behave: Callable[[BaseHTTPRequestHandler], None],
+                   tls: tuple[str, str] | None = None) -> Iterator[tuple[str, Recorder]]:
+    """With `tls` (certificate and key files), the server speaks HTTPS."""
     recorder = Recorder()
 
     class Handler(BaseHTTPRequestHandler):
@@ -57,11 +59,16 @@ def hostile_server(behave: Callable[[BaseHTTPRequestHandler], None]) -> Iterator
             self.end_headers()
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", recorder
+        scheme = "https" if tls else "http"
+        yield f"{scheme}://127.0.0.1:{server.server_address[1]}", recorder
     finally:
         server.shutdown()
         server.server_close()

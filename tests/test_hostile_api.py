@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
+import subprocess
 import time
 import tracemalloc
 
@@ -152,6 +154,55 @@ def test_a_plain_http_api_is_never_reached_through_a_proxy(manifest, variable):
     assert through.requests == [] and len(api.requests) == len(NUMBERS)
     assert all(headers.get("Authorization") == f"Bearer {KEY}"
                for _, _, headers in api.requests)
+
+
+def test_a_server_that_drops_each_connection_after_answering_is_still_read(manifest):
+    def answer_then_hang_up(handler):
+        good(handler)
+        handler.close_connection = True  # no "Connection: close": the client learns on reuse
+
+    with hostile_server(answer_then_hang_up) as (url, api):
+        result = plan(manifest, url, "--parallelism", "1")
+    assert result.code == 0, result.stderr
+    assert len(api.requests) == len(NUMBERS)  # each sent again at once on a new connection
+    assert "retrying" not in result.stderr
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for 127.0.0.1: trusted only where SSL_CERT_FILE names it."""
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is not installed")
+    where = tmp_path_factory.mktemp("tls")
+    cert, key = where / "cert.pem", where / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-keyout", key, "-out", cert, "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    return str(cert), str(key)
+
+
+def test_an_https_api_is_reached_only_with_a_certificate_it_trusts(manifest, certificate):
+    with hostile_server(good, tls=certificate) as (url, api):
+        untrusted = plan(manifest, url)
+        asked = len(api.requests)
+        trusted = plan(manifest, url, env={"SSL_CERT_FILE": certificate[0]})
+    assert untrusted.code == 1 and asked == 0
+    assert "TLS failure: the certificate was not accepted" in untrusted.stderr
+    assert "Traceback" not in untrusted.stderr
+    assert trusted.code == 0, trusted.stderr
+    assert len(api.requests) == len(NUMBERS)
+    assert all(headers.get("Authorization") == f"Bearer {KEY}" for _, _, headers in api.requests)
+
+
+@pytest.mark.parametrize("variable", ["HTTPS_PROXY", "https_proxy", "ALL_PROXY"])
+def test_an_https_api_is_reached_through_the_proxy_the_environment_names(manifest, variable):
+    with hostile_server(lambda h: send_json(h, 502, {})) as (proxy, through):
+        result = plan(manifest, "https://api.example.invalid", "--retry-timeout", "0",
+                      env={variable: proxy, "NO_PROXY": ""})
+    assert result.code == 1
+    assert [(method, path) for method, path, _ in through.requests][:1] == [
+        ("CONNECT", "api.example.invalid:443")]
+    assert all("Authorization" not in headers for _, _, headers in through.requests)
 
 
 @pytest.mark.parametrize("key, kind", [("abc\ndef", "control"), ("abc\r\ndef", "control"),

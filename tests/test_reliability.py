@@ -179,7 +179,7 @@ def test_the_key_never_appears_anywhere(write, state_file, tmp_path):
         wrong_key = mvconf("plan", manifest, "--debug", env={**env, "MINIVOICE_API_KEY": KEY + "x"})
         seen.append(wrong_key.stdout + wrong_key.stderr)
         assert "401 unauthorized" in wrong_key.stderr
-        assert any("debug: httpx" in s for s in seen)  # the debug logs really ran
+        assert any("debug: mvconf.http: GET /v1/" in s for s in seen)  # the debug logs ran
         for text in seen + [out.read_text(), journal.read_text()]:
             assert KEY not in text
     finally:

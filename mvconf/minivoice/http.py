@@ -1,4 +1,5 @@
-"""Sending requests over HTTP with httpx; its exceptions become TransportFailed.
+"""Sending requests over HTTP with httpx (an API behind a proxy, and tests' mock transports);
+its exceptions become TransportFailed. Without a proxy, direct.py sends instead.
 
 Each request in flight has a client of its own with one keep-alive connection (a "lane").
 httpx's connection pool scans every connection for every queued request, so one shared pool of
@@ -13,8 +14,6 @@ through a proxy, so the key is never handed to one in clear.
 from __future__ import annotations
 
 import asyncio
-import socket
-import ssl
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -23,11 +22,16 @@ from urllib.parse import urlsplit
 import httpx
 
 from mvconf.minivoice.connect import Endpoint
-from mvconf.minivoice.transport import Answer, AnswerTooLarge, TransportFailed
-
-TIMEOUT_SECONDS, CONNECT_TIMEOUT_SECONDS = 15.0, 5.0
-DEADLINE_SECONDS = 60.0
-MAX_ANSWER_BYTES = 1024 * 1024
+from mvconf.minivoice.transport import (
+    CONNECT_TIMEOUT_SECONDS,
+    DEADLINE_SECONDS,
+    MAX_ANSWER_BYTES,
+    TIMEOUT_SECONDS,
+    Answer,
+    AnswerTooLarge,
+    TransportFailed,
+)
+from mvconf.minivoice.transport import network_cause as transport_cause
 
 
 class HttpSender:
@@ -92,32 +96,8 @@ class HttpSender:
 
 
 def network_cause(exc: BaseException) -> str:
-    """What went wrong on the network, in words: the innermost cause httpx wraps."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, socket.gaierror):
-            return "the host name was not found (DNS)"
-        if isinstance(current, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(current, ssl.SSLCertVerificationError):
-            return f"TLS failure: the certificate was not accepted ({current.verify_message})"
-        if isinstance(current, ssl.SSLError):
-            return f"TLS failure ({current.reason or type(current).__name__})"
-        if isinstance(current, TimeoutError | httpx.TimeoutException):
-            return "timed out"
-        if isinstance(current, ConnectionResetError | BrokenPipeError):
-            return "the connection was closed by the other side"
-        current = current.__cause__ or current.__context__
-    text = str(exc)
-    if "name" in text.lower() and "resolution" in text.lower():
-        return "the host name was not found (DNS)"
-    if "refused" in text.lower():
-        return "connection refused"
-    if "ssl" in text.lower() or "certificate" in text.lower():
-        return "TLS failure"
-    return f"connection failed ({type(exc).__name__})"
+    """What went wrong on the network, in words (httpx's timeouts count as timeouts)."""
+    return transport_cause(exc, timeouts=(TimeoutError, httpx.TimeoutException))
 
 
 @asynccontextmanager
