@@ -1,17 +1,18 @@
-"""One module per command, named after it; `ALL` lists them in the order `--help` shows."""
+"""One module per command, named after it. `COMMANDS` maps each command's name to the module
+that defines it and the function's name there: a run imports only its own command (click's
+"lazily loading subcommands" pattern), and `--help` imports them all to list them."""
 
 from __future__ import annotations
 
-from mvconf.commands.apply import apply
-from mvconf.commands.diff import diff
-from mvconf.commands.emulator import emulator
-from mvconf.commands.import_ import import_
-from mvconf.commands.plan import plan
-from mvconf.commands.receive_events import receive_events
-from mvconf.commands.rollback import rollback
-from mvconf.commands.schema import schema
-from mvconf.commands.validate import validate
-from mvconf.commands.verify_events import verify_events
-
-ALL = [validate, schema, plan, apply, rollback, import_, diff, emulator, receive_events,
-       verify_events]
+COMMANDS = {
+    "apply": ("mvconf.commands.apply", "apply"),
+    "diff": ("mvconf.commands.diff", "diff"),
+    "emulator": ("mvconf.commands.emulator", "emulator"),
+    "import": ("mvconf.commands.import_", "import_"),
+    "plan": ("mvconf.commands.plan", "plan"),
+    "receive-events": ("mvconf.commands.receive_events", "receive_events"),
+    "rollback": ("mvconf.commands.rollback", "rollback"),
+    "schema": ("mvconf.commands.schema", "schema"),
+    "validate": ("mvconf.commands.validate", "validate"),
+    "verify-events": ("mvconf.commands.verify_events", "verify_events"),
+}
