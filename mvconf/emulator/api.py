@@ -75,7 +75,8 @@ class EmulatorApi:
     async def _gate(self, headers: Mapping[str, str]) -> str | Reply:
         """Faults first (they act before anything is done), then the API key."""
         faults = self.faults
-        await faults.delay()
+        if faults.latency_ms:
+            await faults.delay()
         wait = faults.rate_limited()
         if wait is not None:
             return error(429, "rate_limited", "Too many requests", {"retry-after": str(wait)})
@@ -88,11 +89,12 @@ class EmulatorApi:
 
     async def _api(self, method: str, path: str, headers: Mapping[str, str],
                    body: BodySource) -> Reply:
-        route = next(((pattern, allowed, found) for pattern, allowed in ALLOWED.items()
-                      if (found := pattern.match(path))), None)
-        if route is None:
-            return error(404, "not_found", "Not found")
-        pattern, allowed, match = route
+        pattern, match = _BY_NUMBER, _BY_NUMBER.match(path)
+        if match is None:
+            pattern, match = _BY_ID, _BY_ID.match(path)
+            if match is None:
+                return error(404, "not_found", "Not found")
+        allowed = ALLOWED[pattern]
         if method not in allowed:
             return not_allowed(method, allowed)
         customer = await self._gate(headers)
