@@ -31,7 +31,8 @@ class InProcessSender:
         raw = b"" if body is None else dumps(body)
         sent = {**self.headers, **{k.lower(): v for k, v in headers.items()}} if headers \
             else self.headers
-        reply = await self.api.handle(method, unquote(path), sent, raw, "127.0.0.1")
+        reply = await self.api.handle(method, unquote(path) if "%" in path else path, sent,
+                                      raw, "127.0.0.1")
         if reply.dropped:
             raise TransportFailed("connection failed (the emulator dropped it)")
         return Answer(reply.status, reply.headers, reply.body)

@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from mvconf.connection import DEFAULT_RETRY_TIMEOUT
 from mvconf.errors import ApiError, ApiUnreachable
-from mvconf.facts import did_label
+from mvconf.facts import E164_SHAPE, did_label
 from mvconf.jsontext import loads
 from mvconf.logs import contains_secret, redact, redact_data
 from mvconf.minivoice.governor import RateGovernor
@@ -74,8 +74,9 @@ class MiniVoiceClient:
     async def get_by_number(self, number: str) -> LiveDID | None:
         """The DID with this E.164 number, or None when the account has no such DID (404)."""
         what = f"reading DID {number}"
-        body, tag = await self._call("GET", f"/v1/dids/by-number/{quote(number, safe='+')}",
-                                     what, none_on_404=True)
+        segment = number if E164_SHAPE.match(number) else quote(number, safe="+")
+        body, tag = await self._call("GET", f"/v1/dids/by-number/{segment}", what,
+                                     none_on_404=True)
         if body is None:
             return None
         did = parse_did(body, what, tag)
@@ -140,7 +141,8 @@ class MiniVoiceClient:
         governor = self.governor
         deadline = self.clock() + self.retry_timeout
         while True:
-            await governor.acquire()
+            if not governor.open():
+                await governor.acquire()
             try:
                 answer = await self.sender.send(method, path, body, headers)
             except TransportFailed as exc:

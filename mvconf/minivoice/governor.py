@@ -36,6 +36,10 @@ class RateGovernor:
         self._since = 0.0  # when the rate was last set
         self._answered: deque[float] = deque()  # times of accepted answers in the last second
 
+    def open(self) -> bool:
+        """Whether a request may go at once without asking: no rate learnt, no pause."""
+        return self.rate is None and self.paused_until <= self.clock()
+
     async def acquire(self) -> None:
         """Wait until this request may be sent."""
         while True:
