@@ -168,6 +168,17 @@ def test_a_server_that_drops_each_connection_after_answering_is_still_read(manif
     assert "retrying" not in result.stderr
 
 
+def test_an_answer_that_is_not_http_is_a_clear_error_without_the_key(manifest):
+    def garbage(handler):
+        handler.wfile.write(b"HTTP/1.1 200 OK\r\nnot a header " + KEY.encode() + b"\r\n\r\n")
+        handler.close_connection = True
+
+    with hostile_server(garbage) as (url, _):
+        result = plan(manifest, url, "--retry-timeout", "0")  # plan() checks the key is absent
+    assert result.code == 1 and "is not valid HTTP" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory):
     """A self-signed certificate for 127.0.0.1: trusted only where SSL_CERT_FILE names it."""

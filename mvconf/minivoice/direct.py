@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 import h11
 
 from mvconf.jsontext import dumps
+from mvconf.logs import redact
 from mvconf.minivoice.transport import Answer, AnswerTooLarge, TransportFailed, network_cause
 
 READ_BYTES = 65536
@@ -108,8 +109,9 @@ class DirectSender:
                                       f"{self.deadline:g}s") from None
             raise TransportFailed(f"{self.host} did not answer in time (timeout)") from None
         except h11.ProtocolError as exc:
+            why = redact(str(exc))[:200]  # h11 may quote the answer's own bytes
             raise TransportFailed(f"cannot reach the MiniVoice API at {self.host}: the answer "
-                                  f"is not valid HTTP ({exc})") from None
+                                  f"is not valid HTTP ({why})") from None
         except OSError as exc:  # refused, reset, DNS, TLS (ssl.SSLError is an OSError)
             raise TransportFailed(f"cannot reach the MiniVoice API at {self.host}: "
                                   f"{network_cause(exc)}") from None
