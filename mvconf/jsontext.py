@@ -40,17 +40,15 @@ def loads(data: bytes) -> Any:
 
 def _too_deep(value: Any) -> bool:
     """Whether `value` nests deeper than MAX_DEPTH, looking at its containers level by level."""
-    level, depth = [value], 0
-    while level:
+    level = [value] if type(value) is dict or type(value) is list else []
+    depth = 0
+    while level:  # the containers at one depth
         depth += 1
         if depth > MAX_DEPTH:
             return True
-        inner: list[Any] = []
-        for item in level:
-            if type(item) is dict or type(item) is list:
-                inner.extend(c for c in (item.values() if type(item) is dict else item)
-                             if type(c) is dict or type(c) is list)
-        level = inner
+        level = [child for item in level
+                 for child in (item.values() if type(item) is dict else item)
+                 if type(child) is dict or type(child) is list]
     return False
 
 
@@ -72,6 +70,6 @@ def dumps(value: Any, indent: bool = False) -> bytes:
     """Compact JSON, or indented by two spaces; ValueError for what JSON cannot hold."""
     try:
         return orjson.dumps(value, option=_INDENT if indent else 0)
-    except TypeError:  # an integer beyond 64 bits, for one: the standard library writes it
+    except TypeError:  # an integer beyond 64 bits, for one: pydantic-core writes it
         pass
     return pydantic_core.to_json(value, indent=2 if indent else None)  # ValueError if it fails

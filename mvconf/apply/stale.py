@@ -17,7 +17,7 @@ def why_stale(change: Change, now: LiveDID | None) -> str | None:
         return "is no longer in the account"
     if change.did_id is not None and now.id != change.did_id:
         return f"is {now.id} in the account, not {change.did_id} as the plan says"
-    current = now.model_dump(mode="json", exclude_unset=True)
+    current = now.data()
     moved = [k for k in TRACKED if current.get(k) != change.live.get(k)]
     return f"changed since planning ({', '.join(moved)})" if moved else None
 

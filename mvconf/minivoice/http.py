@@ -117,8 +117,8 @@ async def open_http_sender(endpoint: Endpoint, parallelism: int,
                            deadline: float = DEADLINE_SECONDS) -> AsyncIterator[HttpSender]:
     """One lane per request in flight, with keep-alive, for the whole run; no redirects.
     Proxy variables apply to https only: a plain-http API is loopback and reached directly.
-    `deadline` bounds each request from sending to its last byte (at least one second)."""
-    deadline = max(1.0, min(DEADLINE_SECONDS, deadline))
+    `deadline` bounds each request from sending to its last byte (network.py keeps it between
+    one second and DEADLINE_SECONDS)."""
     timeout = httpx.Timeout(min(TIMEOUT_SECONDS, deadline),
                             connect=min(CONNECT_TIMEOUT_SECONDS, deadline))
     trust_env = urlsplit(endpoint.url or "").scheme == "https"

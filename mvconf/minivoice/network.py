@@ -35,13 +35,13 @@ async def open_network_sender(endpoint: Endpoint, parallelism: int,
     `deadline` bounds each request from sending to its last byte (at least one second)."""
     url = endpoint.url or ""
     https = urlsplit(url).scheme == "https"
+    deadline = max(1.0, min(DEADLINE_SECONDS, deadline))
     if https and proxied():
         from mvconf.minivoice.http import open_http_sender
 
         async with open_http_sender(endpoint, parallelism, deadline) as sender:
             yield sender
         return
-    deadline = max(1.0, min(DEADLINE_SECONDS, deadline))
     tls = None
     if https:
         from httpx import create_ssl_context  # the trust httpx gives: certifi, SSL_CERT_FILE
