@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -25,7 +27,8 @@ def project(write, state_file):
 
 
 def run_at_prompt(project, tmp_path, then):
-    """Start apply with a pty as its terminal; once it asks, `then(proc, master)`."""
+    """Start apply with a pty as its terminal; once it asks, `then(proc, master)`. The child
+    is always reaped: killed if it has not ended within the deadline."""
     manifest, state = project
     master, slave = os.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "mvconf", "apply", str(manifest),
@@ -33,14 +36,22 @@ def run_at_prompt(project, tmp_path, then):
                              str(tmp_path / "j.jsonl")],
                             stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     os.close(slave)
-    seen = b""
-    while PROMPT not in seen:  # the prompt goes to stderr, as stdout is not the terminal
-        chunk = os.read(proc.stderr.fileno(), 4096)
-        assert chunk, seen
-        seen += chunk
-    then(proc, master)
-    out, err = proc.communicate(timeout=30)
-    os.close(master)
+    try:
+        seen = b""
+        deadline = time.monotonic() + 60
+        while PROMPT not in seen:  # the prompt goes to stderr, as stdout is not the terminal
+            ready, _, _ = select.select([proc.stderr], [], [], max(0, deadline - time.monotonic()))
+            assert ready, f"no prompt within 60 s: {seen!r}"
+            chunk = os.read(proc.stderr.fileno(), 4096)
+            assert chunk, seen
+            seen += chunk
+        then(proc, master)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        os.close(master)
     app = json.loads(state.read_text())["dids"][0]["application_id"]
     return proc.returncode, out.decode(), (seen + err).decode(), app
 
@@ -62,3 +73,26 @@ def test_ctrl_c_at_the_prompt_cancels_at_once(project, tmp_path):
                                       lambda p, m: p.send_signal(signal.SIGINT))
     assert code == 130 and app == "app_123"
     assert not (tmp_path / "j.jsonl").exists()
+
+
+def test_sigterm_at_the_prompt_cancels_at_once(project, tmp_path):
+    code, _, err, app = run_at_prompt(project, tmp_path,
+                                      lambda p, m: p.send_signal(signal.SIGTERM))
+    assert code == 143 and app == "app_123" and "nothing was changed" in err
+    assert not (tmp_path / "j.jsonl").exists()
+
+
+def test_a_signal_before_the_read_starts_is_not_missed(monkeypatch):
+    """The race itself: SIGINT lands after the question is shown and before the terminal is
+    read. A blocking read would wait for a line forever; the answer must be cancelled."""
+    import click
+
+    from mvconf.commands.apply_view import read_answer
+
+    r, w = os.pipe()  # a terminal that never answers
+    try:
+        with pytest.raises(click.Abort):
+            read_answer(r, lambda: os.kill(os.getpid(), signal.SIGINT))
+    finally:
+        os.close(r)
+        os.close(w)

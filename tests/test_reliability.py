@@ -139,14 +139,19 @@ def test_sigint_during_plan_exits_130_without_a_plan_file(write, state_file, tmp
     proc, url = start(state, "--latency-ms", "200")
     out = tmp_path / "plan.json"
     try:
-        plan = subprocess.Popen([sys.executable, "-m", "mvconf", "plan", str(manifest), "--out",
-                                 str(out), "--parallelism", "2"], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True,
+        plan = subprocess.Popen([sys.executable, "-m", "mvconf", "plan", "--debug", str(manifest),
+                                 "--out", str(out), "--parallelism", "2"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env={**os.environ, "MINIVOICE_API_KEY": KEY,
                                      "MINIVOICE_API_URL": url})
-        time.sleep(1.0)  # let it get well into its reads: 200 reads take 20 s here
+        seen = []  # --debug logs each answer: wait until 4 reads are done (200 take 20 s here)
+        while sum(" -> 200" in line for line in seen) < 4:
+            line = plan.stderr.readline()
+            assert line, "".join(seen)
+            seen.append(line)
         plan.send_signal(signal.SIGINT)
-        _, err = plan.communicate(timeout=20)
+        _, err = plan.communicate(timeout=60)
+        err = "".join(seen) + err
         assert plan.returncode == 130 and "Traceback" not in err
         assert not out.exists()
     finally:

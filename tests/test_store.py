@@ -37,9 +37,20 @@ def test_bad_state_files_are_refused_naming_the_problem(tmp_path, data, words):
 
 def test_missing_fields_are_filled_in(tmp_path):
     store = store_of(tmp_path, {"api_keys": [KEY], "dids": [
-        {"id": "d1", "number_e164": "+15551230001"}]})
+        {"id": "d1", "number_e164": "+15551230001"},
+        {"id": "d2", "number_e164": "+15551230002", "status": "suspended",
+         "route_mode": "reject", "customer_id": "cust_2", "created_at": "2025-05-05T00:00:00Z"}]})
     assert store.first_key() == "k" and store.customer_of("k") == "cust_1"
     assert store.customer_of("nope") is None
+    filled = store.find_number("+15551230001")
+    assert {k: filled[k] for k in ("customer_id", "status", "route_mode", "application_id",
+                                   "provider", "created_at", "updated_at")} == {
+        "customer_id": "cust_1", "status": "active", "route_mode": "webhook",
+        "application_id": None, "provider": "didww", "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-01-01T00:00:00Z"}
+    given = store.find_number("+15551230002")  # what the file says is kept, not defaulted
+    assert (given["status"], given["route_mode"], given["customer_id"], given["updated_at"]) == (
+        "suspended", "reject", "cust_2", "2025-05-05T00:00:00Z")
 
 
 def test_yaml_state_files_load(tmp_path):

@@ -3,9 +3,11 @@ account-setup steps and the summary. The applier calls it through `apply.view.Ap
 
 from __future__ import annotations
 
+import os
+import select
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import click
@@ -13,10 +15,50 @@ import click
 from mvconf.apply.executors import Report
 from mvconf.apply.view import Tick
 from mvconf.commands.console import print_lines, progress
+from mvconf.errors import Interrupted
 from mvconf.plan import render
 from mvconf.plan.change import Change
 from mvconf.plan.model import Plan
 from mvconf.plan.steps import steps_for
+
+ANSWER_LIMIT = 4096
+
+
+def read_answer(fd: int, ask: Callable[[], None]) -> str:
+    """One line from the terminal `fd` after `ask()` has shown the question, cancelled by
+    SIGINT or SIGTERM however early it comes (the handlers are in place before the question).
+
+    A blocking read misses a signal that lands just before the read starts (the handler has
+    run, nothing interrupts the read). Here the signal itself wakes the wait: the C-level
+    handler writes its number to a pipe (`signal.set_wakeup_fd`) that is watched beside the
+    terminal, so there is no moment when a signal can arrive unseen."""
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    old_wakeup = signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+    for signum in previous:  # a Python handler is needed for the wakeup byte to be written
+        signal.signal(signum, lambda *_: None)
+    try:
+        ask()
+        data = b""
+        while b"\n" not in data and len(data) < ANSWER_LIMIT:
+            ready, _, _ = select.select([fd, wake_r], [], [])
+            if wake_r in ready:
+                signum = os.read(wake_r, 1)[0]
+                if signum == signal.SIGTERM:
+                    raise Interrupted(signum, "Terminated at the prompt; nothing was changed.")
+                raise click.Abort  # Ctrl-C: "Interrupted.", exit 130, nothing written
+            chunk = os.read(fd, 1024)
+            if not chunk:
+                break  # end of input: no answer, so no approval
+            data += chunk
+        return data.decode("utf-8", errors="replace")
+    finally:
+        signal.set_wakeup_fd(old_wakeup)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        os.close(wake_r)
+        os.close(wake_w)
 
 
 class TerminalView:
@@ -45,14 +87,9 @@ class TerminalApplyView(TerminalView):
         when stdout is not the terminal, so it is seen even with stdout redirected."""
         if not sys.stdin.isatty():
             return None
-        previous = signal.getsignal(signal.SIGINT)
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C ends the prompt
-        try:
-            answer = click.prompt(f"Write {count} change(s) through the MiniVoice API? Only "
-                                  "'yes' approves", default="", show_default=False,
-                                  err=not sys.stdout.isatty())
-        finally:
-            signal.signal(signal.SIGINT, previous)
+        question = f"Write {count} change(s) through the MiniVoice API? Only 'yes' approves: "
+        err = not sys.stdout.isatty()
+        answer = read_answer(sys.stdin.fileno(), lambda: click.echo(question, nl=False, err=err))
         return answer.strip() == "yes"
 
     def applied(self, change: Change) -> None:
