@@ -8,14 +8,17 @@ but never edit the configuration a person wrote."""
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
-from pathlib import Path
 
-from mvconf.errors import InputError, MvconfError
+from mvconf.errors import InputError, ManifestError, MvconfError
 from mvconf.facts import TAKES_DESTINATIONS
+from mvconf.files import write_output
 from mvconf.importer import entries, fields_of, why_not
 from mvconf.manifest import DesiredDid, Scope, load_manifests
-from mvconf.manifest.edit import EditableManifest, entry_map, new_manifest
+from mvconf.manifest.edit import entry_map, new_manifest
+from mvconf.manifest.loader import read_text
+from mvconf.manifest.splice import Entry, ManifestText, find_entry
 from mvconf.minivoice.models import LiveDID
 from mvconf.plan.planner import desired_fields, matches
 
@@ -59,14 +62,21 @@ def manifest_for(dids: list[LiveDID], names: dict[str, str], ranges: bool, api_l
 
 def accept_drift(read: Read, into: str, wanted: list[str], scope: Scope, echo: Echo) -> int:
     """Update the manifests under `into` to the live values of `wanted` (default: every DID
-    they manage); new numbers are appended. One line per DID changed."""
+    they manage); new numbers are appended. One line per DID changed.
+
+    What is written is proved before it is written: the edited texts are loaded as a plan
+    would load them, and every DID read must then be what the account holds, and every other
+    DID exactly what it was. Files are compared with what was read before the account was, so
+    an edit made meanwhile is never overwritten."""
     loaded = load_manifests([into], scope=scope)
+    before = {path: read_text(path) for path in loaded.files}
     names = {**loaded.names(), **{v: k for k, v in scope.applications.items()}}
     managed = {d.number: d for d in loaded.dids}
     live = read(wanted or list(managed))
-    files: dict[str, EditableManifest] = {}
-    code = 0
-    for number, did in live.items():
+    docs: dict[str, ManifestText] = {}
+    code, lines, accepted = 0, [], {}
+    for number in sorted(live, key=lambda n: (len(n), n)):
+        did = live[number]
         if did is None:
             echo(f"{number}: not in the account (404 not_found); skipped", err=True)
             continue
@@ -78,37 +88,116 @@ def accept_drift(read: Read, into: str, wanted: list[str], scope: Scope, echo: E
             echo(f"{number}: cannot be written: {reason}; left as it is", err=True)
             code = EXIT_COMMENTED
             continue
-        echo(_apply(files, into, desired, did, names))
-    for manifest in files.values():
-        manifest.save()
+        lines.append(_accept(docs, before, into, desired, did, names))
+        accepted[number] = did
+    texts = {path: doc.result() for path, doc in docs.items() if doc.changed}
+    _prove(texts, into, scope, loaded, accepted)
+    _write(texts, before)
+    for line in lines:
+        echo(line)
     return code
 
 
-def _file(files: dict[str, EditableManifest], path: str) -> EditableManifest:
-    if path not in files:
-        files[path] = EditableManifest(Path(path))
-    return files[path]
+def _doc(docs: dict[str, ManifestText], before: dict[str, str], path: str) -> ManifestText:
+    if path not in docs:
+        if path in before:
+            text = before[path]
+        elif os.path.exists(path):
+            text = read_text(path)
+            before[path] = text
+        else:
+            text = "version: 1\ndids: []\n"
+        docs[path] = ManifestText(text, path)
+    return docs[path]
 
 
-def _apply(files, into: str, desired: DesiredDid | None, did: LiveDID,
-           names: dict[str, str]) -> str:
+def _accept(docs, before, into: str, desired: DesiredDid | None, did: LiveDID,
+            names: dict[str, str]) -> str:
     values = fields_of(did, names)
     if desired is None:
         target = into if os.path.isfile(into) else os.path.join(into, "imported.yaml")
-        _file(files, target).append(entry_map(did.number_e164, did.number_e164, values, did.id))
+        _doc(docs, before, target).add_entry({"number": did.number_e164, **values,
+                                              "id": did.id})
         return f"added {did.number_e164} to {target}"
     path, _, line = desired.source.rpartition(":")
-    manifest = _file(files, path)
-    index = manifest.index_at(int(line))
-    if index is None:
+    doc = _doc(docs, before, path)
+    entry = find_entry(doc.entries, did.number_e164, int(line))
+    if entry is None:
         raise InputError(f"{desired.source}: cannot find the entry of {did.number_e164}")
-    if "range" in manifest.dids[index]:
-        manifest.insert_after(index, entry_map(did.number_e164, did.number_e164, values))
+    if "range" in entry.keys:
+        fields = {"number": did.number_e164, **values}
+        environments = entry.keys.get("environments")
+        if environments is not None:  # the override is for the same environments
+            fields["environments"] = [n.value for n in environments[1].value]
+        doc.add_entry(fields, after=entry)
         return f"overrode {did.number_e164} below its range at {desired.source}"
-    drop = {"destinations"} if did.route_mode not in TAKES_DESTINATIONS else set()
-    if did.status == "active":
-        drop.add("status")
-    if did.application_id is None:
-        drop.add("application")
-    manifest.update(index, values, drop)
+    _update(doc, entry, desired, did, values)
     return f"updated {did.number_e164} at {desired.source}"
+
+
+def _update(doc: ManifestText, entry: Entry, desired: DesiredDid, did: LiveDID,
+            values: dict) -> None:
+    """Only the keys whose value differs, in the entry's own style."""
+    if did.route_mode not in TAKES_DESTINATIONS:
+        doc.drop_key(entry, "destinations")
+    if did.status == "active" and desired.status != "active":
+        doc.drop_key(entry, "status")
+    if did.application_id is None and desired.application_id is not None:
+        doc.drop_key(entry, "application")
+    if did.application_id is not None and desired.application_id != did.application_id:
+        doc.set_key(entry, "application", values["application"])
+    if desired.route_mode != did.route_mode:
+        doc.set_key(entry, "route_mode", did.route_mode)
+    if did.route_mode in TAKES_DESTINATIONS and \
+            list(desired.destinations) != values["destinations"]:
+        doc.set_key(entry, "destinations", values["destinations"])
+    if did.status != "active" and desired.status != did.status:
+        doc.set_key(entry, "status", did.status)
+
+
+def _same(a: DesiredDid, b: DesiredDid) -> bool:
+    return (a.application_id, a.route_mode, a.destinations, a.pin_id, a.status,
+            a.description) == (b.application_id, b.route_mode, b.destinations, b.pin_id,
+                               b.status, b.description)
+
+
+def _prove(texts: dict[str, str], into: str, scope: Scope, loaded, accepted) -> None:
+    """Refuse to write unless the edited manifests want exactly the live values of the DIDs
+    accepted, and exactly what they wanted before for every other DID."""
+    if not texts:
+        return
+    try:
+        after = {d.number: d for d in load_manifests([into], scope=scope, texts=texts).dids}
+    except ManifestError as exc:
+        first = exc.problems[0]
+        raise InputError(f"import --into would leave the manifests invalid ({first}); nothing "
+                         "was written") from None
+    wrong = [n for n, did in accepted.items()
+             if n not in after or not matches(desired_fields(after[n]), did)]
+    wrong += [d.number for d in loaded.dids if d.number not in accepted
+              and (d.number not in after or not _same(d, after[d.number]))]
+    wrong += [n for n in after if n not in accepted and n not in {d.number for d in loaded.dids}]
+    if wrong:
+        shown = ", ".join(sorted(set(wrong))[:5])
+        raise InputError(f"import --into cannot write the live values of {shown} into these "
+                         "manifests without changing what they mean (for example a value set "
+                         "in defaults that the entry cannot unset); nothing was written. Edit "
+                         "those entries by hand.")
+
+
+def _write(texts: dict[str, str], before: dict[str, str]) -> None:
+    """Every file or none: each must still hold what was read, and be writable."""
+    for path in texts:
+        real = os.path.realpath(path)
+        try:
+            info = os.stat(real)
+        except FileNotFoundError:
+            continue
+        if not info.st_mode & 0o222:
+            raise InputError(f"{path} is read-only (mode {stat.S_IMODE(info.st_mode):04o}); "
+                             "nothing was written")
+        if path in before and read_text(path) != before[path]:
+            raise InputError(f"{path} changed while the account was being read; nothing was "
+                             "written. Run import --into again.")
+    for path, text in texts.items():
+        write_output(path, text)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import difflib
 import json
 
+import pytest
+
 from .helpers import did
 
 
@@ -111,3 +113,123 @@ def test_import_into_changes_only_the_drifted_lines_and_keeps_every_comment(cli,
                                                      "blocked": 0, "conflict": 0}
     again = cli("import", "--into", path.parent, "--emulator", state)
     assert again.code == 0 and again.stdout == "" and path.read_text() == after
+
+
+README_ENTRIES = {
+    "desk": """\
+  # The front desk
+  - number: "+15551230002"
+    application: support
+    route_mode: webhook   # the bot
+""",
+    "range": """\
+  - range: "+15551230010..+15551230019"
+    application: sales
+    route_mode: webhook
+""",
+}
+HEADER = "version: 1\napplications: {support: app_123, sales: app_456}\ndids:\n"
+
+
+def _readme_state(state_file):
+    records = [did("+15551230002", app="app_123", mode="reject", id="did_2")]
+    records += [did(f"+155512300{i}", app="app_456", id=f"did_{i}") for i in range(10, 20)]
+    records[4]["application_id"] = "app_123"  # +15551230013 drifted inside the range
+    return state_file(records)
+
+
+@pytest.mark.parametrize("order", [("desk", "range"), ("range", "desk")])
+def test_the_readme_example_in_either_order(cli, write, state_file, order):
+    text = HEADER + "".join(README_ENTRIES[k] for k in order)
+    path = write("dids/main.yaml", text)
+    state = _readme_state(state_file)
+    result = cli("import", "--into", path.parent, "--emulator", state)
+    assert result.code == 0, result.stderr
+    after = path.read_text()
+    desk = after.index("  # The front desk\n")
+    assert after[desk:].startswith('  # The front desk\n  - number: "+15551230002"\n'
+                                   "    application: support\n"
+                                   "    route_mode: reject   # the bot\n")
+    override = ('  - number: "+15551230013"\n    application: support\n'
+                "    route_mode: webhook\n")
+    assert after.index(README_ENTRIES["range"]) < after.index(override)
+    assert after.count("+15551230002") == 1 and after.count("+15551230013") == 1
+    assert plan_summary(cli, path.parent, state)["update"] == 0
+    assert sorted(result.stdout.splitlines()) == sorted([
+        f"updated +15551230002 at {path}:{text[:text.index('- number')].count(chr(10)) + 1}",
+        f"overrode +15551230013 below its range at "
+        f"{path}:{text[:text.index('- range')].count(chr(10)) + 1}"])
+
+
+def test_three_hundred_drifted_dids_leave_a_clean_plan(cli, write, state_file):
+    lines = [HEADER.replace("dids:\n", "defaults: {application: sales}\ndids:\n")]
+    records = []
+    for i in range(300):
+        number = f"+1555124{i:04d}"
+        if i % 3 == 0:
+            lines.append(f'  - {{number: "{number}", route_mode: forward, destinations: '
+                         f'["+1555999{i:04d}"]}}  # line {i}\n')
+        else:
+            lines.append(f'  # note {i}\n  - number: "{number}"\n    route_mode: webhook\n')
+        mode, dests = [("reject", None), ("forward", [f"+1555888{i:04d}"]),
+                       ("webhook", None)][i % 3]
+        records.append(did(number, app="app_123" if i % 5 == 0 else "app_456", mode=mode,
+                           destinations=dests, id=f"did_{i}"))
+    path = write("dids/main.yaml", "".join(lines))
+    state = state_file(records)
+    result = cli("import", "--into", path.parent, "--emulator", state)
+    assert result.code == 0, result.stderr
+    assert plan_summary(cli, path.parent, state) == {"noop": 300, "update": 0, "missing": 0,
+                                                     "blocked": 0, "conflict": 0}
+    after = path.read_text()
+    for i in range(300):
+        assert (f"# line {i}\n" in after) if i % 3 == 0 else (f"  # note {i}\n" in after)
+    assert after.splitlines()[4].startswith("  - {number:")  # a flow entry stays flow
+
+
+def test_the_file_keeps_its_mode_symlink_and_line_endings(cli, tmp_path, state_file):
+    real = tmp_path / "real.yaml"
+    real.write_bytes(b'version: 1\r\ndids:\r\n  # desk\r\n  - number: "+15551230002"\r\n'
+                     b'    application: app_123\r\n    route_mode: webhook\r\n'
+                     b'  - number: "+15551230003"\r\n    application: app_123\r\n'
+                     b'    route_mode: webhook\r\n')
+    real.chmod(0o640)
+    (tmp_path / "dids").mkdir()
+    link = tmp_path / "dids" / "main.yaml"
+    link.symlink_to(real)
+    state = state_file([did("+15551230002", mode="reject"), did("+15551230003")])
+    result = cli("import", "--into", link.parent, "--emulator", state)
+    assert result.code == 0, result.stderr
+    assert link.is_symlink() and oct(real.stat().st_mode & 0o777) == "0o640"
+    assert real.read_bytes().count(b"\r\n") == 9 and b"route_mode: reject\r\n" in \
+        real.read_bytes()
+    assert real.read_bytes().replace(b"reject", b"webhook", 1).count(b"\n") == 9
+
+
+def test_a_read_only_manifest_is_not_rewritten(cli, write, state_file):
+    path = write("dids/main.yaml", HEADER + README_ENTRIES["desk"])
+    path.chmod(0o444)
+    before = path.read_text()
+    result = cli("import", "--into", path.parent, "--emulator",
+                 _readme_state(state_file))
+    assert result.code == 1 and "read-only" in result.stderr and path.read_text() == before
+
+
+def test_an_edit_made_during_the_read_is_not_lost(write, state_file, monkeypatch):
+    from mvconf.adopt import accept_drift
+    from mvconf.errors import InputError
+    from mvconf.manifest import Scope
+    from mvconf.minivoice.models import LiveDID
+
+    path = write("dids/main.yaml", HEADER + README_ENTRIES["desk"])
+    edited = path.read_text().replace("# The front desk", "# The front desk (edited)")
+
+    def read(numbers):
+        path.write_text(edited)  # someone saves the file while the account is read
+        return {"+15551230002": LiveDID(id="did_2", number_e164="+15551230002",
+                                        application_id="app_123", route_mode="reject",
+                                        status="active")}
+
+    with pytest.raises(InputError, match="changed while the account was being read"):
+        accept_drift(read, str(path.parent), [], Scope(), lambda *a, **k: None)
+    assert path.read_text() == edited

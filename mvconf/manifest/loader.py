@@ -6,12 +6,13 @@ import difflib
 import os
 import re
 import stat
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from mvconf.errors import ManifestError, Problem
+from mvconf.errors import InputError, ManifestError, Problem
 from mvconf.facts import ROUTE_MODES
 from mvconf.manifest.models import KNOWN_KEYS, DidSpec, ManifestFile
 from mvconf.manifest.yamlpos import Located, YamlProblem, load_located
@@ -93,10 +94,11 @@ def _walk(root: str, skipped: list[str]) -> list[str]:
     return [full for _, full in sorted(files)]
 
 
-def read_manifest(path: str) -> tuple[LoadedFile | None, list[Problem]]:
-    """Read and check the shape of one file; problems instead of exceptions."""
+def read_manifest(path: str, text: str | None = None) -> tuple[LoadedFile | None, list[Problem]]:
+    """Read (unless `text` is given) and check the shape of one file; problems instead of
+    exceptions."""
     try:
-        text = _read_text(path)
+        text = _read_text(path) if text is None else text
         located = load_located(text)
     except YamlProblem as exc:
         return None, [Problem(path, exc.line, exc.column, exc.message)]
@@ -271,14 +273,28 @@ def _label(loc: tuple) -> str:
     return ".".join(parts) or "manifest"
 
 
-def load_all(paths: list[str], skip_other: bool = False,
-             skipped: list[str] | None = None) -> tuple[list[LoadedFile], list[Problem]]:
-    """Every manifest under `paths`, shape-checked, with the problems of those that failed."""
+def read_text(path: str) -> str:
+    """A manifest's text, read as the loader reads it (bounded, regular files only, UTF-8);
+    InputError names the path."""
+    try:
+        return _read_text(path)
+    except YamlProblem as exc:
+        raise InputError(f"{path}: {exc.message}") from None
+
+
+def load_all(paths: list[str], skip_other: bool = False, skipped: list[str] | None = None,
+             texts: Mapping[str, str] | None = None) -> tuple[list[LoadedFile], list[Problem]]:
+    """Every manifest under `paths`, shape-checked, with the problems of those that failed.
+    `texts` stands in for what some files hold (or would hold: paths not yet on disk)."""
     loaded: list[LoadedFile] = []
     problems: list[Problem] = []
-    for path in find_manifests(paths, skip_other, skipped):
-        item, found = read_manifest(path)
-        problems.extend(found)
+    texts = texts or {}
+    found = find_manifests(paths, skip_other, skipped)
+    found += [p for p in texts if p not in found]
+    for path in found:
+        item, found_problems = read_manifest(path, texts.get(path))
+        problems.extend(found_problems)
         if item is not None:
             loaded.append(item)
     return loaded, problems
+

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from mvconf.errors import ManifestError, Problem
@@ -27,6 +28,7 @@ class Manifests:
     dids: list[DesiredDid]
     aliases: dict[str, str]  # alias -> application id, the environment's winning
     skipped: tuple[str, ...] = ()  # FIFOs, devices... named like manifests, not read
+    files: tuple[str, ...] = ()  # the manifests read, as found
 
     def names(self) -> dict[str, str]:
         """Application id -> its alias (the first, when several name it), for display."""
@@ -36,15 +38,15 @@ class Manifests:
         return names
 
 
-def load_manifests(paths: list[str], strict: bool = False,
-                   scope: Scope | None = None) -> Manifests:
+def load_manifests(paths: list[str], strict: bool = False, scope: Scope | None = None,
+                   texts: Mapping[str, str] | None = None) -> Manifests:
     """`load_desired`, with the aliases the manifests (and the environment) define.
 
     Entries are resolved in manifest order. A `number:` entry inside a range overrides the
     range for that number, wherever it is; the range stands for every other number of it."""
     scope = scope or Scope()
     skipped: list[str] = []
-    files, problems = load_all(paths, scope.skip_other_yaml, skipped)
+    files, problems = load_all(paths, scope.skip_other_yaml, skipped, texts)
     aliases = {**_collect_aliases(files, problems), **scope.applications}
     entries: list[DesiredDid | tuple[NumberRange, DesiredDid]] = []
     numbers: dict[str, str] = {}
@@ -71,7 +73,8 @@ def load_manifests(paths: list[str], strict: bool = False,
     problems += _overlaps(ranges)
     if problems:
         raise ManifestError(sorted(problems, key=lambda p: (p.path, p.line, p.column)))
-    return Manifests(list(_expand(entries, numbers)), aliases, tuple(skipped))
+    return Manifests(list(_expand(entries, numbers)), aliases, tuple(skipped),
+                     tuple(f.path for f in files))
 
 
 def _expand(entries, numbers: dict[str, str]):

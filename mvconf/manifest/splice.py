@@ -1,0 +1,281 @@
+"""Edits to a manifest's text at the exact positions of its YAML nodes, for `import --into`.
+
+A round-trip dump of the whole document rewrites what nobody asked it to: indentation, flow lists,
+line endings, spacing. Here nothing is dumped. The text is parsed once (the C parser's node tree,
+whose marks are character offsets), each edit names the span it replaces, and every character
+outside those spans is kept as it was:
+
+- a changed value is written over its own span, in its own style (a flow list stays a flow list,
+  a block list a block list, quotes as they were);
+- a new key goes on a new line after the entry's last line (or after the last value of a flow
+  mapping), so a comment at the end of a line stays on it;
+- a dropped key takes its own lines with it, or its `, key: value` in a flow mapping;
+- a new entry (an override below its range, or a new number) follows the style of the entry it
+  is placed after.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ruamel.yaml import nodes
+from ruamel.yaml.error import YAMLError
+
+from mvconf.errors import InputError
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from ruamel.yaml import CSafeLoader as _Loader
+
+# Plain scalars that read back as the same string in YAML 1.1 and 1.2 alike.
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*\Z")
+_SPECIAL = {"true", "false", "yes", "no", "on", "off", "null", "y", "n", "~"}
+KEY_ORDER = ("number", "range", "application", "route_mode", "destinations", "status")
+
+
+def scalar_text(value: str, style: str | None = None) -> str:
+    """`value` as a YAML scalar: in `style` ('"', "'" or plain) where that reads back the same."""
+    if style == "'" and "\n" not in value:
+        return "'" + value.replace("'", "''") + "'"
+    if style in (None, "") and _PLAIN.match(value) and value.lower() not in _SPECIAL:
+        return value
+    return json.dumps(value, ensure_ascii=False)  # a JSON string is a YAML double-quoted one
+
+
+def value_text(value: Any, item_style: str | None = '"') -> str:
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(scalar_text(v, item_style) for v in value) + "]"
+    return scalar_text(str(value), None)
+
+
+@dataclass
+class Entry:
+    """One item of `dids`: its node, its keys, and what it manages."""
+
+    index: int
+    node: nodes.Node
+    keys: dict[str, tuple[nodes.Node, nodes.Node]] = field(default_factory=dict)
+
+    @property
+    def flow(self) -> bool:
+        return bool(getattr(self.node, "flow_style", False))
+
+    @property
+    def line(self) -> int:
+        return self.node.start_mark.line + 1
+
+    def scalar(self, key: str) -> str | None:
+        pair = self.keys.get(key)
+        if pair is None or not isinstance(pair[1], nodes.ScalarNode):
+            return None
+        return pair[1].value
+
+
+class ManifestText:
+    """One manifest's text, and the edits to make to it; `result()` is the edited text."""
+
+    def __init__(self, text: str, label: str):
+        self.label = label
+        self.bom = "\ufeff" if text.startswith("\ufeff") else ""
+        self.text = text[len(self.bom):]
+        self.newline = "\r\n" if "\r\n" in self.text else "\n"
+        self.edits: list[tuple[int, int, str, int]] = []  # start, end, new text, order
+        self.dropped: set[int] = set()  # id() of key nodes whose pair is removed
+        try:
+            root = _Loader(self.text).get_single_node()
+        except YAMLError as exc:
+            raise InputError(f"cannot edit {label}: {exc}") from None
+        if not isinstance(root, nodes.MappingNode):
+            raise InputError(f"cannot edit {label}: it is not a manifest mapping")
+        self.root = root
+        self.dids_key: nodes.Node | None = None
+        self.dids: nodes.Node | None = None
+        for key, value in root.value:
+            if isinstance(key, nodes.ScalarNode) and key.value == "dids":
+                self.dids_key, self.dids = key, value
+        self.entries: list[Entry] = []
+        if isinstance(self.dids, nodes.SequenceNode):
+            for index, item in enumerate(self.dids.value):
+                entry = Entry(index, item)
+                if isinstance(item, nodes.MappingNode):
+                    for key, value in item.value:
+                        if isinstance(key, nodes.ScalarNode):
+                            entry.keys[key.value] = (key, value)
+                self.entries.append(entry)
+
+    # -- positions -----------------------------------------------------------------------
+
+    def _line_end(self, offset: int) -> int:
+        """The offset of the line break ending the line that holds `offset`."""
+        end = self.text.find("\n", offset)
+        if end < 0:
+            return len(self.text)
+        return end - 1 if end > 0 and self.text[end - 1] == "\r" else end
+
+    def _line_start(self, offset: int) -> int:
+        return self.text.rfind("\n", 0, offset) + 1
+
+    def _node_end(self, node: nodes.Node) -> int:
+        """Where a node's own text ends: for a block collection, its last value's end (its own
+        end mark lies past the line break, or past comments below it)."""
+        if isinstance(node, nodes.ScalarNode):
+            end = node.end_mark.index
+            if node.style in ("|", ">"):
+                end = self._line_end(max(node.start_mark.index, end - 1))
+            return end
+        if getattr(node, "flow_style", False) or not node.value:
+            return node.end_mark.index
+        last = node.value[-1]
+        return self._node_end(last[1] if isinstance(last, tuple) else last)
+
+    def _column(self, offset: int) -> int:
+        return offset - self._line_start(offset)
+
+    def _edit(self, start: int, end: int, text: str) -> None:
+        self.edits.append((start, end, text, len(self.edits)))
+
+    # -- edits ---------------------------------------------------------------------------
+
+    def set_key(self, entry: Entry, key: str, value: Any) -> None:
+        """Give `key` the value `value` in `entry`, in the style it is written in."""
+        pair = entry.keys.get(key)
+        if pair is None:
+            self._add_key(entry, key, value)
+            return
+        node = pair[1]
+        if isinstance(value, (list, tuple)) and isinstance(node, nodes.SequenceNode):
+            style = next((i.style for i in node.value if isinstance(i, nodes.ScalarNode)), '"')
+            style = style if style in ("'", '"') else '"'
+            if node.flow_style or not node.value:
+                self._edit(node.start_mark.index, node.end_mark.index, value_text(value, style))
+            else:
+                indent = " " * self._column(node.start_mark.index)
+                joined = (self.newline + indent).join(
+                    "- " + scalar_text(v, style) for v in value)
+                self._edit(node.start_mark.index, self._node_end(node), joined)
+            return
+        start, end = node.start_mark.index, self._node_end(node)
+        text = value_text(value) if isinstance(value, (list, tuple)) else scalar_text(
+            str(value), node.style if isinstance(node, nodes.ScalarNode) and
+            node.style in ("'", '"', "") else None)
+        if start == end and self.text[start - 1:start] == ":":
+            text = " " + text  # `key:` with no value
+        self._edit(start, end, text)
+
+    def _add_key(self, entry: Entry, key: str, value: Any) -> None:
+        if not isinstance(entry.node, nodes.MappingNode) or not entry.node.value:
+            raise InputError(f"cannot edit {self.label}: the entry at line {entry.line} is not "
+                             "a mapping")
+        kept = [(k, v) for k, v in entry.node.value if id(k) not in self.dropped]
+        end = self._node_end(kept[-1][1])
+        text = f"{key}: {value_text(value)}"
+        if entry.flow:
+            self._edit(end, end, f", {text}")
+            return
+        column = self._column(entry.node.value[0][0].start_mark.index)
+        at = self._line_end(end)
+        self._edit(at, at, self.newline + " " * column + text)
+
+    def drop_key(self, entry: Entry, key: str) -> None:
+        pair = entry.keys.get(key)
+        if pair is None:
+            return
+        pairs = entry.node.value
+        position = next(i for i, (k, _) in enumerate(pairs) if k is pair[0])
+        if len(pairs) == 1:
+            raise InputError(f"cannot edit {self.label}: the entry at line {entry.line} would "
+                             "be left empty")
+        key_node, value_node = pair
+        self.dropped.add(id(key_node))
+        if position == 0:  # the next key takes its place, after the `- ` or `{`
+            self._edit(key_node.start_mark.index, pairs[1][0].start_mark.index, "")
+        elif entry.flow:
+            self._edit(self._node_end(pairs[position - 1][1]), self._node_end(value_node), "")
+        else:
+            start = self._line_start(key_node.start_mark.index)
+            end = self._line_end(self._node_end(value_node))
+            line_break = len(self.newline) if self.text.startswith(self.newline, end) else 0
+            self._edit(start, end + line_break, "")
+
+    def add_entry(self, fields: dict[str, Any], after: Entry | None = None) -> None:
+        """A new entry with `fields` (in KEY_ORDER), after `after` or at the end of `dids`."""
+        ordered = [(k, fields[k]) for k in KEY_ORDER if k in fields]
+        ordered += [(k, v) for k, v in fields.items() if k not in KEY_ORDER]
+
+        def pair_text(k: str, v: Any) -> str:
+            if k in ("number", "range"):
+                return f"{k}: " + scalar_text(v, '"')
+            return f"{k}: " + value_text(v, None if k == "environments" else '"')
+
+        pieces = [pair_text(k, v) for k, v in ordered]
+        flow_entry = "{" + ", ".join(pieces) + "}"
+        if self.dids is None or (isinstance(self.dids, nodes.ScalarNode)
+                                 and self.dids.value in ("", "~", "null")):
+            self._add_dids(flow_entry)
+            return
+        if not isinstance(self.dids, nodes.SequenceNode):
+            raise InputError(f"cannot edit {self.label}: 'dids' is not a list")
+        template = after or (self.entries[-1] if self.entries else None)
+        if self.dids.flow_style:
+            if template is None:
+                start, end = self.dids.start_mark.index, self.dids.end_mark.index
+                self._edit(start, end, f"[{flow_entry}]")
+            else:
+                at = self._node_end(template.node)
+                self._edit(at, at, f", {flow_entry}")
+            return
+        assert template is not None  # a block sequence has at least one item
+        item_start = template.node.start_mark.index
+        dash = self.text.rfind("-", self._line_start(item_start), item_start)
+        dash_column = self._column(dash) if dash >= 0 else max(self._column(item_start) - 2, 0)
+        key_column = self._column(item_start)
+        gap = " " * max(key_column - dash_column - 1, 1)
+        lead = " " * dash_column + "-" + gap
+        if template.flow or not isinstance(template.node, nodes.MappingNode):
+            text = lead + flow_entry
+        else:
+            text = lead + (self.newline + " " * key_column).join(pieces)
+        at = self._line_end(self._node_end(template.node))
+        self._edit(at, at, self.newline + text)
+
+    def _add_dids(self, flow_entry: str) -> None:
+        line = f"dids:{self.newline}  - {flow_entry}{self.newline}"
+        if self.dids is not None and self.dids_key is not None:  # `dids:` with nothing
+            start = self._line_start(self.dids_key.start_mark.index)
+            end = self._line_end(self.dids_key.end_mark.index)
+            if self.text.startswith(self.newline, end):
+                end += len(self.newline)
+            self._edit(start, end, line)
+            return
+        at = len(self.text)
+        prefix = "" if not self.text or self.text.endswith("\n") else self.newline
+        self._edit(at, at, prefix + line)
+
+    def result(self) -> str:
+        """The text with every edit made. Edits may not overlap."""
+        text = self.text
+        ordered = sorted(self.edits, key=lambda e: (e[0], e[1], e[3]))
+        for (_s1, e1, _, _), (s2, _, _, _) in zip(ordered, ordered[1:], strict=False):
+            if s2 < e1:
+                raise InputError(f"cannot edit {self.label}: two changes meet at one place")
+        # From the end backwards; at one offset, a replaced span before the insertions there,
+        # and insertions last-made first, so that they read in the order they were made.
+        for start, end, new, _ in sorted(ordered, key=lambda e: (-e[0], e[1] == e[0], -e[3])):
+            text = text[:start] + new + text[end:]
+        return self.bom + text
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.edits)
+
+
+def find_entry(entries: Iterable[Entry], number: str, line: int) -> Entry | None:
+    """The entry that starts on `line` (1-based), preferring one that names `number`."""
+    candidates = [e for e in entries if e.line == line]
+    exact = [e for e in candidates if e.scalar("number") == number]
+    return (exact or candidates or [None])[0]
