@@ -103,6 +103,8 @@ class Session:
         warn = getattr(self.view, "warn", None)
         for path in loaded.skipped if warn else ():
             warn(f"{path}: not a regular file; skipped")
+        for problem in loaded.warnings if warn else ():
+            warn(str(problem))
         return select_targets(loaded.dids, targets)
 
     @asynccontextmanager

@@ -16,7 +16,7 @@ EXIT_COMMENTED = 2
 
 def read_numbers(given: tuple[str, ...], from_file: str | None) -> list[str]:
     """Numbers from the arguments and --from-file (one a line, # comments; - for stdin)."""
-    from mvconf.numbers import to_e164
+    from mvconf.numbers import e164_problem
 
     raw = list(given)
     if from_file:
@@ -33,11 +33,11 @@ def read_numbers(given: tuple[str, ...], from_file: str | None) -> list[str]:
             raise InputError(f"{from_file} is larger than {MAX_LIST_BYTES} bytes")
         raw += [line.split("#", 1)[0].strip() for line in text.splitlines()]
     numbers = []
-    for item in filter(None, raw):
-        number = to_e164(item)
-        if number is None:
-            raise ConfigError(f"{item!r} is not a phone number in E.164 form")
-        numbers.append(number)
+    for item in filter(None, raw):  # the rules of `validate`: E.164 as manifests write it
+        problem = e164_problem(item)
+        if problem:
+            raise ConfigError(f"number {item!r} {problem}")
+        numbers.append(item)
     return list(dict.fromkeys(numbers))
 
 

@@ -17,6 +17,14 @@ def _github_escape(text: str, prop: bool = False) -> str:
     return text
 
 
+def _warn(warning, fmt: str) -> None:
+    if fmt == "github":
+        click.echo(f"::warning file={_github_escape(warning.path, True)},line={warning.line},"
+                   f"col={warning.column}::{_github_escape(warning.message)}")
+    else:
+        click.echo(f"Warning: {warning}", err=True)
+
+
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--strict", is_flag=True,
@@ -37,7 +45,7 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str, skip_other_yaml: bo
 
     paths = tuple(ctx.manifest_paths(paths))
     environments = [ctx.environment] if ctx.environment or not ctx.names else list(ctx.names)
-    counts, problems = [], []
+    counts, problems, warned = [], [], []
     for name in environments:
         try:
             scope = dataclasses.replace(scope_of(ctx, name), skip_other_yaml=skip_other_yaml)
@@ -45,6 +53,10 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str, skip_other_yaml: bo
             counts.append((name, len(loaded.dids)))
             for path in loaded.skipped if name == environments[0] else ():
                 click.echo(f"Warning: {path}: not a regular file; skipped", err=True)
+            for warning in loaded.warnings:
+                if warning not in warned:
+                    warned.append(warning)
+                    _warn(warning, fmt)
         except ManifestError as exc:
             problems += [p for p in exc.problems if p not in problems]
     try:

@@ -68,7 +68,8 @@ class Defaults(_Strict):
 
 RANGE_PATTERN = r"^\+[1-9][0-9]{1,14}\.\.\+[1-9][0-9]{1,14}$"
 MAX_RANGE = 100_000
-STATUS_PATTERN = r"^[a-z][a-z_]{0,31}$"
+STATUS_PATTERN = r"^[a-z][a-z_]{0,31}$"  # what `import` writes; others are checked in resolve.py
+KNOWN_STATUSES = ("active", "suspended")
 
 
 class DidSpec(_Strict):
@@ -96,8 +97,9 @@ class DidSpec(_Strict):
     ] = None
     status: Annotated[
         str | None,
-        Field(description="The live status the DID is expected to have (default active); "
-              "mvconf never changes it", pattern=STATUS_PATTERN),
+        Field(description="The live status the DID is expected to have: active (the default) "
+              "or suspended; another value is a warning (an error with --strict). mvconf never "
+              "changes it", min_length=1, max_length=32),
     ] = None
     application: ApplicationRef | None = None
     route_mode: RouteModeField | None = None

@@ -11,7 +11,7 @@ from mvconf.errors import ManifestError, Problem
 from mvconf.facts import APP_ID, TAKES_DESTINATIONS, RouteMode
 from mvconf.manifest.desired import DesiredDid, Scope
 from mvconf.manifest.loader import LoadedFile, load_all
-from mvconf.manifest.models import DidSpec
+from mvconf.manifest.models import KNOWN_STATUSES, DidSpec
 from mvconf.manifest.ranges import NumberRange, overlapping, parse_range
 from mvconf.numbers import e164_problem, invisible_problem, is_sip_uri, normal_destination
 
@@ -29,6 +29,7 @@ class Manifests:
     aliases: dict[str, str]  # alias -> application id, the environment's winning
     skipped: tuple[str, ...] = ()  # FIFOs, devices... named like manifests, not read
     files: tuple[str, ...] = ()  # the manifests read, as found
+    warnings: tuple[Problem, ...] = ()  # worth a look, not wrong (an unknown status)
 
     def names(self) -> dict[str, str]:
         """Application id -> its alias (the first, when several name it), for display."""
@@ -49,6 +50,7 @@ def load_manifests(paths: list[str], strict: bool = False, scope: Scope | None =
     files, problems = load_all(paths, scope.skip_other_yaml, skipped, texts)
     aliases = {**_collect_aliases(files, problems), **scope.applications}
     entries: list[DesiredDid | tuple[NumberRange, DesiredDid]] = []
+    warnings: list[Problem] = []
     numbers: dict[str, str] = {}
     ranges: list[tuple[NumberRange, str]] = []
     for loaded in files:
@@ -57,24 +59,46 @@ def load_manifests(paths: list[str], strict: bool = False, scope: Scope | None =
         for index, spec in loaded.dids:
             if not _in_scope(loaded, spec.environments, scope, problems, ("dids", index)):
                 continue
+            if spec.status is not None:
+                _check_status(loaded, index, spec.status, strict, problems, warnings)
+            repeated = spec.number is not None and spec.number in numbers
+            if repeated:  # reported whatever else is wrong with either entry
+                line, col = loaded.where("dids", index, "number")
+                problems.append(Problem(loaded.path, line, col,
+                    f"number {spec.number} is also managed at {numbers[spec.number]}"))
+            elif spec.number is not None:
+                numbers[spec.number] = f"{loaded.path}:{loaded.where('dids', index)[0]}"
             entry = _entry(loaded, index, spec, aliases, strict, problems)
-            if entry is None:
+            if entry is None or repeated:
                 continue
             if isinstance(entry, tuple):
                 ranges.append((entry[0], entry[1].source))
-            elif entry.number in numbers:
-                line, col = loaded.where("dids", index, "number")
-                problems.append(Problem(loaded.path, line, col,
-                    f"number {entry.number} is also managed at {numbers[entry.number]}"))
-                continue
-            else:
-                numbers[entry.number] = entry.source
             entries.append(entry)
     problems += _overlaps(ranges)
     if problems:
         raise ManifestError(sorted(problems, key=lambda p: (p.path, p.line, p.column)))
     return Manifests(list(_expand(entries, numbers)), aliases, tuple(skipped),
-                     tuple(f.path for f in files))
+                     tuple(f.path for f in files), tuple(warnings))
+
+
+def _check_status(loaded: LoadedFile, index: int, status: str, strict: bool,
+                  problems: list[Problem], warnings: list[Problem]) -> None:
+    """A status mvconf does not know is worth a warning (an error with --strict): it is only
+    ever compared with the live one, and a typo would make every plan ask for a change."""
+    if status in KNOWN_STATUSES:
+        return
+    line, col = loaded.where("dids", index, "status")
+    hidden = invisible_problem(status)
+    if hidden:
+        problems.append(Problem(loaded.path, line, col, f"status {ascii(status)} {hidden}"))
+        return
+    hint = difflib.get_close_matches(status.lower(), KNOWN_STATUSES, n=1, cutoff=0.6)
+    message = (f"status {status!r} is not a known DID status (known: "
+               f"{', '.join(KNOWN_STATUSES)})" + (f"; did you mean {hint[0]!r}?" if hint else ""))
+    if strict:
+        problems.append(Problem(loaded.path, line, col, message + " (--strict)"))
+    else:
+        warnings.append(Problem(loaded.path, line, col, message))
 
 
 def _expand(entries, numbers: dict[str, str]):
