@@ -62,3 +62,19 @@ def enable_debug_logging() -> None:
         logger.setLevel(logging.DEBUG)
         logger.addHandler(handler)
         logger.propagate = False
+
+
+def log_to_stderr(name: str, level: int = logging.WARNING) -> None:
+    """Messages of logger `name` at `level` and above on stderr, as they are (a server's own
+    log); the key is masked as in --debug."""
+    logger = logging.getLogger(name)
+    if any(getattr(h, "mvconf_stderr", False) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.mvconf_stderr = True  # type: ignore[attr-defined]
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(RedactingFilter())
+    handler.setLevel(level)
+    logger.addHandler(handler)
+    if not logger.level or logger.level > level:
+        logger.setLevel(level)

@@ -194,3 +194,38 @@ def test_concurrent_writes_are_all_on_disk_when_answered(state_file):
     assert seen_on_disk == ["reject"] * 30
     reloaded = Store(path)  # the file is whole and holds every write
     assert {r["route_mode"] for r in reloaded.dids.values()} == {"reject"}
+
+
+def test_a_hand_edit_of_the_state_file_is_served_and_a_broken_one_is_not(tmp_path, state_file):
+    import json as _json
+    import os as _os
+    import subprocess as _sp
+    import sys as _sys
+
+    import httpx as _httpx
+
+    from .helpers import did as _did
+
+    state = state_file([_did("+15551230002", id="did_2")])
+    proc = _sp.Popen([_sys.executable, "-m", "mvconf", "emulator", "--state", str(state),
+                      "--port", "0"], stdout=_sp.PIPE, stderr=_sp.PIPE, text=True)
+    try:
+        url = proc.stdout.readline().strip().removeprefix("listening on ")
+        headers = {"Authorization": "Bearer test-key"}
+
+        def mode() -> str:
+            answer = _httpx.get(f"{url}/v1/dids/did_2", headers=headers)
+            return answer.json()["route_mode"]
+
+        assert mode() == "webhook"
+        data = _json.loads(state.read_text())
+        data["dids"][0]["route_mode"] = "reject"
+        state.write_text(_json.dumps(data))  # a person simulates drift
+        assert mode() == "reject"
+        state.write_text("{not json")
+        _os.utime(state, ns=(1, 1))  # a new mtime even on a coarse clock
+        assert mode() == "reject"  # the last good state is kept
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+    assert "not valid JSON/YAML" in err and "keeping the last good state" in err

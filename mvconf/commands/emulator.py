@@ -36,7 +36,10 @@ def emulator(state, host, port, latency_ms, rate_limit, fail_rate, drop_rate, se
     from mvconf.emulator.app import create_app
     from mvconf.emulator.faults import Faults
     from mvconf.emulator.store import Store
+    from mvconf.logs import log_to_stderr
     from mvconf.serve import serve
+
+    log_to_stderr("mvconf.emulator")  # its own problems (a state file that no longer parses)
 
     store = Store(state, lock="mvconf emulator")
     faults = Faults(latency_ms=latency_ms, rate_limit=rate_limit, fail_rate=fail_rate,

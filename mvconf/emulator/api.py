@@ -53,6 +53,7 @@ class EmulatorApi:
     async def handle(self, method: str, path: str, headers: Mapping[str, str],
                      body: BodySource, client_host: str | None) -> Reply:
         """`path` is already percent-decoded; `headers` has lower-case names."""
+        self.store.refresh()
         if path.startswith("/v1/"):
             reply = await self._api(method, path, headers, body)
             if self.faults.should_drop():  # carried out, but the answer never arrives

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import logging
 import os
 import secrets
 from pathlib import Path
@@ -15,6 +16,8 @@ from mvconf.errors import InputError
 from mvconf.files import write_atomic
 from mvconf.lockfile import RunLock
 from mvconf.numbers import to_e164
+
+log = logging.getLogger("mvconf.emulator")
 
 DOCUMENTED_FIELDS = ("id", "customer_id", "application_id", "number_e164", "provider", "status",
                      "route_mode", "created_at", "updated_at")
@@ -58,8 +61,43 @@ class Store:
         self.write_errors: dict[str, dict] = data.get("write_errors") or {}
         self.dids: dict[str, dict] = {}
         self.by_number: dict[str, str] = {}
+        self._load(data)
+        self._seen = self._signature()
+        self._bad_seen: tuple | None = None
+
+    def _load(self, data: dict) -> None:
+        self.api_keys = data["api_keys"]
+        self.write_errors = data.get("write_errors") or {}
+        self.dids, self.by_number, self._encoded = {}, {}, {}
         for record in data["dids"]:
             self._index(record)
+
+    def _signature(self) -> tuple | None:
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return None
+        return (info.st_mtime_ns, info.st_size, info.st_ino)
+
+    def refresh(self) -> None:
+        """Load the state file again if it changed on disk (mtime, size or inode) since it was
+        last read or written, so that a person can simulate drift by editing it. Never while a
+        change of ours is not yet saved. A file that no longer parses is logged once and the
+        last good state is kept."""
+        now = self._signature()
+        if now is None or now == self._seen or now == self._bad_seen \
+                or self._changed != self._saved:
+            return
+        try:
+            data = _read_state(self.path)
+        except InputError as exc:
+            self._bad_seen = now
+            log.error("emulator: %s; keeping the last good state", exc)
+            return
+        self._load(data)
+        self._seen, self._bad_seen = now, None
+        self._undo.clear()
+        log.warning("emulator: %s changed on disk; its DIDs were loaded again", self.path)
 
     def _index(self, record: dict) -> None:
         self.dids[record["id"]] = record
@@ -162,6 +200,7 @@ class Store:
                 self._lost, self._lost_why = self._changed, exc.strerror or str(exc)
                 raise SaveFailed(self._lost_why) from None
             self._saved = covered
+            self._seen = self._signature()  # our own write is not a change to load
             self._undo = [entry for entry in self._undo if entry[0] > covered]
 
     def _render(self) -> str:
