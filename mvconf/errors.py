@@ -97,6 +97,16 @@ class ApiError(MvconfError):
                     f"{self.api_message}")
         return self.summary
 
+    def with_hint(self, hint: str) -> ApiError:
+        """The same error, with `hint` (what the user can check) after the API's words."""
+        copy = ApiError(self.summary, status=self.status, code=self.code,
+                        message=self.api_message, transient=self._transient)
+        copy.args = (f"{copy._text()}; {hint}",)
+        return copy
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else self._text()
+
     @property
     def retryable(self) -> bool:
         """Whether the same request may succeed if sent again (SPEC §2, §10)."""

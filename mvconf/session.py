@@ -138,6 +138,11 @@ class Session:
                 if self.stop.signum is None:
                     raise
                 raise Interrupted(self.stop.signum) from None
+            except ApiError as exc:
+                if exc.status != 401 or self._endpoint is None or self._endpoint.url is None:
+                    raise
+                raise exc.with_hint(f"the key was read from {self._endpoint.key_source}; check "
+                                    "that it is this account's application API key") from None
         finally:
             if self._store is not None:
                 self._store.close()

@@ -101,12 +101,12 @@ async def apply_plan(plan: Plan, client: MiniVoiceClient, journal: Journal,
                                     opts.wait_timeout, opts.poll_interval, opts.command,
                                     opts.stop)
             await person.carry_out(manual, report)
-        elif manual:
-            report.skipped.extend(manual)
     finally:
         journal.close()
     view.summary(report)
     if opts.stop.signum is not None:
-        raise Interrupted(opts.stop.signum, f"Interrupted: {len(report.skipped)} change(s) not "
-                          "started; every change made is in the journal.")
+        left = [c for c in manual if c not in report.skipped] if manual else []
+        for_person = f" ({len(left)} for a person were not shown)" if left else ""
+        raise Interrupted(opts.stop.signum, f"Interrupted: {len(report.skipped)} API write(s) "
+                          f"not started{for_person}; every change made is in the journal.")
     return exit_code(report)

@@ -63,7 +63,7 @@ def apply(paths, executor, targets, allow_all_missing, checksum, conn, opts, ctx
     from mvconf.session import Session
 
     opts.checksum = checksum
-    view = TerminalApplyView()
+    view = TerminalApplyView(opts.allow_mass_change)
     session = Session(conn, view, writes=True, lock_timeout=opts.lock_timeout, context=ctx)
     saved = saved_plan_text(paths)
     if saved is not None:

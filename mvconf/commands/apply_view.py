@@ -74,8 +74,12 @@ class TerminalView:
 
 
 class TerminalApplyView(TerminalView):
+    def __init__(self, mass_change_allowed: bool = False):
+        self.mass_change_allowed = mass_change_allowed
+
     def show_plan(self, plan: Plan) -> None:
-        print_lines(render.text_lines(plan))
+        # The steps of manual changes are printed once, when they are to be made (steps()).
+        print_lines(render.text_lines(plan, self.mass_change_allowed, with_steps=False))
 
     def show_changes(self, plan: Plan) -> None:
         """The plan, when there is something in it to read (apply from manifests)."""

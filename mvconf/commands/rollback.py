@@ -27,7 +27,7 @@ def rollback(last, executor, conn, opts, ctx) -> int:
     from mvconf.commands.apply_view import TerminalApplyView
     from mvconf.session import Session
 
-    view = TerminalApplyView()
+    view = TerminalApplyView(opts.allow_mass_change)
     session = Session(conn, view, writes=True, lock_timeout=opts.lock_timeout, context=ctx)
     return session.rollback(last, executor=executor or default_executor(), opts=opts, view=view,
                             show=view.show_plan)

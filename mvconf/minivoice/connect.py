@@ -28,6 +28,7 @@ class Endpoint:
     label: str
     key: str
     url: str | None = None  # None: not reached over HTTP (the in-process emulator)
+    key_source: str = KEY_VARIABLE  # where the key was read from, for a 401's message
 
     def __repr__(self) -> str:  # never show the key, even in a debugger or traceback
         return f"Endpoint(label={self.label!r})"
@@ -44,18 +45,18 @@ def api_endpoint(api_url: str | None, api_key_file: str | None, *,
     """The remote API from flags and environment, its URL checked and its key read: the URL
     from --api-url, MINIVOICE_API_URL, the project's environment, or the default; the key from
     --api-key-file or `key_variable` only (an environment's own variable, SPEC §9)."""
-    key = _read_key(api_key_file, key_variable)
+    key, source = _read_key(api_key_file, key_variable)
     url = (api_url or os.environ.get("MINIVOICE_API_URL") or configured_url
            or DEFAULT_URL).rstrip("/")
     _check_url(url)
     register_secret(key)
-    return Endpoint(label=url, key=key, url=url)
+    return Endpoint(label=url, key=key, url=url, key_source=source)
 
 
 MAX_KEY_FILE_BYTES = 4096
 
 
-def _read_key(api_key_file: str | None, variable: str = KEY_VARIABLE) -> str:
+def _read_key(api_key_file: str | None, variable: str = KEY_VARIABLE) -> tuple[str, str]:
     if api_key_file:
         key, where = _read_key_file(api_key_file), f"the API key file {api_key_file}"
         if not key:
@@ -68,7 +69,7 @@ def _read_key(api_key_file: str | None, variable: str = KEY_VARIABLE) -> str:
             raise ConfigError(f"{variable} is not set (or empty); set it to your MiniVoice "
                               f"application API key, or pass --api-key-file{other}")
     _check_key(key, where)
-    return key
+    return key, where
 
 
 def _read_key_file(path: str) -> str:

@@ -38,7 +38,10 @@ def _header(change: Change) -> str:
     return head
 
 
-def text_lines(plan: Plan) -> list[Line]:
+def text_lines(plan: Plan, mass_change_allowed: bool = False,
+               with_steps: bool = True) -> list[Line]:
+    """The text plan. `with_steps=False` where the steps are printed by the one who carries
+    them out (apply's manual executor), so that they are not shown twice."""
     lines: list[Line] = []
     shown = [c for c in plan.changes if c.action != Action.noop]
     for change in shown:
@@ -51,7 +54,7 @@ def text_lines(plan: Plan) -> list[Line]:
                 line += (f"  ({plan.aliases.get(diff.old, diff.old or 'none')} -> "
                          f"{plan.aliases.get(diff.new, diff.new or 'none')})")
             lines.append((line, None))
-        for step_no, step in enumerate(change.steps, 1):
+        for step_no, step in enumerate(change.steps if with_steps else (), 1):
             lines.append((f"    {step_no}. {step}", "cyan"))
         lines.append(("", None))
     unverified = [c for c in plan.changes if c.unverified]
@@ -65,8 +68,9 @@ def text_lines(plan: Plan) -> list[Line]:
     if not plan.has_changes and not plan.conflicts:
         lines.append(("No changes. The live account matches the manifests.", "green"))
     if plan.safety.exceeds_threshold:
-        lines.append((f"Warning: {describe(plan.safety)}; apply will refuse without "
-                      "--allow-mass-change.", "bold yellow"))
+        lines.append((f"Warning: {describe(plan.safety)}; " + (
+            "allowed by --allow-mass-change." if mass_change_allowed else
+            "apply will refuse without --allow-mass-change."), "bold yellow"))
     lines.append((f"Plan checksum: {plan.checksum}", "dim"))
     lines.append((summary_line(plan), "bold"))
     return lines
