@@ -6,7 +6,7 @@ import difflib
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -27,6 +27,7 @@ class Settings(_Strict):
     max_change_percent: Annotated[int, Field(ge=0, le=100)] | None = None
     min_managed: Annotated[int, Field(ge=0)] | None = None
     journal: str | None = None
+    executor: Literal["api", "manual"] | None = None  # what --executor means when not given
 
 
 class Environment(Settings):

@@ -45,3 +45,25 @@ def test_manual_steps_are_printed_once(write, state_file, tmp_path):
     assert result.code == 3, result.stderr  # manual changes left to make (SPEC §6)
     step = next(line for line in result.stdout.splitlines() if line.strip().startswith("1. "))
     assert result.stdout.count(step.strip()) == 1, result.stdout
+
+
+def test_the_project_executor_setting_and_the_journal_it_moved(write, state_file, tmp_path,
+                                                              monkeypatch):
+    from .helpers import invoke
+
+    monkeypatch.chdir(tmp_path)
+    manifest, state = many(write, state_file, 1)
+    first = invoke("apply", manifest, "--emulator", state.name, "--executor", "api",
+                   "--auto-approve")
+    assert first.code == 0 and (tmp_path / ".mvconf" / "journal.jsonl").exists()
+    (tmp_path / "mvconf.toml").write_text(
+        '[defaults]\nexecutor = "api"\n\n[environments.staging]\n'
+        f'api_key_env = "MINIVOICE_API_KEY_STAGING"\nemulator = "{state.name}"\n')
+    result = invoke("rollback", "--env", "staging", "--auto-approve")
+    assert result.code == 1
+    assert "there is one at .mvconf/journal.jsonl" in result.stderr
+    assert "--journal .mvconf/journal.jsonl" in result.stderr
+    back = invoke("rollback", "--env", "staging", "--auto-approve", "--journal",
+                  ".mvconf/journal.jsonl")
+    assert back.code == 0, back.stderr  # through the API: the project's executor setting
+    assert "1 applied" in back.stdout

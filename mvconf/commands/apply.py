@@ -45,7 +45,7 @@ def saved_plan_text(paths: tuple[str, ...]) -> str | None:
 
 
 @click.command()
-@click.argument("paths", nargs=-1, type=click.Path())
+@click.argument("paths", nargs=-1, type=click.Path(), metavar="[PATH]... | PLAN_FILE")
 @executor_option
 @target_option
 @all_missing_option
@@ -57,7 +57,10 @@ def saved_plan_text(paths: tuple[str, ...]) -> str | None:
 @project_options(needs_api=True)
 @debug_option
 def apply(paths, executor, targets, allow_all_missing, checksum, conn, opts, ctx) -> int:
-    """Make the changes: through the API, or as steps for a person (exit 3 while steps remain)."""
+    """Make the changes: through the API, or as steps for a person (exit 3 while steps remain).
+
+    PATH: manifests (files or directories; default: the project's `manifests`). PLAN_FILE: a
+    plan saved with `mvconf plan --out`, applied as it was reviewed."""
     from mvconf.commands.apply_view import TerminalApplyView
     from mvconf.plan.model import load_plan
     from mvconf.session import Session
@@ -69,6 +72,6 @@ def apply(paths, executor, targets, allow_all_missing, checksum, conn, opts, ctx
     if saved is not None:
         plan = load_plan(saved, paths[0])
         return session.apply_saved(plan, executor=executor, targets=targets, opts=opts, view=view)
-    return session.apply(ctx.manifest_paths(paths), executor=executor or default_executor(),
+    return session.apply(ctx.manifest_paths(paths), executor=executor or default_executor(ctx),
                          targets=targets, opts=opts, view=view, show=view.show_changes,
                          allow_all_missing=allow_all_missing)

@@ -61,16 +61,19 @@ def _executor(_ctx, _param, value):
     return Executor(value) if value else None
 
 
-def default_executor():
-    """`manual` (SPEC §3): what --executor means when not given, loaded when used."""
+def default_executor(ctx=None):
+    """What --executor means when not given: the project's `executor` setting (its
+    environment's, else its defaults'), else `manual` (SPEC §3)."""
     from mvconf.plan.change import Executor
 
-    return Executor.manual
+    chosen = ctx.setting("executor") if ctx is not None else None
+    return Executor(chosen) if chosen else Executor.manual
 
 
 executor_option = click.option(
     "--executor", type=click.Choice(["api", "manual"]), default=None, callback=_executor,
-    help="Who makes each change: the API, or a person following printed steps [default: manual].")
+    help="Who makes each change: the API, or a person following printed steps [default: the "
+    "project's `executor` setting, else manual].")
 all_missing_option = click.option(
     "--allow-all-missing", is_flag=True,
     help="Plan even when none of the managed numbers is in the account (3 or more); without it "

@@ -50,7 +50,7 @@ def plan(paths, fmt, out, detailed_exitcode, strict, executor, targets, allow_al
             each = conn if conn.api_url else dataclasses.replace(
                 conn, emulator=context.emulator(conn.emulator))
         plans.append(Session(each, TerminalView(), context=context).plan(
-            ctx.manifest_paths(paths), executor=executor or default_executor(), strict=strict,
+            ctx.manifest_paths(paths), executor=executor or default_executor(ctx), strict=strict,
             targets=targets, allow_all_missing=allow_all_missing))
     if out:
         write_output(out, plans[0].json_chunks())

@@ -14,6 +14,21 @@ from mvconf.commands.options import (
 )
 
 
+def _older_journal(journal: str) -> None:
+    """No journal where this project keeps it, but one at the default place: it was written
+    before mvconf.toml (or its `journal` setting) moved the journal. Say where it is."""
+    import os
+
+    from mvconf.apply.journal import DEFAULT_PATH
+    from mvconf.errors import InputError
+
+    if os.path.lexists(journal) or journal == DEFAULT_PATH or not os.path.isfile(DEFAULT_PATH):
+        return
+    raise InputError(f"no journal at {journal}, but there is one at {DEFAULT_PATH} (written "
+                     "before the project file set where this environment's journal goes); "
+                     f"to roll back from it: mvconf rollback --journal {DEFAULT_PATH} ...")
+
+
 @click.command()
 @click.option("--last", type=click.IntRange(1), default=None,
               help="Undo the last N applied or confirmed changes [default: the last run's].")
@@ -27,7 +42,8 @@ def rollback(last, executor, conn, opts, ctx) -> int:
     from mvconf.commands.apply_view import TerminalApplyView
     from mvconf.session import Session
 
+    _older_journal(opts.journal)
     view = TerminalApplyView(opts.allow_mass_change)
     session = Session(conn, view, writes=True, lock_timeout=opts.lock_timeout, context=ctx)
-    return session.rollback(last, executor=executor or default_executor(), opts=opts, view=view,
+    return session.rollback(last, executor=executor or default_executor(ctx), opts=opts, view=view,
                             show=view.show_plan)
