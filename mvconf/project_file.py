@@ -71,6 +71,7 @@ def _read(path: Path) -> str:
                           f"{getattr(exc, 'strerror', None) or 'not UTF-8 text'}") from None
 
 
+PLAIN_KEY = re.compile(r"[A-Za-z0-9_.\[\]-]*")
 KNOWN = {"": set(Project.model_fields), "defaults": set(Settings.model_fields),
          "environment": set(Environment.model_fields)}
 
@@ -78,7 +79,9 @@ KNOWN = {"": set(Project.model_fields), "defaults": set(Settings.model_fields),
 def _problem(path: Path, text: str, err: dict) -> Problem:
     loc = [str(part) for part in err["loc"]]
     line, col = locate(text, loc)
-    where = ".".join(loc)
+    # A key is shown as written only when it is plain; else quoted, so a newline in it cannot
+    # start a line of a terminal or a CI log.
+    where = ".".join(part if PLAIN_KEY.fullmatch(part) else repr(part) for part in loc)
     if err["type"] == "extra_forbidden":
         table = "environment" if loc[0] == "environments" and len(loc) == 3 else (
             "defaults" if loc[0] == "defaults" else "")
