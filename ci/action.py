@@ -40,7 +40,7 @@ from forge import ForgeError, GitHub  # noqa: E402
 COMMANDS = ("validate", "plan", "apply", "diff", "environments", "comment", "drift")
 ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
-ANNOTATION = re.compile(r"::(error|warning|notice)( [a-z]+=[^,:\r\n]*(,[a-z]+=[^,:\r\n]*)*)?"
+ANNOTATION = re.compile(r"::(error|warning|notice)( [A-Za-z]+=[^,:\r\n]*(,[A-Za-z]+=[^,:\r\n]*)*)?"
                         r"::[^\r\n]*")
 
 
@@ -161,9 +161,10 @@ def do_validate() -> int:
     sarif = os.environ.get("MVCONF_SARIF", "")
     if sarif:
         done = run([*base_argv("validate"), "--format", "sarif", *extra()])
-        Path(sarif).write_text(done.stdout, encoding="utf-8")
-        if done.returncode not in (0, 1):
-            return done.returncode
+        if done.stdout.lstrip().startswith("{"):
+            Path(sarif).write_text(done.stdout, encoding="utf-8")
+        else:
+            print("::warning title=mvconf::validate wrote no SARIF; nothing to upload")
     done = run([*base_argv("validate"), "--format", "github", *extra()])
     for line in done.stdout.splitlines():
         if ANNOTATION.fullmatch(line):

@@ -187,18 +187,17 @@ def test_gitlab_notes_other_users_markers_are_ignored(tmp_path):
             cwd=repo, capture_output=True, text=True)
         (plans / "plan.md").write_text(made.stdout)
         env = {**os.environ, "MVCONF_GITLAB_TOKEN": "bot-token"}
-        for _ in range(2):
-            done = subprocess.run(
-                [sys.executable, str(ROOT / "ci/comment.py"), "gitlab", "--api-url", lab.url,
-                 "--project", "acme/numbers", "--mr", "5", "--part", str(plans / "plan.md"),
-                 str(plans / "plan.json")], env=env, capture_output=True, text=True)
+        for _ in range(2):  # the recipe's comment job, on the plan job's artifacts
+            done = run_gitlab_job("comment", repo, lab, {"CI_MERGE_REQUEST_IID": "5"})
             assert done.returncode == 0, done.stderr
+            assert "mvconf comment" in done.stdout
         assert [n["author"]["id"] for n in lab.notes[5]] == [66, 9]
+        assert lab.notes[5][1]["body"].startswith(MARKER)
         assert FAKE_SUM in lab.notes[5][0]["body"]
         lab.commit_mrs["abc123"] = [{"iid": 5, "merge_commit_sha": "abc123"}]
         found = subprocess.run(
             [sys.executable, str(ROOT / "ci/comment.py"), "gitlab-checksum", "--api-url",
-             lab.url, "--project", "acme/numbers", "--sha", "abc123", "--environment",
+             lab.url, "--project", "42", "--sha", "abc123", "--environment",
              "staging"], env=env, capture_output=True, text=True)
         assert found.returncode == 0, found.stderr
         assert found.stdout.strip() == json.loads((plans / "plan.json").read_text())["checksum"]
@@ -446,3 +445,16 @@ def test_the_gitlab_drift_job_opens_updates_closes_one_issue(tmp_path):
         ours, log = run()
         assert len(ours) == 1 and ours[0]["state"] == "opened"
         assert lab.issues[0]["description"].endswith("fake")  # another user's: untouched
+
+
+@pytest.mark.skipif("sarif" not in invoke("validate", "--help").stdout,
+                    reason="validate --format sarif (SPEC §15) is not in this build")
+def test_the_action_writes_validates_sarif_for_code_scanning(tmp_path):
+    repo = project(tmp_path)
+    fake, state = fake_gh(tmp_path, {"me": BOT})
+    done, _, _ = action(tmp_path, repo, state, fake, command="validate",
+                        sarif=str(tmp_path / "mvconf.sarif"))
+    assert done.returncode == 0, done.stdout
+    sarif = json.loads((tmp_path / "mvconf.sarif").read_text())
+    assert sarif["runs"][0]["tool"]["driver"]["name"] == "mvconf"
+    assert all(not c.startswith("::warning") for c in workflow_commands(done.stdout))
