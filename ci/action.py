@@ -115,6 +115,9 @@ def child_env() -> dict[str, str]:
         name = os.environ.get("MVCONF_API_KEY_ENV") or "MINIVOICE_API_KEY"
         if not VAR_NAME.fullmatch(name):
             raise Refused(f"api-key-env: not a variable name: {name!r}")
+        if name in os.environ:  # PATH, PYTHONPATH, GITHUB_*...: never replaced by a key
+            raise Refused(f"api-key-env: {name} is already set in this job; name the "
+                          "environment's own key variable")
         env[name] = key
     return env
 

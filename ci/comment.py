@@ -78,7 +78,7 @@ def _short(env: str, text: str, checksum: str | None, room: int) -> str:
 def upsert(forge, number: int, body: str) -> str:
     mine = [c for c in forge.comments(number) if str(c.get("body", "")).startswith(MARKER)]
     if mine:
-        forge.edit_comment(mine[0], body)
+        forge.edit_comment(number, mine[0], body)
         return "updated"
     forge.create_comment(number, body)
     return "created"

@@ -85,7 +85,7 @@ class GitHub:
     def create_comment(self, number: int, body: str) -> None:
         self.call("POST", f"repos/{self.repo}/issues/{number}/comments", {"body": body})
 
-    def edit_comment(self, comment: dict, body: str) -> None:
+    def edit_comment(self, number: int, comment: dict, body: str) -> None:
         self.call("PATCH", f"repos/{self.repo}/issues/comments/{int(comment['id'])}",
                   {"body": body})
 
@@ -97,10 +97,12 @@ class GitHub:
 
     # issues (the drift job)
     def issues(self) -> list[dict]:
-        found = self.pages(f"repos/{self.repo}/issues?state=all&sort=created&direction=asc")
-        return [{"key": int(i["number"]), "body": str(i.get("body") or ""),
-                 "open": i.get("state") == "open"}
-                for i in found if "pull_request" not in i and self.ours(i)]
+        # The most recently updated first: a drift issue is updated on every drifting run.
+        found = self.pages(f"repos/{self.repo}/issues?state=all&sort=updated&direction=desc")
+        return sorted(({"key": int(i["number"]), "body": str(i.get("body") or ""),
+                        "open": i.get("state") == "open"}
+                       for i in found if "pull_request" not in i and self.ours(i)),
+                      key=lambda i: i["key"])
 
     def create_issue(self, title: str, body: str) -> int:
         made = self.call("POST", f"repos/{self.repo}/issues", {"title": title, "body": body})
@@ -165,8 +167,7 @@ class GitLab:
     def create_comment(self, number: int, body: str) -> None:
         self.call("POST", f"{self.base}/merge_requests/{number}/notes", {"body": body})
 
-    def edit_comment(self, comment: dict, body: str) -> None:
-        number = int(comment["noteable_iid"])
+    def edit_comment(self, number: int, comment: dict, body: str) -> None:
         self.call("PUT", f"{self.base}/merge_requests/{number}/notes/{int(comment['id'])}",
                   {"body": body})
 
@@ -179,9 +180,11 @@ class GitLab:
 
     # issues (the drift job)
     def issues(self) -> list[dict]:
-        found = self.pages(f"{self.base}/issues?scope=all&order_by=created_at&sort=asc")
-        return [{"key": int(i["iid"]), "body": str(i.get("description") or ""),
-                 "open": i.get("state") == "opened"} for i in found if self.ours(i)]
+        found = self.pages(f"{self.base}/issues?scope=all&author_id={self.user()}"
+                           "&order_by=updated_at&sort=desc")
+        return sorted(({"key": int(i["iid"]), "body": str(i.get("description") or ""),
+                        "open": i.get("state") == "opened"} for i in found if self.ours(i)),
+                      key=lambda i: i["key"])
 
     def create_issue(self, title: str, body: str) -> int:
         made = self.call("POST", f"{self.base}/issues", {"title": title, "description": body})

@@ -458,3 +458,28 @@ def test_the_action_writes_validates_sarif_for_code_scanning(tmp_path):
     sarif = json.loads((tmp_path / "mvconf.sarif").read_text())
     assert sarif["runs"][0]["tool"]["driver"]["name"] == "mvconf"
     assert all(not c.startswith("::warning") for c in workflow_commands(done.stdout))
+
+
+@pytest.mark.parametrize("name", ["PATH", "PYTHONPATH", "GITHUB_OUTPUT", "A B", "1X"])
+def test_the_key_never_replaces_a_variable_of_the_job(tmp_path, name):
+    repo = project(tmp_path)
+    fake, state = fake_gh(tmp_path, {"me": BOT})
+    done, _, _ = action(tmp_path, repo, state, fake, command="plan", environment="staging",
+                        api_key="sk-live-1", api_key_env=name, github={"PYTHONPATH": ""})
+    assert done.returncode == 1 and "::error title=mvconf::api-key-env" in done.stdout
+    assert "sk-live-1" not in done.stdout + done.stderr
+
+
+def test_two_open_drift_issues_of_ours_are_folded_into_the_first(tmp_path):
+    repo = project(tmp_path)
+    mark = "<!-- mvconf-drift:staging -->\nold"
+    fake, state = fake_gh(tmp_path, {"me": BOT, "issues": [
+        {"number": n, "title": "t", "body": mark, "state": "open", "user": BOT}
+        for n in (3, 4)]})
+    done, _, _ = action(tmp_path, repo, state, fake, command="drift", environment="staging",
+                        args="--executor api")
+    assert done.returncode == 0, done.stdout
+    first, second = gh_state(state)["issues"]
+    assert first["state"] == "open" and "+15551230202" in first["body"]
+    assert second["state"] == "closed" and second["body"] == mark
+    assert gh_state(state)["comments"]["4"][0]["body"] == "Duplicate of #3."
