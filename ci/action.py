@@ -28,18 +28,18 @@ import shlex
 import subprocess
 import sys
 import tempfile
-import tomllib
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import comment  # noqa: E402
 import drift  # noqa: E402
+import environments  # noqa: E402
 from forge import ForgeError, GitHub  # noqa: E402
 
 COMMANDS = ("validate", "plan", "apply", "diff", "environments", "comment", "drift")
-ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+ENV_NAME = environments.ENV_NAME
+VAR_NAME = environments.VAR_NAME
 ANNOTATION = re.compile(r"::(error|warning|notice)( [A-Za-z]+=[^,:\r\n]*(,[A-Za-z]+=[^,:\r\n]*)*)?"
                         r"::[^\r\n]*")
 
@@ -232,27 +232,12 @@ def do_apply() -> int:
 
 def do_environments() -> int:
     """The matrix: [{"name", "api_key_env", "review", "deploy"}] from mvconf.toml."""
-    project = Path(os.environ.get("MVCONF_PROJECT") or "mvconf.toml")
     try:
-        data = tomllib.loads(project.read_text(encoding="utf-8")) if project.exists() else {}
-    except (OSError, ValueError) as exc:
-        raise Refused(f"{project}: {exc}") from exc
-    envs = data.get("environments") or {}
-    if not isinstance(envs, dict):
-        raise Refused(f"{project}: environments is not a table")
-    matrix = []
-    for name, table in sorted(envs.items()):
-        key = (table or {}).get("api_key_env") if isinstance(table, dict) else None
-        if not ENV_NAME.fullmatch(name) or not (isinstance(key, str) and VAR_NAME.fullmatch(key)):
-            raise Refused(f"{project}: environment {name!r} needs a name of letters, digits, _ "
-                          "and - and an api_key_env that is a variable name")
-        matrix.append({"name": name, "api_key_env": key, "review": f"{name}-plan",
-                       "deploy": name})
-    if not matrix:
-        matrix = [{"name": "", "api_key_env": "MINIVOICE_API_KEY", "review": "minivoice-plan",
-                   "deploy": "minivoice"}]
-    output("matrix", json.dumps(matrix))
-    print("environments: " + ", ".join(m["name"] or "(none)" for m in matrix))
+        found = environments.matrix(Path(os.environ.get("MVCONF_PROJECT") or "mvconf.toml"))
+    except environments.Invalid as exc:
+        raise Refused(str(exc)) from exc
+    output("matrix", json.dumps(found))
+    print("environments: " + ", ".join(m["name"] or "(none)" for m in found))
     return 0
 
 

@@ -483,3 +483,16 @@ def test_two_open_drift_issues_of_ours_are_folded_into_the_first(tmp_path):
     assert first["state"] == "open" and "+15551230202" in first["body"]
     assert second["state"] == "closed" and second["body"] == mark
     assert gh_state(state)["comments"]["4"][0]["body"] == "Duplicate of #3."
+
+
+def test_the_gitlab_validate_job_fails_while_its_environments_differ_from_mvconf_toml(tmp_path):
+    repo = project(tmp_path)
+    with FakeGitLab({}) as lab:
+        listed = gitlab_job("variables")["MVCONF_ENVIRONMENTS"]
+        assert listed.split() == gitlab_job(".environments")["parallel"]["matrix"][0]["MVCONF_ENV"]
+        done = run_gitlab_job("validate", repo, lab, {"MVCONF_ENVIRONMENTS": listed})
+        assert done.returncode == 0, done.stderr
+        done = run_gitlab_job("validate", repo, lab, {"MVCONF_ENVIRONMENTS": "staging"})
+        assert done.returncode == 1
+        assert "defines the environments production staging, the pipeline lists staging" \
+            in done.stderr
