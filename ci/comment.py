@@ -1,16 +1,19 @@
 """Create or update the one pull-request (GitHub) or merge-request (GitLab) comment that starts
-with mvconf's marker, so every run updates the same comment instead of adding one.
+with mvconf's marker, and read the reviewed plan checksums back from it (SPEC §13, §19).
 
-    python3 ci/comment.py github --repo OWNER/NAME --pr 12 --body-file plan.md
-    python3 ci/comment.py github-checksum --repo OWNER/NAME --sha COMMIT
+    python3 ci/comment.py github --repo OWNER/NAME --pr 12 --part plan.md plan.json [--part ...]
+    python3 ci/comment.py github-checksum --repo OWNER/NAME --sha COMMIT [--environment NAME]
     python3 ci/comment.py gitlab --api-url "$CI_API_V4_URL" --project "$CI_PROJECT_ID" \\
-        --mr "$CI_MERGE_REQUEST_IID" --body-file plan.md       # token: MVCONF_GITLAB_TOKEN
+        --mr "$CI_MERGE_REQUEST_IID" --part plan.md plan.json    # token: MVCONF_GITLAB_TOKEN
     python3 ci/comment.py gitlab-checksum --api-url "$CI_API_V4_URL" \\
-        --project "$CI_PROJECT_ID" --sha "$CI_COMMIT_SHA"
+        --project "$CI_PROJECT_ID" --sha "$CI_COMMIT_SHA" [--environment NAME]
 
-GitHub goes through the `gh` CLI (on every GitHub-hosted runner; it reads GH_TOKEN), GitLab
-through its REST API with the standard library. Standard library only: this runs before and
-apart from mvconf's own install.
+Each `--part` is one markdown plan (or diff) and, for a plan, its JSON (`--out`; `-` for none):
+one comment holds every environment's plan under the one marker, and for each plan a hidden
+`<!-- mvconf-checksum:ENV:HEX -->` line whose checksum is the JSON plan's (never read from the
+markdown). Only comments written by the token's own identity are found, edited or read for a
+checksum (ci/forge.py): another user's comment with the marker is ignored wherever it is.
+`--body-file FILE` is the older form of one `--part FILE -`.
 """
 
 from __future__ import annotations
@@ -19,142 +22,122 @@ import argparse
 import json
 import os
 import re
-import subprocess
 import sys
-import urllib.parse
-import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from forge import ForgeError, GitHub, GitLab  # noqa: E402
 
 MARKER = "<!-- mvconf-plan -->"
-CHECKSUM = re.compile(r"Plan checksum: `([0-9a-f]{64})`")
-MAX_PAGES = 50
+TAG = re.compile(r"^<!-- mvconf-checksum:([A-Za-z0-9_-]{0,64}):([0-9a-f]{64}) -->$", re.M)
+ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+LIMIT = 65_000
+MAX_INPUT = 1_000_000
 
 
-def gh(*args: str) -> str:
-    done = subprocess.run(["gh", "api", *args], capture_output=True, text=True, timeout=120)
-    if done.returncode != 0:
-        raise RuntimeError(f"gh api {args[0]} failed: {done.stderr.strip()[-300:]}")
-    return done.stdout
+def read_part(markdown: str, plan_json: str) -> tuple[str, str, str | None]:
+    """(environment or "", markdown without its marker, checksum or None) of one plan."""
+    text = Path(markdown).read_text(encoding="utf-8")[:MAX_INPUT]
+    if text.startswith(MARKER):
+        text = text[len(MARKER):].lstrip("\n")
+    if plan_json == "-":
+        return "", text, None
+    data = json.loads(Path(plan_json).read_text(encoding="utf-8")[:50_000_000])
+    checksum = data.get("checksum") if isinstance(data, dict) else None
+    if not (isinstance(checksum, str) and re.fullmatch(r"[0-9a-f]{64}", checksum)):
+        raise ValueError(f"{plan_json}: no plan checksum in it")
+    env = data.get("environment") or ""
+    if not (env == "" or (isinstance(env, str) and ENV_NAME.fullmatch(env))):
+        raise ValueError(f"{plan_json}: not an environment name")
+    return env, text, checksum
 
 
-def github_comments(repo: str, pr: int) -> list[dict]:
-    comments: list[dict] = []
-    for page in range(1, MAX_PAGES + 1):
-        batch = json.loads(gh(f"repos/{repo}/issues/{pr}/comments?per_page=100&page={page}")
-                           or "[]")
-        comments += batch
-        if len(batch) < 100:
-            break
-    return comments
+def compose(parts: list[tuple[str, str, str | None]]) -> str:
+    """One body: the marker first, each plan, then the checksum lines; within the limit."""
+    parts = sorted(parts, key=lambda p: p[0])
+    tags = [f"<!-- mvconf-checksum:{env}:{checksum} -->" for env, _, checksum in parts
+            if checksum]
+    bodies = [text.rstrip("\n") for _, text, _ in parts]
+    room = LIMIT - len(MARKER) - sum(len(t) + 1 for t in tags) - 2 * len(parts) - 10
+    if sum(len(b) + 2 for b in bodies) > room:
+        bodies = [_short(env, text, checksum, room // max(len(parts), 1))
+                  for env, text, checksum in parts]
+    return "\n".join([MARKER, "\n\n".join(bodies), "", *tags]) + "\n"
 
 
-def github_upsert(repo: str, pr: int, body: str) -> str:
-    mine = [c for c in github_comments(repo, pr) if str(c.get("body", "")).startswith(MARKER)]
+def _short(env: str, text: str, checksum: str | None, room: int) -> str:
+    if len(text) + 2 <= room:
+        return text.rstrip("\n")
+    head = f"### mvconf plan{' for ' + env if env else ''}"
+    line = f"Plan checksum: `{checksum}`" if checksum else ""
+    return (f"{head}\n\n{line}\n\nThis plan is too long to share one comment with the others: "
+            "it is in the job summary and in the JSON plan.")
+
+
+def upsert(forge, number: int, body: str) -> str:
+    mine = [c for c in forge.comments(number) if str(c.get("body", "")).startswith(MARKER)]
     if mine:
-        gh("-X", "PATCH", f"repos/{repo}/issues/comments/{mine[0]['id']}", "-f", f"body={body}")
+        forge.edit_comment(number, mine[0], body)
         return "updated"
-    gh("-X", "POST", f"repos/{repo}/issues/{pr}/comments", "-f", f"body={body}")
+    forge.create_comment(number, body)
     return "created"
 
 
-def github_reviewed_checksum(repo: str, sha: str) -> str | None:
-    """The plan checksum in the marker comment of the pull request that `sha` merged."""
-    pulls = json.loads(gh(f"repos/{repo}/commits/{sha}/pulls") or "[]")
-    for pull in pulls:
-        for comment in github_comments(repo, int(pull["number"])):
+def reviewed_checksum(forge, sha: str, environment: str = "") -> str | None:
+    """The checksum of `environment`'s plan in our comment on the request that merged `sha`."""
+    for number in forge.merged_requests(sha):
+        for comment in forge.comments(number):
             text = str(comment.get("body", ""))
-            if text.startswith(MARKER):
-                found = CHECKSUM.search(text)
-                if found:
-                    return found.group(1)
+            if not text.startswith(MARKER):
+                continue
+            for env, checksum in TAG.findall(text):
+                if env == environment:
+                    return checksum
     return None
 
 
-def _gitlab(token: str):
-    def call(method: str, url: str, data: dict | None = None):
-        request = urllib.request.Request(url, method=method, headers={"PRIVATE-TOKEN": token},
-                                         data=urllib.parse.urlencode(data).encode()
-                                         if data else None)
-        with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310 (https API)
-            return json.loads(answer.read(16 * 1024 * 1024) or b"null")
-    return call
-
-
-def _project(api_url: str, project: str) -> str:
-    return f"{api_url.rstrip('/')}/projects/{urllib.parse.quote(project, safe='')}"
-
-
-def gitlab_notes(call, base: str):
-    for page in range(1, MAX_PAGES + 1):
-        notes = call("GET", f"{base}?per_page=100&page={page}") or []
-        yield from notes
-        if len(notes) < 100:
-            return
-
-
-def gitlab_reviewed_checksum(api_url: str, project: str, sha: str, token: str) -> str | None:
-    """The plan checksum in the marker note of the merge request that merged `sha`."""
-    call = _gitlab(token)
-    for request in call("GET", f"{_project(api_url, project)}/repository/commits/{sha}/"
-                        "merge_requests") or []:
-        base = f"{_project(api_url, project)}/merge_requests/{int(request['iid'])}/notes"
-        for note in gitlab_notes(call, base):
-            text = str(note.get("body", ""))
-            found = CHECKSUM.search(text) if text.startswith(MARKER) else None
-            if found:
-                return found.group(1)
-    return None
-
-
-def gitlab_upsert(api_url: str, project: str, mr: int, token: str, body: str) -> str:
-    call = _gitlab(token)
-    base = f"{_project(api_url, project)}/merge_requests/{mr}/notes"
-    for note in gitlab_notes(call, base):
-        if str(note.get("body", "")).startswith(MARKER):
-            call("PUT", f"{base}/{note['id']}", {"body": body})
-            return "updated"
-    call("POST", base, {"body": body})
-    return "created"
-
-
-COMMANDS = {
-    "github": ("repo", "pr", "body-file"),
-    "github-checksum": ("repo", "sha"),
-    "gitlab": ("api-url", "project", "mr", "body-file"),
-    "gitlab-checksum": ("api-url", "project", "sha"),
-}
+def github_reviewed_checksum(repo: str, sha: str, environment: str = "") -> str | None:
+    return reviewed_checksum(GitHub(repo), sha, environment)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="where", required=True)
-    for name, options in COMMANDS.items():
+    for name in ("github", "github-checksum", "gitlab", "gitlab-checksum"):
         command = sub.add_parser(name)
-        for option in options:
-            command.add_argument(f"--{option}", required=True,
-                                 type=int if option in ("pr", "mr") else str)
+        if name.startswith("github"):
+            command.add_argument("--repo", required=True)
+        else:
+            command.add_argument("--api-url", required=True)
+            command.add_argument("--project", required=True)
+        if name.endswith("checksum"):
+            command.add_argument("--sha", required=True)
+            command.add_argument("--environment", default="")
+        else:
+            command.add_argument("--pr" if name == "github" else "--mr", dest="number",
+                                 type=int, required=True)
+            command.add_argument("--part", nargs=2, action="append", default=[],
+                                 metavar=("MARKDOWN", "JSON"))
+            command.add_argument("--body-file")
     args = parser.parse_args(argv)
-    token = os.environ.get("MVCONF_GITLAB_TOKEN", "")
-    if args.where.startswith("gitlab") and not token:
-        print("MVCONF_GITLAB_TOKEN is not set", file=sys.stderr)
-        return 1
     try:
+        forge = GitHub(args.repo) if args.where.startswith("github") else \
+            GitLab(args.api_url, args.project, os.environ.get("MVCONF_GITLAB_TOKEN", ""))
         if args.where.endswith("checksum"):
-            if args.where == "github-checksum":
-                found = github_reviewed_checksum(args.repo, args.sha)
-            else:
-                found = gitlab_reviewed_checksum(args.api_url, args.project, args.sha, token)
+            found = reviewed_checksum(forge, args.sha, args.environment)
             print(found or "")
             if not found:
-                print("no reviewed plan checksum found: plan it in a pull/merge request first",
-                      file=sys.stderr)
+                print("no reviewed plan checksum found in mvconf's own comment of the merged "
+                      "request: plan it in a pull/merge request first", file=sys.stderr)
             return 0 if found else 1
-        with open(args.body_file, encoding="utf-8") as handle:
-            body = handle.read(70_000)
-        if args.where == "github":
-            print(f"mvconf comment {github_upsert(args.repo, args.pr, body)}")
-        else:
-            print(f"mvconf note {gitlab_upsert(args.api_url, args.project, args.mr, token, body)}")
-    except (RuntimeError, OSError, ValueError, KeyError) as exc:
+        parts = [read_part(md, js) for md, js in args.part]
+        if args.body_file:
+            parts.append(read_part(args.body_file, "-"))
+        if not parts:
+            parser.error("give --part MARKDOWN JSON (or --body-file)")
+        print(f"mvconf comment {upsert(forge, args.number, compose(parts))}")
+    except (ForgeError, OSError, ValueError, KeyError, TypeError) as exc:
         print(f"could not write the comment: {exc}", file=sys.stderr)
         return 1
     return 0

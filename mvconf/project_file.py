@@ -72,6 +72,7 @@ def _read(path: Path) -> str:
                           f"{getattr(exc, 'strerror', None) or 'not UTF-8 text'}") from None
 
 
+PLAIN_KEY = re.compile(r"[A-Za-z0-9_.\[\]-]*")
 KNOWN = {"": set(Project.model_fields), "defaults": set(Settings.model_fields),
          "environment": set(Environment.model_fields)}
 
@@ -79,12 +80,16 @@ KNOWN = {"": set(Project.model_fields), "defaults": set(Settings.model_fields),
 def _problem(path: Path, text: str, err: dict) -> Problem:
     loc = [str(part) for part in err["loc"]]
     line, col = locate(text, loc)
-    where = ".".join(loc)
+    # A key is shown as written only when it is plain; else quoted, so a newline in it cannot
+    # start a line of a terminal or a CI log.
+    plain = all(PLAIN_KEY.fullmatch(part) for part in loc)
+    where = ".".join(part if PLAIN_KEY.fullmatch(part) else repr(part) for part in loc)
     if err["type"] == "extra_forbidden":
         table = "environment" if loc[0] == "environments" and len(loc) == 3 else (
             "defaults" if loc[0] == "defaults" else "")
         hint = difflib.get_close_matches(loc[-1], sorted(KNOWN[table]), n=1)
-        message = f"unknown key {where!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
+        message = f"unknown key {repr(where) if plain else where}" + (
+            f"; did you mean {hint[0]!r}?" if hint else "")
     else:
         message = f"{where}: {err['msg']}"
     return Problem(str(path), line, col, message)

@@ -78,13 +78,15 @@ def show(plans, fmt: str, every_env: bool) -> None:
         pieces.append("}}\n")
         write_chunks(pieces)
         return
+    if fmt == "markdown" and every_env:
+        from mvconf.plan.markdown import every_environment
+
+        click.echo(every_environment(plans, [render.summary_line(p) for p in plans]), nl=False)
+        return
     for plan in plans:
         if every_env:
             heading = f"Environment {plan.environment} ({plan.api_url})"
-            if fmt == "markdown":
-                click.echo(f"## {heading}\n")
-            else:
-                print_lines([(f"== {heading}", "bold")])
+            print_lines([(f"== {heading}", "bold")])
         if fmt == "text":
             print_lines(render.text_lines(plan))
         else:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import click
 
 from mvconf.commands.options import debug_option, project_options
-from mvconf.errors import ManifestError
+from mvconf.errors import ManifestError, MvconfError
 
 
 def _github_escape(text: str, prop: bool = False) -> str:
+    """GitHub's workflow-command escaping: data `%` `\\r` `\\n`; properties also `:` `,`."""
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     if prop:
         text = text.replace(":", "%3A").replace(",", "%2C")
@@ -25,6 +27,35 @@ def _warn(warning, fmt: str) -> None:
         click.echo(f"Warning: {warning}", err=True)
 
 
+def _annotate(problems) -> None:
+    for p in problems:
+        click.echo(f"::error file={_github_escape(p.path, True)},line={p.line},col={p.column}"
+                   f"::{_github_escape(p.message)}")
+    click.echo(f"{len(problems)} problem(s) found.", err=True)
+
+
+def _github_errors(func):
+    """With --format github, every error is an escaped annotation, also those found before the
+    command runs (the project file's): a newline in a TOML key or a file name cannot start a
+    line of the log, so it cannot become a workflow command (SPEC §19)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        if kwargs.get("fmt") != "github":
+            return func(*args, **kwargs)
+        try:
+            return func(*args, **kwargs)
+        except ManifestError as exc:
+            _annotate(exc.problems)
+        except MvconfError as exc:
+            from mvconf.logs import redact
+
+            click.echo(f"::error title=mvconf::{_github_escape(redact(str(exc)))}")
+        return 1
+
+    return wrapper
+
+
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--strict", is_flag=True,
@@ -34,6 +65,7 @@ def _warn(warning, fmt: str) -> None:
 @click.option("--skip-other-yaml", is_flag=True,
               help="In directories, check only YAML files with a top-level 'version: 1' or "
               "'dids:' line (for a repository with other YAML; the pre-commit hook's default).")
+@_github_errors
 @project_options(needs_api=False)
 @debug_option
 def validate(paths: tuple[str, ...], strict: bool, fmt: str, skip_other_yaml: bool,
@@ -52,7 +84,11 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str, skip_other_yaml: bo
             loaded = load_manifests(list(paths), strict=strict, scope=scope)
             counts.append((name, len(loaded.dids)))
             for path in loaded.skipped if name == environments[0] else ():
-                click.echo(f"Warning: {path}: not a regular file; skipped", err=True)
+                if fmt == "github":
+                    click.echo(f"::warning file={_github_escape(str(path), True)}::not a "
+                               "regular file; skipped")
+                else:
+                    click.echo(f"Warning: {path}: not a regular file; skipped", err=True)
             for warning in loaded.warnings:
                 if warning not in warned:
                     warned.append(warning)
@@ -65,15 +101,13 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str, skip_other_yaml: bo
     except ManifestError as exc:
         if fmt != "github":
             raise
-        for p in exc.problems:
-            click.echo(f"::error file={_github_escape(p.path, True)},line={p.line},col={p.column}"
-                       f"::{_github_escape(p.message)}")
-        click.echo(f"{len(exc.problems)} problem(s) found.", err=True)
+        _annotate(exc.problems)
         return 1
     where = ", ".join(paths) or "."
     if environments == [None]:
-        click.echo(f"Valid: {counts[0][1]} DID(s) in {where}.")
+        line = f"Valid: {counts[0][1]} DID(s) in {where}."
     else:
         each = ", ".join(f"{count} in {name}" for name, count in counts)
-        click.echo(f"Valid: {where}: DIDs {each}.")
+        line = f"Valid: {where}: DIDs {each}."
+    click.echo(_github_escape(line) if fmt == "github" else line)
     return 0

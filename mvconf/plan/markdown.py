@@ -186,3 +186,14 @@ def diff_markdown(result, base: str, limit: int = LIMIT) -> str:
                     "`mvconf diff --format json` has every one.")
             break
     return "\n".join(out.lines) + "\n"
+
+
+def every_environment(plans: list[Plan], summaries: list[str], limit: int = LIMIT) -> str:
+    """`plan --env all --format markdown`: the one marker first, then each environment's plan
+    under its own heading, together within the limit (each gets an equal share)."""
+    share = limit // max(len(plans), 1) - 200
+    pieces = [MARKER]
+    for plan, summary in zip(plans, summaries, strict=True):
+        body = markdown(plan, summary, limit=share).removeprefix(MARKER + "\n")
+        pieces.append(f"## Environment {md(plan.environment)} ({md(plan.api_url)})\n\n{body}")
+    return "\n".join(pieces)
