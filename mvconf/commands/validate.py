@@ -1,8 +1,9 @@
-"""`mvconf validate`: check manifests offline."""
+"""`mvconf validate`: check manifests offline, and the routing policy on what they say."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import click
 
@@ -21,8 +22,9 @@ def _github_escape(text: str, prop: bool = False) -> str:
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--strict", is_flag=True,
               help="Also reject numbers that are not valid for their region.")
-@click.option("--format", "fmt", type=click.Choice(["text", "github"]), default="text",
-              show_default=True, help="github: GitHub Actions error annotations.")
+@click.option("--format", "fmt", type=click.Choice(["text", "github", "sarif"]), default="text",
+              show_default=True, help="github: GitHub Actions annotations; sarif: SARIF 2.1.0 "
+              "for code scanning.")
 @click.option("--skip-other-yaml", is_flag=True,
               help="In directories, check only YAML files with a top-level 'version: 1' or "
               "'dids:' line (for a repository with other YAML; the pre-commit hook's default).")
@@ -30,14 +32,19 @@ def _github_escape(text: str, prop: bool = False) -> str:
 @debug_option
 def validate(paths: tuple[str, ...], strict: bool, fmt: str, skip_other_yaml: bool,
              ctx) -> int:
-    """Check manifests offline (no API key needed). Exit 0 when valid, 1 otherwise. Without
-    --env, a project's manifests are checked in every environment."""
+    """Check manifests offline (no API key needed), and the routing policy on every value they
+    would write. Exit 0 when valid (warnings allowed), 1 otherwise. Without --env, a project's
+    manifests are checked in every environment."""
+    from mvconf import clock
     from mvconf.manifest import load_manifests
+    from mvconf.plan.policy import manifest_findings
+    from mvconf.project import policy_of
     from mvconf.scoping import scope_of
 
     paths = tuple(ctx.manifest_paths(paths))
     environments = [ctx.environment] if ctx.environment or not ctx.names else list(ctx.names)
-    counts, problems = [], []
+    counts, problems, findings = [], [], {}
+    today = clock.today()
     for name in environments:
         try:
             scope = dataclasses.replace(scope_of(ctx, name), skip_other_yaml=skip_other_yaml)
@@ -45,8 +52,17 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str, skip_other_yaml: bo
             counts.append((name, len(loaded.dids)))
             for path in loaded.skipped if name == environments[0] else ():
                 click.echo(f"Warning: {path}: not a regular file; skipped", err=True)
+            for finding in manifest_findings(loaded, policy_of(ctx, name), today):
+                findings.setdefault(finding, finding)
         except ManifestError as exc:
             problems += [p for p in exc.problems if p not in problems]
+    found = sorted(findings, key=lambda f: (f.path, f.line, f.column, f.rule, f.value))
+    if fmt == "sarif":
+        from mvconf import __version__
+        from mvconf.policy.sarif import sarif_log
+
+        click.echo(json.dumps(sarif_log(found, __version__, sorted(problems)), indent=2))
+        return 1 if problems or any(f.blocks for f in found) else 0
     try:
         if problems:
             raise ManifestError(sorted(problems))
@@ -58,6 +74,11 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str, skip_other_yaml: bo
                        f"::{_github_escape(p.message)}")
         click.echo(f"{len(exc.problems)} problem(s) found.", err=True)
         return 1
+    show_findings(found, fmt)
+    errors = sum(f.blocks for f in found)
+    if errors:
+        click.echo(f"{errors} policy error(s) found.", err=True)
+        return 1
     where = ", ".join(paths) or "."
     if environments == [None]:
         click.echo(f"Valid: {counts[0][1]} DID(s) in {where}.")
@@ -65,3 +86,18 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str, skip_other_yaml: bo
         each = ", ".join(f"{count} in {name}" for name, count in counts)
         click.echo(f"Valid: {where}: DIDs {each}.")
     return 0
+
+
+def show_findings(findings, fmt: str) -> None:
+    from mvconf.policy import describe
+
+    for f in findings:
+        excepted = (f" (excepted until {f.exception['expires']}: {f.exception['reason']})"
+                    if f.exception else "")
+        if fmt == "github":
+            kind = "notice" if f.exception else f.level
+            click.echo(f"::{kind} file={_github_escape(f.path, True)},line={f.line},"
+                       f"col={f.column},title={_github_escape(f.rule, True)}::"
+                       f"{_github_escape(f.message + excepted)}")
+        else:
+            click.echo(describe(f), err=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from mvconf.policy.exceptions import Granted
+
 
 @dataclass(frozen=True, slots=True)
 class DesiredDid:
@@ -19,6 +21,8 @@ class DesiredDid:
     description: str | None = None
     source: str = ""
     status: str = "active"  # the live status it is expected to have (SPEC §8)
+    exceptions: tuple[Granted, ...] = ()  # policy_exceptions (SPEC §15), its own or defaults'
+    entry: tuple[int, bool] | None = None  # its entry's index, and destinations from defaults
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from mvconf.manifest.loader import LoadedFile, load_all
 from mvconf.manifest.models import DidSpec
 from mvconf.manifest.ranges import NumberRange, overlapping, parse_range
 from mvconf.numbers import e164_problem, invisible_problem, is_sip_uri, normal_destination
+from mvconf.policy.exceptions import Granted
 
 
 def load_desired(paths: list[str], strict: bool = False,
@@ -27,6 +28,19 @@ class Manifests:
     dids: list[DesiredDid]
     aliases: dict[str, str]  # alias -> application id, the environment's winning
     skipped: tuple[str, ...] = ()  # FIFOs, devices... named like manifests, not read
+    files: dict[str, LoadedFile] = dataclasses.field(default_factory=dict, repr=False)
+
+    def position(self, did: DesiredDid, index: int) -> tuple[str, int, int]:
+        """Where destination `index` of `did` is written (path, line, column): looked up only
+        for a policy finding, as positions this deep cost a second read of the file."""
+        path, _, line = did.source.rpartition(":")
+        loaded = self.files.get(path)
+        if loaded is None or did.entry is None:
+            return path, int(line or 1), 1
+        entry, from_defaults = did.entry
+        at = ("defaults", "destinations", index) if from_defaults else \
+            ("dids", entry, "destinations", index)
+        return (path, *loaded.where(*at))
 
     def names(self) -> dict[str, str]:
         """Application id -> its alias (the first, when several name it), for display."""
@@ -71,7 +85,8 @@ def load_manifests(paths: list[str], strict: bool = False,
     problems += _overlaps(ranges)
     if problems:
         raise ManifestError(sorted(problems, key=lambda p: (p.path, p.line, p.column)))
-    return Manifests(list(_expand(entries, numbers)), aliases, tuple(skipped))
+    return Manifests(list(_expand(entries, numbers)), aliases, tuple(skipped),
+                     {loaded.path: loaded for loaded in files})
 
 
 def _expand(entries, numbers: dict[str, str]):
@@ -181,6 +196,7 @@ def _resolve(
     if len(problems) > before:
         return None
     line, _ = loaded.where("dids", index)
+    from_defaults = spec.destinations is None and bool(destinations)
     return DesiredDid(
         number=number,
         application_id=application_id,
@@ -190,7 +206,27 @@ def _resolve(
         description=spec.description,
         source=f"{loaded.path}:{line}",
         status=spec.status or "active",
+        exceptions=_exceptions(loaded, index, spec),
+        entry=(index, from_defaults),
     )
+
+
+def _exceptions(loaded: LoadedFile, index: int, spec: DidSpec) -> tuple[Granted, ...]:
+    """The entry's policy_exceptions, else the file's defaults' (SPEC §15), with positions."""
+    own = spec.policy_exceptions
+    defaults = loaded.manifest.defaults
+    if own is not None:
+        items, at = own, ("dids", index, "policy_exceptions")
+    elif defaults is not None and defaults.policy_exceptions:
+        items, at = defaults.policy_exceptions, ("defaults", "policy_exceptions")
+    else:
+        return ()
+    out = []
+    for i, item in enumerate(items):
+        line, col = loaded.where(*at, i)
+        out.append(Granted(item.rule, item.reason, item.expires.isoformat(),
+                           f"{loaded.path}:{line}:{col}"))
+    return tuple(out)
 
 
 def _application(app_ref, aliases, route_mode, report, spec) -> str | None:
