@@ -11,5 +11,5 @@ from mvconf.policy.findings import Finding, PolicyRefused, describe, fingerprint
 from mvconf.policy.judge import judge, judge_did, stale_exceptions
 
 __all__ = ["LEVELS", "RULES", "Finding", "Granted", "PolicyConfig", "PolicyException",
-           "PolicyRefused", "PolicyTable", "Rule", "describe", "fingerprint", "printable", "judge", "judge_did",
-           "merge_tables", "refusal", "stale_exceptions"]
+           "PolicyRefused", "PolicyTable", "Rule", "describe", "fingerprint", "judge",
+           "judge_did", "merge_tables", "printable", "refusal", "stale_exceptions"]
