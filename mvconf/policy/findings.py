@@ -61,10 +61,17 @@ class PolicyRefused(MvconfError):
     """apply or rollback would write values that break the policy: nothing was written."""
 
 
-def refusal(command: str, findings: list[Finding]) -> PolicyRefused:
-    blocking = [f for f in findings if f.blocks]
-    numbers = list(dict.fromkeys(f.number for f in blocking))
-    shown = ", ".join(printable(f"{f.number} {f.rule} {f.message}") for f in blocking[:10])
-    more = f" (and {len(blocking) - 10} more)" if len(blocking) > 10 else ""
-    return PolicyRefused(f"{command} refused: {len(numbers)} change(s) break policy: "
+def blocking(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The findings (as data) that are errors no exception excuses."""
+    return [f for f in findings if f.get("level") == "error" and not f.get("exception")]
+
+
+def refusal(command: str, findings: list[dict[str, Any]]) -> PolicyRefused:
+    """`apply refused: 2 changes break policy: +15551230002 MV101 ...` (SPEC §15)."""
+    blocking_ = blocking(findings)
+    numbers = list(dict.fromkeys(str(f.get("number")) for f in blocking_))
+    shown = ", ".join(printable(f"{f.get('number')} {f.get('rule')} {f.get('message')}")
+                      for f in blocking_[:10])
+    more = f" (and {len(blocking_) - 10} more)" if len(blocking_) > 10 else ""
+    return PolicyRefused(f"{command} refused: {len(numbers)} changes break policy: "
                          f"{shown}{more}. Nothing was written.")
