@@ -426,8 +426,8 @@ def test_apply_refuses_the_whole_run_before_any_write(cli, write, state_file, tm
 def test_apply_under_an_exception_records_it_in_the_journal(cli, write, state_file, tmp_path):
     path = write("dids.yaml", 'version: 1\ndids:\n  - number: "+14155550100"\n'
                  "    application: app_123\n    route_mode: forward\n"
-                 '    destinations: ["+33891123456"]\n' + exception_yaml()
-                 + exception_yaml(rule="MV103", reason="FR office")[len("    policy_exceptions:\n"):])
+                 '    destinations: ["+33891123456"]\n' + exception_yaml() +
+                 exception_yaml(rule="MV103", reason="FR office").split("\n", 1)[1])
     state = premium_state(state_file)
     journal = tmp_path / "j.jsonl"
     result = cli("apply", path, "--emulator", state, "--executor", "api", "--auto-approve",
