@@ -28,9 +28,40 @@ class LoadedFile:
     manifest: ManifestFile
     located: Located
     dids: list[tuple[int, DidSpec]]
+    _lines: list[str] | None = None
 
     def where(self, *path: object) -> tuple[int, int]:
         return self.located.position(tuple(path))
+
+    def find(self, entry: tuple, needle: str, key: str | None = None) -> tuple[int, int]:
+        """Where `needle` is first written inside `entry` (a DID or `defaults`), after `key`
+        when given: found in the text from the entry's line, so that placing one policy finding
+        does not read a large file a second time; else the entry's position. The column is the
+        opening quote's for a quoted value, as YAML positions are."""
+        start, column = self.where(*entry)
+        text = self.located.text
+        if text is None:
+            return start, column
+        if self._lines is None:
+            self._lines = text.splitlines()
+        lines = self._lines
+        end = len(lines)
+        if isinstance(entry[-1], int):
+            following = self.where(*entry[:-1], entry[-1] + 1)[0]
+            end = following if following > start else end
+        end = min(end, start + 2000)
+        seen_key = key is None
+        for number in range(start - 1, end):
+            line = lines[number]
+            if not seen_key:
+                if key not in line:
+                    continue
+                seen_key = True
+            at = line.find(needle)
+            if at >= 0:
+                quoted = at > 0 and line[at - 1] in "\"'"
+                return number + 1, at + (0 if quoted else 1)
+        return start, column
 
 
 MANIFEST_SHAPE = re.compile(rb"^(version:[ \t]*1[ \t]*(#.*)?|dids:.*)\r?$", re.MULTILINE)

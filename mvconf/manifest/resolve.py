@@ -38,9 +38,9 @@ class Manifests:
         if loaded is None or did.entry is None:
             return path, int(line or 1), 1
         entry, from_defaults = did.entry
-        at = ("defaults", "destinations", index) if from_defaults else \
-            ("dids", entry, "destinations", index)
-        return (path, *loaded.where(*at))
+        at = ("defaults",) if from_defaults else ("dids", entry)
+        value = did.destinations[index] if index < len(did.destinations) else ""
+        return (path, *loaded.find(at, value, "destinations"))
 
     def names(self) -> dict[str, str]:
         """Application id -> its alias (the first, when several name it), for display."""
@@ -216,17 +216,32 @@ def _exceptions(loaded: LoadedFile, index: int, spec: DidSpec) -> tuple[Granted,
     own = spec.policy_exceptions
     defaults = loaded.manifest.defaults
     if own is not None:
-        items, at = own, ("dids", index, "policy_exceptions")
+        items, at = own, ("dids", index)
     elif defaults is not None and defaults.policy_exceptions:
-        items, at = defaults.policy_exceptions, ("defaults", "policy_exceptions")
+        items, at = defaults.policy_exceptions, ("defaults",)
     else:
         return ()
     out = []
-    for i, item in enumerate(items):
-        line, col = loaded.where(*at, i)
+    line = 0
+    for item in items:
+        line, col = _rule_position(loaded, at, item.rule, line)
         out.append(Granted(item.rule, item.reason, item.expires.isoformat(),
                            f"{loaded.path}:{line}:{col}"))
     return tuple(out)
+
+
+def _rule_position(loaded: LoadedFile, at: tuple, rule: str, after: int) -> tuple[int, int]:
+    """The line of an exception's `rule` (past the previous exception's), and the column of
+    its `rule` key."""
+    line, col = loaded.find(at, rule, "policy_exceptions")
+    if line <= after and loaded.located.text is not None and loaded._lines:
+        for number in range(after, min(after + 2000, len(loaded._lines))):
+            if rule in loaded._lines[number]:
+                line = number + 1
+                break
+    text = loaded._lines[line - 1] if loaded._lines and line <= len(loaded._lines) else ""
+    key = text.find("rule")
+    return line, (key + 1 if key >= 0 else col)
 
 
 def _application(app_ref, aliases, route_mode, report, spec) -> str | None:

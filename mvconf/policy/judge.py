@@ -37,37 +37,44 @@ def _regions_of_code(code: int) -> tuple[str, ...]:
     return tuple(r for r in phonenumbers.region_codes_for_country_code(code) if r != "001")
 
 
-@lru_cache(maxsize=4096)
-def _region_by_prefix(prefix: str, number: str) -> str | None:
-    parsed = _parse(number)
-    return phonenumbers.region_code_for_number(parsed) if parsed else None
+_BY_PREFIX: dict[str, object] = {}  # the first eight characters -> region
+_UNSEEN = object()
 
 
 def region_of(number: str) -> str | None:
     """The region of an E.164 number: its country code's one region, or (for codes shared by
-    several, like +1) the region of its leading digits, found once per prefix; for an invalid
-    number of a shared code, the code's main region."""
-    parsed = _parse(number)
-    if parsed is None:
-        return None
-    regions = _regions_of_code(parsed.country_code)
-    if len(regions) <= 1:
-        return regions[0] if regions else None
-    return _region_by_prefix(number[:8], number) or \
-        phonenumbers.region_code_for_country_code(parsed.country_code)
+    several, like +1) the region of its leading digits; for an invalid number of a shared code,
+    the code's main region. Found once per leading digits (the country code and area code fit
+    in the first eight characters), as every DID of a run is judged."""
+    prefix = number[:8]
+    found = _BY_PREFIX.get(prefix, _UNSEEN)
+    if found is _UNSEEN:
+        parsed = _parse(number)
+        found = None
+        if parsed is not None:
+            regions = _regions_of_code(parsed.country_code)
+            found = regions[0] if len(regions) == 1 else (
+                phonenumbers.region_code_for_number(parsed) if regions else None) or \
+                phonenumbers.region_code_for_country_code(parsed.country_code)
+            found = None if found == "ZZ" else found
+        if len(_BY_PREFIX) > 65536:
+            _BY_PREFIX.clear()
+        _BY_PREFIX[prefix] = found
+    return found
 
 
-def _emergency(dialled: str, regions: Iterable[str], exact: bool) -> str | None:
-    for region in regions:
-        if shortnumberinfo.is_emergency_number(dialled, region) or (
-                not exact and shortnumberinfo.connects_to_emergency_number(dialled, region)):
+def _emergency(dialled: str, regions: Iterable[str | None]) -> str | None:
+    """The first of `regions` where `dialled` is exactly an emergency number. Exactly: as a
+    prefix (`connects_to_emergency_number`) every extension 1120-1129 of a French PBX would be
+    one."""
+    for region in dict.fromkeys(regions):
+        if region and shortnumberinfo.is_emergency_number(dialled, region):
             return region
     return None
 
 
 @lru_cache(maxsize=8192)
-def _forward(destination: str, did_code: int, did_region: str | None,
-             config: PolicyConfig) -> tuple[Raw, ...]:
+def _forward(destination: str, did_region: str | None, config: PolicyConfig) -> tuple[Raw, ...]:
     parsed = _parse(destination)
     if parsed is None:
         return ()
@@ -81,8 +88,7 @@ def _forward(destination: str, did_code: int, did_region: str | None,
         found.append(("MV101", f"{what} is {HIGH_COST[kind]}{shown}; calls forwarded there "
                       "are billed at a high rate (toll fraud)"))
     national = phonenumbers.national_significant_number(parsed)
-    hit = _emergency(national, dict.fromkeys((*_regions_of_code(did_code),
-                                              *_regions_of_code(parsed.country_code))), True)
+    hit = _emergency(national, (did_region, region))
     if hit:
         found.append(("MV102", f"{what} is an emergency number ({hit})"))
     if config.allowed_countries is not None:
@@ -133,20 +139,19 @@ def _is_ip(host: str) -> bool:
 
 
 @lru_cache(maxsize=8192)
-def _sip(uri: str, did_code: int, config: PolicyConfig) -> tuple[Raw, ...]:
+def _sip(uri: str, did_region: str | None, config: PolicyConfig) -> tuple[Raw, ...]:
     found: list[Raw] = []
     user, host = sip_parts(uri)
     what = f"SIP destination {uri}"
     if user:
-        dialled = user
-        regions: tuple[str, ...] = _regions_of_code(did_code)
-        if user.startswith("+"):
+        dialled, regions = user, [did_region]
+        if user.startswith("+"):  # an E.164 user part: judged in its own country too
             parsed = _parse(user)
             if parsed is not None:
                 dialled = phonenumbers.national_significant_number(parsed)
-                regions = dict.fromkeys((*_regions_of_code(parsed.country_code), *regions))
+                regions += _regions_of_code(parsed.country_code)
         if dialled.isdigit() and len(dialled) <= 8:
-            hit = _emergency(dialled, regions, exact=len(dialled) > 6)
+            hit = _emergency(dialled, regions)
             if hit:
                 found.append(("MV102", f"{what}: its user part {user} is an emergency number "
                               f"({hit})"))
@@ -169,16 +174,14 @@ def judge(number: str, route_mode: str, destinations: Iterable[str],
     destinations = list(destinations)
     if not destinations:
         return []
-    parsed = _parse(number)
-    code = parsed.country_code if parsed else 0
     out = []
-    did_region = region_of(number) if route_mode == "forward" and \
-        config.allowed_countries is None else None
+    did_region = region_of(number)
     for index, value in enumerate(destinations):
         if not isinstance(value, str):
             continue
-        raws = _forward(value, code, did_region, config) if route_mode == "forward" and \
-            value.startswith("+") else _sip(value, code, config) if route_mode == "sip" else ()
+        raws = _forward(value, did_region, config) if route_mode == "forward" and \
+            value.startswith("+") else _sip(value, did_region, config) if route_mode == "sip" \
+            else ()
         out += [(index, rule, message) for rule, message in raws]
     return out
 
