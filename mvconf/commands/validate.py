@@ -37,7 +37,7 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str, skip_other_yaml: bo
     manifests are checked in every environment."""
     from mvconf import clock
     from mvconf.manifest import load_manifests
-    from mvconf.plan.policy import manifest_findings
+    from mvconf.manifest.findings import manifest_findings
     from mvconf.project import policy_of
     from mvconf.scoping import scope_of
 
