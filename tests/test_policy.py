@@ -484,3 +484,31 @@ def test_rollback_refuses_a_journal_whose_before_is_a_premium_forward(cli, write
     assert result.code == 1
     assert "rollback refused: 1 changes break policy: +14155550100 MV101" in result.stderr
     assert state.read_text() == before
+
+
+def test_the_policy_example_shows_every_rule(cli, monkeypatch):
+    from .helpers import ROOT
+
+    monkeypatch.chdir(ROOT / "examples" / "invalid" / "policy")
+    result = cli("validate")
+    assert result.code == 1
+    found = lines_of(result)
+    assert [line.split(": ")[1] for line in found] == [
+        "MV101 error", "MV102 error",
+        "MV103 error (excepted until 2027-03-01", "MV104 error", "MV104 warning", "MV101 warning"]
+    assert found[3].endswith("(environment production)")
+    assert found[4].endswith("(environment staging)")
+    readme = (ROOT / "examples" / "invalid" / "README.md").read_text()
+    assert "dids.yaml:13:20: MV102 error: SIP destination sip:911@pbx.example.com" in readme
+    assert found[1] in readme and found[2] in readme
+
+
+def test_hostile_text_in_findings_is_inert(cli, write):
+    # a path with an escape sequence: shown escaped, never as a terminal control
+    path = write("evil\x1b[31m.yaml", 'version: 1\ndids:\n  - number: "+14155550100"\n'
+                 '    application: app_123\n    route_mode: forward\n'
+                 '    destinations: ["+33891123456"]\n')
+    result = cli("validate", path)
+    assert result.code == 1 and "\x1b" not in result.stderr and "\\u001b" in result.stderr
+    github = cli("validate", path, "--format", "github")
+    assert "\x1b" not in github.stdout and github.stdout.count("\n") == 1

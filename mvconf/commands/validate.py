@@ -53,10 +53,13 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str, skip_other_yaml: bo
             for path in loaded.skipped if name == environments[0] else ():
                 click.echo(f"Warning: {path}: not a regular file; skipped", err=True)
             for finding in manifest_findings(loaded, policy_of(ctx, name), today):
-                findings.setdefault(finding, finding)
+                findings.setdefault(finding, []).append(name)
         except ManifestError as exc:
             problems += [p for p in exc.problems if p not in problems]
-    found = sorted(findings, key=lambda f: (f.path, f.line, f.column, f.rule, f.value))
+    found = sorted((f if len(names) == len(environments) else dataclasses.replace(
+        f, message=f"{f.message} (environment {', '.join(names)})")
+        for f, names in findings.items()),
+        key=lambda f: (f.path, f.line, f.column, f.rule, f.value, f.level))
     if fmt == "sarif":
         from mvconf import __version__
         from mvconf.policy.sarif import sarif_log
@@ -89,15 +92,15 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str, skip_other_yaml: bo
 
 
 def show_findings(findings, fmt: str) -> None:
-    from mvconf.policy import describe
+    from mvconf.policy import describe, printable
 
     for f in findings:
         excepted = (f" (excepted until {f.exception['expires']}: {f.exception['reason']})"
                     if f.exception else "")
         if fmt == "github":
             kind = "notice" if f.exception else f.level
-            click.echo(f"::{kind} file={_github_escape(f.path, True)},line={f.line},"
-                       f"col={f.column},title={_github_escape(f.rule, True)}::"
-                       f"{_github_escape(f.message + excepted)}")
+            click.echo(printable(f"::{kind} file={_github_escape(f.path, True)},line={f.line},"
+                                 f"col={f.column},title={_github_escape(f.rule, True)}::"
+                                 f"{_github_escape(f.message + excepted)}"))
         else:
             click.echo(describe(f), err=True)
