@@ -21,8 +21,10 @@ def enforce(command: str, findings: list[dict[str, Any]], journal: Journal | Non
     if journal is not None:
         for finding in findings:
             if finding.get("exception"):
-                journal.exceptions.setdefault(finding["number"], []).append(
-                    {"rule": finding["rule"], **finding["exception"]})
+                granted = journal.exceptions.setdefault(finding["number"], [])
+                item = {"rule": finding["rule"], **finding["exception"]}
+                if item not in granted:
+                    granted.append(item)
 
 
 def saved_plan_findings(plan: Plan, config: PolicyConfig,
