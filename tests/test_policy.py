@@ -512,3 +512,15 @@ def test_hostile_text_in_findings_is_inert(cli, write):
     assert result.code == 1 and "\x1b" not in result.stderr and "\\u001b" in result.stderr
     github = cli("validate", path, "--format", "github")
     assert "\x1b" not in github.stdout and github.stdout.count("\n") == 2  # MV101, MV103
+
+
+@given(st.text(max_size=20))
+def test_the_ascii_fast_path_of_invisible_problem_agrees_with_each_character(text):
+    # validate checks every destination this way; the fast path keeps 10,000 DIDs in budget
+    import unicodedata
+
+    from mvconf.numbers import INVISIBLE, invisible_problem
+
+    slow = any(c != " " and (unicodedata.category(c) in INVISIBLE or c.isspace())
+               for c in text)
+    assert (invisible_problem(text) is not None) == slow
