@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Literal
 
 from phonenumbers import SUPPORTED_REGIONS
@@ -51,6 +51,8 @@ class PolicyConfig:
     allowed_countries: frozenset[str] | None = None
     allowed_sip_domains: tuple[str, ...] | None = None
     levels: tuple[tuple[str, str], ...] = ()  # (rule id, level) for every rule
+    # Each destination's rules, judged once per run (not part of the settings' identity).
+    cache: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def level(self, rule: str) -> str:
         return dict(self.levels)[rule]

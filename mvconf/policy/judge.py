@@ -23,6 +23,7 @@ UNUSUAL = {PhoneNumberType.UAN: "a UAN (universal access) number",
            PhoneNumberType.VOIP: "a VoIP number", PhoneNumberType.PAGER: "a pager number",
            PhoneNumberType.UNKNOWN: "of unknown type"}
 Raw = tuple[str, str]  # (rule, message)
+CACHE_SIZE = 65536  # destinations judged per settings, kept for the run
 
 
 def _parse(number: str):
@@ -73,7 +74,6 @@ def _emergency(dialled: str, regions: Iterable[str | None]) -> str | None:
     return None
 
 
-@lru_cache(maxsize=8192)
 def _forward(destination: str, did_region: str | None, config: PolicyConfig) -> tuple[Raw, ...]:
     parsed = _parse(destination)
     if parsed is None:
@@ -138,7 +138,6 @@ def _is_ip(host: str) -> bool:
     return True
 
 
-@lru_cache(maxsize=8192)
 def _sip(uri: str, did_region: str | None, config: PolicyConfig) -> tuple[Raw, ...]:
     found: list[Raw] = []
     user, host = sip_parts(uri)
@@ -176,13 +175,21 @@ def judge(number: str, route_mode: str, destinations: Iterable[str],
         return []
     out = []
     did_region = region_of(number)
+    cache = config.cache
+    forward = route_mode == "forward"
     for index, value in enumerate(destinations):
         if not isinstance(value, str):
             continue
-        raws = _forward(value, did_region, config) if route_mode == "forward" and \
-            value.startswith("+") else _sip(value, did_region, config) if route_mode == "sip" \
-            else ()
-        out += [(index, rule, message) for rule, message in raws]
+        key = (forward, value, did_region)
+        raws = cache.get(key)
+        if raws is None:
+            raws = (_forward(value, did_region, config) if value.startswith("+") else ()) \
+                if forward else _sip(value, did_region, config)
+            if len(cache) >= CACHE_SIZE:
+                cache.clear()
+            cache[key] = raws
+        if raws:
+            out += [(index, rule, message) for rule, message in raws]
     return out
 
 
