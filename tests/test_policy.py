@@ -524,3 +524,28 @@ def test_the_ascii_fast_path_of_invisible_problem_agrees_with_each_character(tex
     slow = any(c != " " and (unicodedata.category(c) in INVISIBLE or c.isspace())
                for c in text)
     assert (invisible_problem(text) is not None) == slow
+
+
+def test_rollback_accepts_an_exception_the_journal_recorded(cli, write, state_file, tmp_path,
+                                                            monkeypatch):
+    excepted = ('version: 1\ndids:\n  - number: "+14155550100"\n    application: app_123\n'
+                '    route_mode: forward\n    destinations: ["+33891123456"]\n'
+                + exception_yaml() + exception_yaml(rule="MV103", reason="FR").split("\n", 1)[1])
+    path = write("dids.yaml", excepted)
+    state = premium_state(state_file)
+    journal = tmp_path / "j.jsonl"
+    args = ("--emulator", state, "--executor", "api", "--auto-approve", "--journal", journal,
+            "--allow-mass-change")
+    assert cli("apply", path, *args).code == 0
+    write("dids.yaml", 'version: 1\ndids:\n  - number: "+14155550100"\n'
+          "    application: app_123\n    route_mode: webhook\n")
+    assert cli("apply", path, *args).code == 0
+    restored = cli("rollback", *args)
+    assert restored.code == 0, restored.stderr
+    assert live(state)["+14155550100"]["destinations"] == ["+33891123456"]
+    monkeypatch.setattr(clock, "today", lambda: datetime.date(2027, 3, 2))  # expired since
+    assert cli("apply", write("dids.yaml", 'version: 1\ndids:\n  - number: "+14155550100"\n'
+                              "    application: app_123\n    route_mode: webhook\n"),
+               *args).code == 0
+    refused = cli("rollback", *args)
+    assert refused.code == 1 and "rollback refused" in refused.stderr
