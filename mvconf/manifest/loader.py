@@ -237,6 +237,8 @@ def _problem(path: str, located: Located, err: dict) -> Problem:
 
 
 def _section(loc: tuple) -> str:
+    if "policy_exceptions" in loc:
+        return "exception"
     if len(loc) >= 2 and loc[0] == "dids":
         return "did"
     if loc and loc[0] == "defaults":
@@ -255,6 +257,8 @@ def _message(loc: tuple, kind: str, err: dict) -> str:
         return text
     if kind == "missing":
         return f"missing required key {name!r}{where}"
+    if "policy_exceptions" in loc:
+        return _exception_message(loc, name, kind, err)
     if kind == "value_error" and "exactly one of 'number' and 'range'" in err["msg"]:
         given = err.get("input") if isinstance(err.get("input"), dict) else {}
         if "number" in given and "range" in given:
@@ -284,6 +288,18 @@ def _message(loc: tuple, kind: str, err: dict) -> str:
     if kind == "string_pattern_mismatch" and len(loc) == 2 and loc[0] == "applications":
         return f"alias {name!r} must name an application id like app_123, not {err['input']!r}"
     return f"{_label(loc)}: {err['msg'][0].lower()}{err['msg'][1:]}"
+
+
+def _exception_message(loc: tuple, name: str, kind: str, err: dict) -> str:
+    """A problem in a `policy_exceptions` entry (SPEC §15), in the manifest's own words."""
+    if name == "rule":
+        return (f"{_label(loc)}: unknown rule {err.get('input')!r}; the rules are "
+                "MV101, MV102, MV103, MV104 and MV105")
+    if name == "reason":
+        return f"{_label(loc)}: a reason is required (why the exception is right, a ticket)"
+    if name == "expires" and kind != "value_error":
+        return f"{_label(loc)}: must be a date such as 2027-03-01, not {err.get('input')!r}"
+    return f"{_label(loc)}: {err['msg'].removeprefix('Value error, ')}"
 
 
 def _describe(parent: tuple) -> str:

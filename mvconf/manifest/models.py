@@ -167,4 +167,5 @@ KNOWN_KEYS: dict[str, tuple[str, ...]] = {
     "file": tuple(ManifestFile.model_fields),
     "defaults": tuple(Defaults.model_fields),
     "did": tuple(DidSpec.model_fields),
+    "exception": tuple(PolicyException.model_fields),
 }
