@@ -549,3 +549,20 @@ def test_rollback_accepts_an_exception_the_journal_recorded(cli, write, state_fi
                *args).code == 0
     refused = cli("rollback", *args)
     assert refused.code == 1 and "rollback refused" in refused.stderr
+
+
+def test_a_finding_on_default_destinations_is_placed_in_defaults(cli, write):
+    path = write("dids.yaml", """
+        version: 1
+        defaults:
+          application: app_123
+          route_mode: sip
+          destinations: ["sip:trunk@pbx.example.com", "sip:911@pbx.example.com"]
+        dids:
+          - number: "+14155550100"
+          - number: "+14155550101"
+            destinations: ["sip:desk@pbx.example.com"]
+        """)
+    result = cli("validate", path)
+    assert result.code == 1
+    assert [line.split(": MV")[0] for line in lines_of(result)] == [f"{path}:5:47"]

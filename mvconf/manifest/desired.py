@@ -22,7 +22,9 @@ class DesiredDid:
     source: str = ""
     status: str = "active"  # the live status it is expected to have (SPEC §8)
     exceptions: tuple[Granted, ...] = ()  # policy_exceptions (SPEC §15), its own or defaults'
-    entry: tuple[int, bool] | None = None  # its entry's index, and destinations from defaults
+    # Its entry's index times 2, plus 1 when its destinations come from defaults (-1: unknown);
+    # one int, as a plan of 100,000 DIDs holds one each, to place policy findings.
+    entry: int = -1
 
 
 @dataclass(frozen=True)

@@ -35,9 +35,9 @@ class Manifests:
         for a policy finding, as positions this deep cost a second read of the file."""
         path, _, line = did.source.rpartition(":")
         loaded = self.files.get(path)
-        if loaded is None or did.entry is None:
+        if loaded is None or did.entry < 0:
             return path, int(line or 1), 1
-        entry, from_defaults = did.entry
+        entry, from_defaults = divmod(did.entry, 2)
         at = ("defaults",) if from_defaults else ("dids", entry)
         value = did.destinations[index] if index < len(did.destinations) else ""
         return (path, *loaded.find(at, value, "destinations"))
@@ -207,7 +207,7 @@ def _resolve(
         source=f"{loaded.path}:{line}",
         status=spec.status or "active",
         exceptions=_exceptions(loaded, index, spec),
-        entry=(index, from_defaults),
+        entry=index * 2 + from_defaults,
     )
 
 
