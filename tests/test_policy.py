@@ -566,3 +566,22 @@ def test_a_finding_on_default_destinations_is_placed_in_defaults(cli, write):
     result = cli("validate", path)
     assert result.code == 1
     assert [line.split(": MV")[0] for line in lines_of(result)] == [f"{path}:5:47"]
+
+
+def test_a_finding_is_placed_at_its_own_value_not_a_longer_one(cli, write):
+    premium = example("DE", T.PREMIUM_RATE)  # German numbers vary in length
+    assert phonenumbers.number_type(phonenumbers.parse(premium + "1")) not in (
+        T.PREMIUM_RATE, T.SHARED_COST, T.PERSONAL_NUMBER)
+    path = write("dids.yaml", f"""
+        version: 1
+        dids:
+          - number: "{example('DE', T.FIXED_LINE)}"
+            application: app_123
+            route_mode: forward
+            destinations:
+              - "{premium}1"
+              - "{premium}"
+        """)
+    result = cli("validate", path)
+    assert any(line.startswith(f"{path}:8:9: MV101 error") for line in lines_of(result)), \
+        result.stderr

@@ -58,6 +58,9 @@ class LoadedFile:
                     continue
                 seen_key = True
             at = line.find(needle)
+            while at >= 0 and at + len(needle) < len(line) and \
+                    line[at + len(needle)].isalnum():  # a longer value that starts the same
+                at = line.find(needle, at + 1)
             if at >= 0:
                 quoted = at > 0 and line[at - 1] in "\"'"
                 return number + 1, at + (0 if quoted else 1)
