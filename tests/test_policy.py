@@ -585,3 +585,27 @@ def test_a_finding_is_placed_at_its_own_value_not_a_longer_one(cli, write):
     result = cli("validate", path)
     assert any(line.startswith(f"{path}:8:9: MV101 error") for line in lines_of(result)), \
         result.stderr
+
+
+def test_plan_and_apply_judge_with_their_environments_policy(cli, write, state_file, tmp_path,
+                                                             monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    state = premium_state(state_file)
+    project(write, 'manifests = ["dids.yaml"]\n[policy]\nrules = { MV101 = "error" }\n\n'
+            '[environments.staging]\nemulator = "state.json"\n'
+            '[environments.staging.policy]\nrules = { MV101 = "warning" }\n\n'
+            '[environments.production]\nemulator = "state.json"\n')
+    two_dids(write, ("forward", ["+33891123456"]))
+    production = cli("plan", "--env", "production", "--format", "json")
+    assert production.code == 1
+    assert [f["level"] for f in json.loads(production.stdout)["policy"] if
+            f["rule"] == "MV101"] == ["error"]
+    refused = cli("apply", "--env", "production", "--executor", "api", "--auto-approve")
+    assert refused.code == 1 and "apply refused" in refused.stderr
+    assert live(state)["+14155550100"]["route_mode"] == "webhook"
+    staging = cli("plan", "--env", "staging", "--format", "json")
+    assert staging.code == 0, staging.stderr
+    assert "MV101" in {f["rule"] for f in json.loads(staging.stdout)["policy"]}
+    applied = cli("apply", "--env", "staging", "--executor", "api", "--auto-approve")
+    assert applied.code == 0, applied.stderr
+    assert live(state)["+14155550100"]["destinations"] == ["+33891123456"]
