@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 SECONDS = "%Y-%m-%dT%H:%M:%SZ"
 MICROSECONDS = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -31,3 +31,9 @@ def utc_after(previous: str | None) -> str:
 def new_run_id() -> str:
     """One id per apply or rollback run: sortable by time, unique by a random tail."""
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+
+
+def today() -> date:
+    """Today's UTC date: policy exceptions apply through their `expires` day (SPEC §15). Read
+    through this module (`clock.today()`) so that tests can set the date."""
+    return datetime.now(UTC).date()

@@ -34,6 +34,8 @@ INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 def invisible_problem(text: str) -> str | None:
     """The first control or invisible character in `text` (a newline, NUL, BEL, a right-to-left
     mark...), named by code point, or None."""
+    if text.isascii() and text.isprintable():  # the usual case: ASCII has no such character
+        return None  # but the controls (C0 and DEL), which isprintable() rejects
     for char in text:
         if char != " " and (unicodedata.category(char) in INVISIBLE or
                             (char.isspace() and char != " ")):

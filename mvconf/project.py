@@ -113,3 +113,14 @@ def choose(project_flag: str | None, env_flag: str | None, *, needs_api: bool) -
         raise ConfigError(f"--env {env_flag}: not an environment of {path}; choose one of "
                           f"{', '.join(names)}")
     return Context(project, path, env_flag, names)
+
+
+def policy_of(context: Context, environment: str | None = None):
+    """The routing policy (SPEC §15) a run judges with: the project's top-level [policy], then
+    the environment's table key by key; the built-in defaults without a project file."""
+    from mvconf.policy.config import merge_tables
+
+    project = context.project
+    name = environment or context.environment
+    env = project.environments.get(name) if project and name else None
+    return merge_tables(project.policy if project else None, env.policy if env else None)

@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from mvconf.errors import ConfigError, ManifestError, Problem
 from mvconf.facts import APP_ID_PATTERN
+from mvconf.policy.catalog import LEVELS, RULES
+from mvconf.policy.config import PolicyTable
 
 MAX_PROJECT_BYTES = 1024 * 1024
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
@@ -35,11 +37,13 @@ class Environment(Settings):
     api_key_env: Variable | None = None
     emulator: str | None = None  # ours: an emulator state file stands in for this account
     applications: dict[str, Annotated[str, StringConstraints(pattern=APP_ID_PATTERN)]] = {}
+    policy: PolicyTable | None = None  # SPEC §15: wins key by key over the top-level [policy]
 
 
 class Project(_Strict):
     manifests: list[str] = []
     defaults: Settings = Settings()
+    policy: PolicyTable | None = None
     environments: dict[EnvName, Environment] = {}
 
 
@@ -74,11 +78,13 @@ def _read(path: Path) -> str:
 
 PLAIN_KEY = re.compile(r"[A-Za-z0-9_.\[\]-]*")
 KNOWN = {"": set(Project.model_fields), "defaults": set(Settings.model_fields),
-         "environment": set(Environment.model_fields)}
+         "environment": set(Environment.model_fields), "policy": set(PolicyTable.model_fields)}
 
 
 def _problem(path: Path, text: str, err: dict) -> Problem:
     loc = [str(part) for part in err["loc"]]
+    if "policy" in loc[:3]:
+        return _policy_problem(path, text, loc, err)
     line, col = locate(text, loc)
     # A key is shown as written only when it is plain; else quoted, so a newline in it cannot
     # start a line of a terminal or a CI log.
@@ -116,3 +122,53 @@ def locate(text: str, loc: list[str]) -> tuple[int, int]:
     return start + 1, 1
 
 
+
+
+def _policy_problem(path: Path, text: str, loc: list[str], err: dict) -> Problem:
+    """A problem in `[policy]` or `[environments.NAME.policy]` (SPEC §15), at its line."""
+    table = loc[:loc.index("policy") + 1]
+    inner = [part for part in loc[len(table):] if part != "[key]"]
+    value = err.get("input")
+    if loc[-1] == "[key]":
+        message = (f"unknown rule {value!r} in {'.'.join(table)}.rules; the rules are "
+                   f"{', '.join(RULES)}")
+        target = str(value)
+    elif inner[:1] == ["rules"] and len(inner) == 2:
+        message = (f"{'.'.join(table)}.rules.{inner[1]}: the level must be "
+                   f"{', '.join(LEVELS[:-1])} or {LEVELS[-1]}, not {value!r}")
+        target = inner[1]
+    elif err["type"] == "extra_forbidden":
+        hint = difflib.get_close_matches(loc[-1], sorted(KNOWN["policy"]), n=1)
+        message = f"unknown key {'.'.join(loc)!r}" + (
+            f"; did you mean {hint[0]!r}?" if hint else "")
+        target = loc[-1]
+    else:
+        text_of = err["msg"].removeprefix("Value error, ")
+        message = f"{'.'.join(loc)}: {text_of}"
+        target = str(value) if isinstance(value, str) else (inner[0] if inner else "policy")
+    line, col = _locate_in_table(text, table, inner[:1], target)
+    return Problem(str(path), line, col, message)
+
+
+def _locate_in_table(text: str, table: list[str], key: list[str], target: str) -> tuple[int, int]:
+    """The line and column of `target` (a rule id, a value) under `key` of the TOML `table`,
+    written as a [table] header, a [table.key] header or an inline table."""
+    lines = text.splitlines()
+    dotted = r"\s*\.\s*".join(rf'(?:{re.escape(t)}|"{re.escape(t)}")' for t in table)
+    header = re.compile(rf"^\s*\[\s*{dotted}(\s*\.\s*[^\]]*)?\s*\]")
+    start = next((n for n, line in enumerate(lines) if header.match(line)), None)
+    if start is None:  # an inline `policy = {...}` or `[environments.X] policy.rules = ...`
+        start = next((n for n, line in enumerate(lines) if re.search(r"\bpolicy\b", line)), 0)
+    end = next((n for n in range(start + 1, len(lines))
+                if re.match(r"^\s*\[", lines[n]) and not header.match(lines[n])), len(lines))
+    found_key = start
+    if key:
+        found_key = next((n for n in range(start, end)
+                          if re.search(rf"(^|[\s.\[]){re.escape(key[0])}\b", lines[n])), start)
+    quoted = re.compile(rf'(?<![A-Za-z0-9_]){re.escape(target)}(?![A-Za-z0-9_])')
+    for n in range(found_key, end):
+        hit = quoted.search(lines[n])
+        if hit:
+            return n + 1, hit.start() + 1 - (1 if hit.start() and lines[n][hit.start() - 1]
+                                             in "\"'" else 0)
+    return found_key + 1, 1

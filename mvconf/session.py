@@ -21,8 +21,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 
+from mvconf import clock
 from mvconf.apply.applier import ApplyOptions, Stop, apply_plan
 from mvconf.apply.journal import Journal
+from mvconf.apply.policy import enforce, rollback_findings, saved_plan_findings
 from mvconf.apply.recover import resolve_dangling
 from mvconf.apply.rollback import changed_records
 from mvconf.apply.view import ApplyView, ReadView, Tick
@@ -38,8 +40,9 @@ from mvconf.numbers import to_e164
 from mvconf.plan.change import Change, Executor
 from mvconf.plan.model import Plan
 from mvconf.plan.planner import assemble, plan_change, retarget
+from mvconf.plan.policy import change_findings
 from mvconf.plan.undo import undo_plan
-from mvconf.project import Context
+from mvconf.project import Context, policy_of
 from mvconf.scoping import scope_of
 
 T = TypeVar("T")
@@ -69,6 +72,7 @@ class Session:
         self._endpoint: Endpoint | None = None
         self._store: Any = None
         self.aliases: dict[str, str] = {}  # application id -> alias, for display
+        self._manifests = None  # the loaded manifests, to place policy findings
 
     @property
     def endpoint(self) -> Endpoint:
@@ -100,6 +104,7 @@ class Session:
              targets: tuple[str, ...] = ()) -> list[DesiredDid]:
         loaded = load_manifests(paths, strict=strict, scope=self.scope)
         self.aliases = loaded.names()
+        self._manifests = loaded
         warn = getattr(self.view, "warn", None)
         for path in loaded.skipped if warn else ():
             warn(f"{path}: not a regular file; skipped")
@@ -196,7 +201,10 @@ class Session:
                         aliases=self.aliases)
         if not allow_all_missing:
             guard_wrong_account(plan)
-        return plan
+        findings = change_findings(plan.changes, policy_of(self.context), clock.today(),
+                                   {d.number: d.exceptions for d in desired if d.exceptions},
+                                   by_number, self._manifests)
+        return plan.with_policy([f.to_data() for f in findings]) if findings else plan
 
     def plan(self, paths: list[str], *, executor: Executor, strict: bool = False,
              targets: tuple[str, ...] = (), allow_all_missing: bool = False) -> Plan:
@@ -231,6 +239,7 @@ class Session:
         async def work(client: MiniVoiceClient, journal: Journal) -> int:
             plan = await self.plan_with(client, desired, executor, allow_all_missing)
             show(plan)
+            enforce("apply", plan.policy, journal)  # SPEC §15: before any write
             return await apply_plan(plan, client, journal, opts, view)
 
         return self._journaled(opts, view, work)
@@ -246,9 +255,14 @@ class Session:
             opts.checksum = None
         plan = retarget(plan, executor, keep)
         opts.reviewed = True
-        return self._journaled(opts, view,
-                               lambda client, journal: apply_plan(plan, client, journal, opts,
-                                                                  view))
+        findings = saved_plan_findings(plan, policy_of(self.context), clock.today())
+        enforce("apply", findings)  # SPEC §15: judged again, before connecting
+
+        async def work(client: MiniVoiceClient, journal: Journal) -> int:
+            enforce("apply", findings, journal)
+            return await apply_plan(plan, client, journal, opts, view)
+
+        return self._journaled(opts, view, work)
 
     def rollback(self, last: int | None, *, executor: Executor, opts: ApplyOptions,
                  view: ApplyView, show: Callable[[Plan], None]) -> int:
@@ -263,6 +277,8 @@ class Session:
                              api_url=self.endpoint.label, created_at=utc_now(),
                              environment=self.environment)
             show(plan)
+            enforce("rollback", rollback_findings(plan, policy_of(self.context), clock.today(),
+                                                  opts.journal), journal)
             return await apply_plan(plan, client, journal, opts, view)
 
         return self._journaled(opts, view, work)

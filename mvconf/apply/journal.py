@@ -47,6 +47,8 @@ class Journal:
         self.path = Path(path)
         self.run = run or new_run_id()
         self.api_url, self.environment, self.managed = api_url, environment, managed
+        # number -> the policy exceptions its change is made under (SPEC §15), in its records
+        self.exceptions: dict[str, list[dict[str, str]]] = {}
         self._handle = None
 
     def _open(self):
@@ -66,6 +68,8 @@ class Journal:
             "phase": phase, "number": number, "did_id": did_id, "before": before, "after": after,
             "api_url": self.api_url, "environment": self.environment, "managed": self.managed,
         }
+        if number in self.exceptions:
+            record["policy_exceptions"] = self.exceptions[number]
         if phase == "outcome":
             record["outcome"] = None if outcome is None else Result(outcome).value
             record["error"] = error

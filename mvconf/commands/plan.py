@@ -37,6 +37,7 @@ def plan(paths, fmt, out, detailed_exitcode, strict, executor, targets, allow_al
 
     from mvconf.commands.apply_view import TerminalView
     from mvconf.files import write_output
+    from mvconf.policy import printable
     from mvconf.session import Session
 
     if every_env and out:
@@ -59,6 +60,12 @@ def plan(paths, fmt, out, detailed_exitcode, strict, executor, targets, allow_al
     if conflicts:
         click.echo(f"Error: {len(conflicts)} DID(s) in conflict with their pinned id: "
                    + ", ".join(c.number for c in conflicts), err=True)
+        return 1
+    errors = [f for p in plans for f in p.policy_errors]
+    if errors:  # SPEC §15: shown (and saved with --out) for review, but not to be applied
+        click.echo(f"Error: {len(errors)} routing-policy error(s): "
+                   + ", ".join(printable(f"{f['number']} {f['rule']}") for f in errors[:10])
+                   + (" ..." if len(errors) > 10 else ""), err=True)
         return 1
     return 2 if detailed_exitcode and any(p.has_changes for p in plans) else 0
 

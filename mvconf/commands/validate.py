@@ -1,9 +1,10 @@
-"""`mvconf validate`: check manifests offline."""
+"""`mvconf validate`: check manifests offline, and the routing policy on what they say."""
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 
 import click
 
@@ -60,8 +61,9 @@ def _github_errors(func):
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--strict", is_flag=True,
               help="Also reject numbers that are not valid for their region.")
-@click.option("--format", "fmt", type=click.Choice(["text", "github"]), default="text",
-              show_default=True, help="github: GitHub Actions error annotations.")
+@click.option("--format", "fmt", type=click.Choice(["text", "github", "sarif"]), default="text",
+              show_default=True, help="github: GitHub Actions annotations; sarif: SARIF 2.1.0 "
+              "for code scanning.")
 @click.option("--skip-other-yaml", is_flag=True,
               help="In directories, check only YAML files with a top-level 'version: 1' or "
               "'dids:' line (for a repository with other YAML; the pre-commit hook's default).")
@@ -70,14 +72,19 @@ def _github_errors(func):
 @debug_option
 def validate(paths: tuple[str, ...], strict: bool, fmt: str, skip_other_yaml: bool,
              ctx) -> int:
-    """Check manifests offline (no API key needed). Exit 0 when valid, 1 otherwise. Without
-    --env, a project's manifests are checked in every environment."""
+    """Check manifests offline (no API key needed), and the routing policy on every value they
+    would write. Exit 0 when valid (warnings allowed), 1 otherwise. Without --env, a project's
+    manifests are checked in every environment."""
+    from mvconf import clock
     from mvconf.manifest import load_manifests
+    from mvconf.manifest.findings import manifest_findings
+    from mvconf.project import policy_of
     from mvconf.scoping import scope_of
 
     paths = tuple(ctx.manifest_paths(paths))
     environments = [ctx.environment] if ctx.environment or not ctx.names else list(ctx.names)
-    counts, problems, warned = [], [], []
+    counts, problems, findings, warned = [], [], {}, []
+    today = clock.today()
     for name in environments:
         try:
             scope = dataclasses.replace(scope_of(ctx, name), skip_other_yaml=skip_other_yaml)
@@ -92,9 +99,22 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str, skip_other_yaml: bo
             for warning in loaded.warnings:
                 if warning not in warned:
                     warned.append(warning)
-                    _warn(warning, fmt)
+                    if fmt != "sarif":
+                        _warn(warning, fmt)
+            for finding in manifest_findings(loaded, policy_of(ctx, name), today):
+                findings.setdefault(finding, []).append(name)
         except ManifestError as exc:
             problems += [p for p in exc.problems if p not in problems]
+    found = sorted((f if len(names) == len(environments) else dataclasses.replace(
+        f, message=f"{f.message} (environment {', '.join(names)})")
+        for f, names in findings.items()),
+        key=lambda f: (f.path, f.line, f.column, f.rule, f.value, f.level))
+    if fmt == "sarif":
+        from mvconf import __version__
+        from mvconf.policy.sarif import sarif_log
+
+        click.echo(json.dumps(sarif_log(found, __version__, sorted(problems)), indent=2))
+        return 1 if problems or any(f.blocks for f in found) else 0
     try:
         if problems:
             raise ManifestError(sorted(problems))
@@ -102,6 +122,11 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str, skip_other_yaml: bo
         if fmt != "github":
             raise
         _annotate(exc.problems)
+        return 1
+    show_findings(found, fmt)
+    errors = sum(f.blocks for f in found)
+    if errors:
+        click.echo(f"{errors} policy error(s) found.", err=True)
         return 1
     where = ", ".join(paths) or "."
     if environments == [None]:
@@ -111,3 +136,18 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str, skip_other_yaml: bo
         line = f"Valid: {where}: DIDs {each}."
     click.echo(_github_escape(line) if fmt == "github" else line)
     return 0
+
+
+def show_findings(findings, fmt: str) -> None:
+    from mvconf.policy import describe, printable
+
+    for f in findings:
+        excepted = (f" (excepted until {f.exception['expires']}: {f.exception['reason']})"
+                    if f.exception else "")
+        if fmt == "github":
+            kind = "notice" if f.exception else f.level
+            click.echo(printable(f"::{kind} file={_github_escape(f.path, True)},line={f.line},"
+                                 f"col={f.column},title={_github_escape(f.rule, True)}::"
+                                 f"{_github_escape(f.message + excepted)}"))
+        else:
+            click.echo(describe(f), err=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from mvconf.policy.exceptions import Granted
+
 
 @dataclass(frozen=True, slots=True)
 class DesiredDid:
@@ -19,6 +21,10 @@ class DesiredDid:
     description: str | None = None
     source: str = ""
     status: str = "active"  # the live status it is expected to have (SPEC §8)
+    exceptions: tuple[Granted, ...] = ()  # policy_exceptions (SPEC §15), its own or defaults'
+    # Its entry's index times 2, plus 1 when its destinations come from defaults (-1: unknown);
+    # one int, as a plan of 100,000 DIDs holds one each, to place policy findings.
+    entry: int = -1
 
 
 @dataclass(frozen=True)

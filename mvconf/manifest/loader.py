@@ -29,9 +29,43 @@ class LoadedFile:
     manifest: ManifestFile
     located: Located
     dids: list[tuple[int, DidSpec]]
+    _lines: list[str] | None = None
 
     def where(self, *path: object) -> tuple[int, int]:
         return self.located.position(tuple(path))
+
+    def find(self, entry: tuple, needle: str, key: str | None = None) -> tuple[int, int]:
+        """Where `needle` is first written inside `entry` (a DID or `defaults`), after `key`
+        when given: found in the text from the entry's line, so that placing one policy finding
+        does not read a large file a second time; else the entry's position. The column is the
+        opening quote's for a quoted value, as YAML positions are."""
+        start, column = self.where(*entry)
+        text = self.located.text
+        if text is None:
+            return start, column
+        if self._lines is None:
+            self._lines = text.splitlines()
+        lines = self._lines
+        end = len(lines)
+        if isinstance(entry[-1], int):
+            following = self.where(*entry[:-1], entry[-1] + 1)[0]
+            end = following if following > start else end
+        end = min(end, start + 2000)
+        seen_key = key is None
+        for number in range(start - 1, end):
+            line = lines[number]
+            if not seen_key:
+                if key not in line:
+                    continue
+                seen_key = True
+            at = line.find(needle)
+            while at >= 0 and at + len(needle) < len(line) and \
+                    line[at + len(needle)].isalnum():  # a longer value that starts the same
+                at = line.find(needle, at + 1)
+            if at >= 0:
+                quoted = at > 0 and line[at - 1] in "\"'"
+                return number + 1, at + (0 if quoted else 1)
+        return start, column
 
 
 MANIFEST_SHAPE = re.compile(rb"^(version:[ \t]*1[ \t]*(#.*)?|dids:.*)\r?$", re.MULTILINE)
@@ -208,6 +242,8 @@ def _problem(path: str, located: Located, err: dict) -> Problem:
 
 
 def _section(loc: tuple) -> str:
+    if "policy_exceptions" in loc:
+        return "exception"
     if len(loc) >= 2 and loc[0] == "dids":
         return "did"
     if loc and loc[0] == "defaults":
@@ -226,6 +262,8 @@ def _message(loc: tuple, kind: str, err: dict) -> str:
         return text
     if kind == "missing":
         return f"missing required key {name!r}{where}"
+    if "policy_exceptions" in loc:
+        return _exception_message(loc, name, kind, err)
     if kind == "value_error" and "exactly one of 'number' and 'range'" in err["msg"]:
         given = err.get("input") if isinstance(err.get("input"), dict) else {}
         if "number" in given and "range" in given:
@@ -255,6 +293,18 @@ def _message(loc: tuple, kind: str, err: dict) -> str:
     if kind == "string_pattern_mismatch" and len(loc) == 2 and loc[0] == "applications":
         return f"alias {name!r} must name an application id like app_123, not {err['input']!r}"
     return f"{_label(loc)}: {err['msg'][0].lower()}{err['msg'][1:]}"
+
+
+def _exception_message(loc: tuple, name: str, kind: str, err: dict) -> str:
+    """A problem in a `policy_exceptions` entry (SPEC §15), in the manifest's own words."""
+    if name == "rule":
+        return (f"{_label(loc)}: unknown rule {err.get('input')!r}; the rules are "
+                "MV101, MV102, MV103, MV104 and MV105")
+    if name == "reason":
+        return f"{_label(loc)}: a reason is required (why the exception is right, a ticket)"
+    if name == "expires" and kind != "value_error":
+        return f"{_label(loc)}: must be a date such as 2027-03-01, not {err.get('input')!r}"
+    return f"{_label(loc)}: {err['msg'].removeprefix('Value error, ')}"
 
 
 def _describe(parent: tuple) -> str:

@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from mvconf.facts import APP_ID_PATTERN, E164_PATTERN, RouteMode
+from mvconf.policy.exceptions import PolicyException
 
 AppId = Annotated[str, StringConstraints(pattern=APP_ID_PATTERN)]
 Destination = Annotated[
@@ -48,6 +49,13 @@ RouteModeField = Annotated[
 ]
 
 
+PolicyExceptions = Annotated[
+    list[PolicyException],
+    Field(description="Reviewed exceptions to routing-policy rules (MV101-MV105) for these "
+          "DIDs: each with a rule, a reason and an expiry date at most 400 days ahead"),
+]
+
+
 EnvironmentNames = Annotated[
     list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]],
     Field(description="Only for these environments of mvconf.toml (absent: every environment)"),
@@ -64,6 +72,7 @@ class Defaults(_Strict):
     application: ApplicationRef | None = None
     route_mode: RouteModeField | None = None
     destinations: Destinations | None = None
+    policy_exceptions: PolicyExceptions | None = None
 
 
 RANGE_PATTERN = r"^\+[1-9][0-9]{1,14}\.\.\+[1-9][0-9]{1,14}$"
@@ -115,6 +124,7 @@ class DidSpec(_Strict):
         ),
     ] = None
     environments: EnvironmentNames | None = None
+    policy_exceptions: PolicyExceptions | None = None
 
     @model_validator(mode="after")
     def _one_of_number_and_range(self) -> DidSpec:
@@ -159,4 +169,5 @@ KNOWN_KEYS: dict[str, tuple[str, ...]] = {
     "file": tuple(ManifestFile.model_fields),
     "defaults": tuple(Defaults.model_fields),
     "did": tuple(DidSpec.model_fields),
+    "exception": tuple(PolicyException.model_fields),
 }

@@ -14,6 +14,7 @@ from mvconf.manifest.loader import LoadedFile, load_all
 from mvconf.manifest.models import KNOWN_STATUSES, DidSpec
 from mvconf.manifest.ranges import NumberRange, overlapping, parse_range
 from mvconf.numbers import e164_problem, invisible_problem, is_sip_uri, normal_destination
+from mvconf.policy.exceptions import Granted
 
 
 def load_desired(paths: list[str], strict: bool = False,
@@ -28,8 +29,20 @@ class Manifests:
     dids: list[DesiredDid]
     aliases: dict[str, str]  # alias -> application id, the environment's winning
     skipped: tuple[str, ...] = ()  # FIFOs, devices... named like manifests, not read
-    files: tuple[str, ...] = ()  # the manifests read, as found
+    files: dict[str, LoadedFile] = dataclasses.field(default_factory=dict, repr=False)
     warnings: tuple[Problem, ...] = ()  # worth a look, not wrong (an unknown status)
+
+    def position(self, did: DesiredDid, index: int) -> tuple[str, int, int]:
+        """Where destination `index` of `did` is written (path, line, column): looked up only
+        for a policy finding, as positions this deep cost a second read of the file."""
+        path, _, line = did.source.rpartition(":")
+        loaded = self.files.get(path)
+        if loaded is None or did.entry < 0:
+            return path, int(line or 1), 1
+        entry, from_defaults = divmod(did.entry, 2)
+        at = ("defaults",) if from_defaults else ("dids", entry)
+        value = did.destinations[index] if index < len(did.destinations) else ""
+        return (path, *loaded.find(at, value, "destinations"))
 
     def names(self) -> dict[str, str]:
         """Application id -> its alias (the first, when several name it), for display."""
@@ -78,7 +91,7 @@ def load_manifests(paths: list[str], strict: bool = False, scope: Scope | None =
     if problems:
         raise ManifestError(sorted(problems, key=lambda p: (p.path, p.line, p.column)))
     return Manifests(list(_expand(entries, numbers)), aliases, tuple(skipped),
-                     tuple(f.path for f in files), tuple(warnings))
+                     {loaded.path: loaded for loaded in files}, tuple(warnings))
 
 
 def _check_status(loaded: LoadedFile, index: int, status: str, strict: bool,
@@ -208,6 +221,7 @@ def _resolve(
     if len(problems) > before:
         return None
     line, _ = loaded.where("dids", index)
+    from_defaults = spec.destinations is None and bool(destinations)
     return DesiredDid(
         number=number,
         application_id=application_id,
@@ -217,7 +231,42 @@ def _resolve(
         description=spec.description,
         source=f"{loaded.path}:{line}",
         status=spec.status or "active",
+        exceptions=_exceptions(loaded, index, spec),
+        entry=index * 2 + from_defaults,
     )
+
+
+def _exceptions(loaded: LoadedFile, index: int, spec: DidSpec) -> tuple[Granted, ...]:
+    """The entry's policy_exceptions, else the file's defaults' (SPEC §15), with positions."""
+    own = spec.policy_exceptions
+    defaults = loaded.manifest.defaults
+    if own is not None:
+        items, at = own, ("dids", index)
+    elif defaults is not None and defaults.policy_exceptions:
+        items, at = defaults.policy_exceptions, ("defaults",)
+    else:
+        return ()
+    out = []
+    line = 0
+    for item in items:
+        line, col = _rule_position(loaded, at, item.rule, line)
+        out.append(Granted(item.rule, item.reason, item.expires.isoformat(),
+                           f"{loaded.path}:{line}:{col}"))
+    return tuple(out)
+
+
+def _rule_position(loaded: LoadedFile, at: tuple, rule: str, after: int) -> tuple[int, int]:
+    """The line of an exception's `rule` (past the previous exception's), and the column of
+    its `rule` key."""
+    line, col = loaded.find(at, rule, "policy_exceptions")
+    if line <= after and loaded.located.text is not None and loaded._lines:
+        for number in range(after, min(after + 2000, len(loaded._lines))):
+            if rule in loaded._lines[number]:
+                line = number + 1
+                break
+    text = loaded._lines[line - 1] if loaded._lines and line <= len(loaded._lines) else ""
+    key = text.find("rule")
+    return line, (key + 1 if key >= 0 else col)
 
 
 def _application(app_ref, aliases, route_mode, report, spec) -> str | None:

@@ -26,6 +26,7 @@ STR_TAG = "tag:yaml.org,2002:str"
 MAP_TAGS = (None, "!", "tag:yaml.org,2002:map")
 SEQ_TAGS = (None, "!", "tag:yaml.org,2002:seq")
 MERGE_TAG = "tag:yaml.org,2002:merge"
+TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 # Expanding aliases can make a small file enormous ("billion laughs"). Without aliases a document
 # has fewer nodes than half its characters, so this bound never refuses a file that uses none.
 BASE_NODE_ALLOWANCE = 100_000
@@ -236,6 +237,8 @@ class _Builder:
             return self._text(event.value)
         if tag == MERGE_TAG:
             return _MERGE
+        if tag == TIMESTAMP_TAG:
+            return self._text(event.value)  # a date stays its text (policy_exceptions expires)
         node = nodes.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
         try:
             with warnings.catch_warnings():

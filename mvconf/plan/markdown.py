@@ -79,6 +79,7 @@ def markdown(plan: Plan, summary: str, limit: int = LIMIT) -> str:
         out.add(f"> **Warning:** {md(describe(plan.safety))}; apply needs "
                 "`--allow-mass-change`.")
         out.add("")
+    _policy(out, plan)
     shown = [c for c in plan.changes if c.action != Action.noop]
     if not shown:
         out.add("No changes. The live account matches the manifests.")
@@ -91,6 +92,28 @@ def markdown(plan: Plan, summary: str, limit: int = LIMIT) -> str:
         _steps(out, shown)
     _unverified(out, plan)
     return "\n".join(out.lines) + "\n"
+
+
+def _policy(out: Budget, plan: Plan) -> None:
+    """The "Policy" section (SPEC §15), before the changes: what a reviewer must see first."""
+    if not plan.policy:
+        return
+    errors = len(plan.policy_errors)
+    out.add("#### Policy")
+    out.add("")
+    if errors:
+        out.add(f"> **{errors} routing-policy error(s):** apply will refuse this plan.")
+        out.add("")
+    for index, f in enumerate(plan.policy):
+        exception = f.get("exception")
+        excepted = (f" &#8212; excepted until {md(exception.get('expires'))}: "
+                    f"{md(exception.get('reason'))}" if isinstance(exception, dict) else "")
+        line = (f"- **{md(f.get('rule'))} {md(f.get('level'))}** {md(f.get('number'))}: "
+                f"{md(f.get('message'))}{excepted} ({code(f.get('source'))})")
+        if not out.add(line, reserve=RESERVE * 2):
+            out.add(f"- &#8230; {len(plan.policy) - index} more finding(s) in the JSON plan")
+            break
+    out.add("")
 
 
 def _chart(out: Budget, shown: list[Change], aliases: dict[str, str]) -> None:

@@ -6,11 +6,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from functools import cached_property
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field
 
 from mvconf.errors import PlanError
-from mvconf.jsontext import loads
+from mvconf.jsontext import dumps, loads
 from mvconf.plan.change import ACTIONS, Action, Change, Executor, FieldDiff
 from mvconf.plan.safety import Safety, assess
 
@@ -39,6 +40,8 @@ class Plan(BaseModel):
     created_at: str
     executor: Executor
     changes: list[Change]
+    # SPEC §15: the routing-policy findings on what the plan would write (Finding.to_data()).
+    policy: list[dict[str, Any]] = Field(default_factory=list)
     # Application id -> alias, for the text and markdown renderings only (JSON stays ids).
     aliases: dict[str, str] = Field(default_factory=dict, exclude=True)
 
@@ -61,7 +64,21 @@ class Plan(BaseModel):
         for change in self.changes:
             digest.update(change.to_json())
             digest.update(b"\n")
+        if self.policy:  # the exceptions it was reviewed under (a plan without findings: as before)
+            digest.update(dumps({"policy": self.policy}, False))
+            digest.update(b"\n")
         return digest.hexdigest()
+
+    @property
+    def policy_errors(self) -> list[dict[str, Any]]:
+        """Findings that stop the plan: errors that no exception excuses."""
+        return [f for f in self.policy if f.get("level") == "error" and not f.get("exception")]
+
+    def with_policy(self, findings: list[dict[str, Any]]) -> Plan:
+        return Plan(mvconf_version=self.mvconf_version, api_url=self.api_url,
+                    environment=self.environment, created_at=self.created_at,
+                    executor=self.executor, changes=self.changes, policy=findings,
+                    aliases=self.aliases)
 
     @property
     def has_changes(self) -> bool:
@@ -73,9 +90,11 @@ class Plan(BaseModel):
 
     def with_changes(self, changes: list[Change]) -> Plan:
         """The same plan over other changes (for `--target`), its figures computed anew."""
+        numbers = {c.number for c in changes}
         return Plan(mvconf_version=self.mvconf_version, api_url=self.api_url,
                     environment=self.environment, created_at=self.created_at,
-                    executor=self.executor, changes=changes, aliases=self.aliases)
+                    executor=self.executor, changes=changes, aliases=self.aliases,
+                    policy=[f for f in self.policy if f.get("number") in numbers])
 
     def to_json(self) -> str:
         return "".join(self.json_chunks())

@@ -9,6 +9,7 @@ from typing import Any
 from mvconf.plan.change import Action, Change
 from mvconf.plan.model import Plan
 from mvconf.plan.safety import describe
+from mvconf.policy import printable
 
 SYMBOLS = {Action.update: "~", Action.missing: "!", Action.blocked: "!", Action.conflict: "x"}
 STYLES = {Action.update: "yellow", Action.missing: "red", Action.blocked: "red",
@@ -65,6 +66,7 @@ def text_lines(plan: Plan, mass_change_allowed: bool = False,
                 lines.append((f"  ? {change.number}: {name} should be "
                               f"{value(change.desired.get(name))}  ({change.source})", "magenta"))
         lines.append(("", None))
+    lines += policy_lines(plan)
     if not plan.has_changes and not plan.conflicts:
         lines.append(("No changes. The live account matches the manifests.", "green"))
     if plan.safety.exceeds_threshold:
@@ -73,6 +75,29 @@ def text_lines(plan: Plan, mass_change_allowed: bool = False,
             "apply will refuse without --allow-mass-change."), "bold yellow"))
     lines.append((f"Plan checksum: {plan.checksum}", "dim"))
     lines.append((summary_line(plan), "bold"))
+    return lines
+
+
+POLICY_STYLES = {"error": "bold red", "warning": "yellow"}
+
+
+def policy_lines(plan: Plan) -> list[Line]:
+    """The "Policy" section (SPEC §15): each finding on what the plan would write."""
+    if not plan.policy:
+        return []
+    lines: list[Line] = [("Policy:", "bold")]
+    for finding in plan.policy:
+        exception = finding.get("exception")
+        excepted = (f" (excepted until {exception.get('expires')}: {exception.get('reason')})"
+                    if isinstance(exception, dict) else "")
+        text = (f"  {finding.get('source')}: {finding.get('number')} {finding.get('rule')} "
+                f"{finding.get('level')}{excepted}: {finding.get('message')}")
+        lines.append((printable(text), None if exception else
+                      POLICY_STYLES.get(str(finding.get("level")))))
+    errors = len(plan.policy_errors)
+    if errors:
+        lines.append((f"  {errors} error(s): apply will refuse this plan.", "bold red"))
+    lines.append(("", None))
     return lines
 
 

@@ -1,0 +1,60 @@
+"""The routing policy before every write (SPEC §15): apply and rollback judge the values they
+are about to write, whatever their source, and refuse the whole run on an error."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from mvconf.apply.journal import Journal, read_journal
+from mvconf.errors import InputError
+from mvconf.plan.model import Plan
+from mvconf.plan.policy import change_findings, granted_in_findings
+from mvconf.policy import Granted, PolicyConfig, refusal
+
+
+def enforce(command: str, findings: list[dict[str, Any]], journal: Journal | None = None) -> None:
+    """Refuse on a finding no exception excuses; otherwise have the journal record, with each
+    change made under an exception, the exceptions it was made under."""
+    if any(f.get("level") == "error" and not f.get("exception") for f in findings):
+        raise refusal(command, findings)
+    if journal is not None:
+        for finding in findings:
+            if finding.get("exception"):
+                granted = journal.exceptions.setdefault(finding["number"], [])
+                item = {"rule": finding["rule"], **finding["exception"]}
+                if item not in granted:
+                    granted.append(item)
+
+
+def saved_plan_findings(plan: Plan, config: PolicyConfig,
+                        today: datetime.date) -> list[dict[str, Any]]:
+    """A saved plan's changes judged again with today's settings; the only exceptions are those
+    the plan recorded (covered by its checksum), and only while they are still in force."""
+    return [f.to_data() for f in change_findings(plan.changes, config, today,
+                                                 granted_in_findings(plan.policy))]
+
+
+def journal_granted(path: str, numbers: set[str]) -> dict[str, list[Granted]]:
+    """The exceptions the journal recorded for these numbers, for a rollback's judgement."""
+    try:
+        records, _ = read_journal(path)
+    except InputError:
+        return {}
+    out: dict[str, list[Granted]] = {}
+    for record in records:
+        number = record.get("number")
+        items = record.get("policy_exceptions")
+        if number in numbers and isinstance(items, list):
+            for item in items:
+                grant = Granted.from_data(item)
+                if grant is not None and grant not in out.get(number, []):
+                    out.setdefault(number, []).append(grant)
+    return out
+
+
+def rollback_findings(plan: Plan, config: PolicyConfig, today: datetime.date,
+                      journal_path: str) -> list[dict[str, Any]]:
+    numbers = {c.number for c in plan.changes if c.is_change}
+    return [f.to_data() for f in change_findings(plan.changes, config, today,
+                                                 journal_granted(journal_path, numbers))]
