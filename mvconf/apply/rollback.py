@@ -18,7 +18,7 @@ class Selection:
 
 
 def changed_records(path: str, last: int | None, api_url: str,
-                    environment: str | None = None) -> Selection:
+                    environment: str | None = None, run: str | None = None) -> Selection:
     """The applied or confirmed outcomes of this API to undo: the last N, or those of the last
     run that changed anything. Records of another API are never chosen (a staging journal
     never rolls back production); records that name no API (older journals) are."""
@@ -31,7 +31,9 @@ def changed_records(path: str, last: int | None, api_url: str,
         elsewhere = f" (it has changes for {', '.join(others)})" if others else ""
         raise InputError(f"the journal {path} records no applied or confirmed change made "
                          f"against {api_url} to roll back{elsewhere}")
-    if last is None:
+    if run is not None:  # one run's changes (a failed wave check undoes its own run)
+        chosen = [r for r in done if r["run"] == run]
+    elif last is None:
         run = done[-1]["run"]
         chosen = [r for r in done if r["run"] == run]
     else:
