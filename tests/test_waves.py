@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from mvconf.apply.journal import read_journal
+from mvconf.apply.rollback import changed_records
 from mvconf.apply.waves import Size, parse_sizes, split
 
 from .helpers import KEY, invoke, many, mvconf, running_emulator
@@ -183,7 +184,7 @@ def test_a_failed_check_restores_every_changed_did_and_starts_no_further_wave(
         (1, True), (2, False)]
     undo = [r for r in written if r["run"] != apply_run and r["phase"] == "outcome"]
     assert sorted(r["number"] for r in undo) == [f"+1555123000{i}" for i in range(3)]
-    assert all(r["outcome"] == "applied" for r in undo)
+    assert all(r["outcome"] == "applied" and r["undoes"] == apply_run for r in undo)
     assert "wave 2: 2 applied; check FAILED: --wave-check: the command exited with status 1" \
         in out
     assert "wave 3: not started (5 write(s))" in out
@@ -315,3 +316,30 @@ def alive(pid: int) -> bool:
             return handle.read().split(")")[-1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_rollback_after_a_stopped_wave_rollback_finishes_it(tmp_path):
+    """The automatic rollback of a failed check was stopped after one of three DIDs: `mvconf
+    rollback` restores the other two, and does not undo the one already restored."""
+    journal = tmp_path / "journal.jsonl"
+
+    def outcome(run, number, before, after, **extra):
+        return json.dumps({"run": run, "at": "2026-12-01T10:00:00.000000Z", "phase": "outcome",
+                           "number": number, "did_id": "did_" + number[-1],
+                           "before": {"application_id": before},
+                           "after": {"application_id": after}, "outcome": "applied",
+                           "api_url": "x", "environment": None, "managed": 9, **extra})
+
+    lines = [outcome("R", f"+1555123000{i}", "app_123", "app_456", wave=1) for i in range(3)]
+    lines.append(json.dumps({"run": "R", "at": "2026-12-01T10:00:01.000000Z", "phase": "check",
+                             "wave": 1, "passed": False, "reason": "no"}))
+    lines.append(outcome("U", "+15551230002", "app_456", "app_123", undoes="R"))
+    journal.write_text("\n".join(lines) + "\n")
+    chosen = changed_records(str(journal), None, "x")
+    assert sorted(r["number"] for r in chosen.records) == ["+15551230000", "+15551230001"]
+    assert chosen.unreadable == [] and chosen.managed == 9
+    # Once every DID is restored, rollback undoes the rollback, as any rollback twice does.
+    with journal.open("a") as handle:
+        for i in range(2):
+            handle.write(outcome("U", f"+1555123000{i}", "app_456", "app_123", undoes="R") + "\n")
+    assert {r["run"] for r in changed_records(str(journal), None, "x").records} == {"U"}

@@ -99,6 +99,8 @@ async def apply_plan(plan: Plan, client: MiniVoiceClient, journal: Journal,
     report = Report()
     journal.managed = opts.baseline_managed or len(plan.changes)
     waved = None
+    if opts.waves and not api:
+        view.warn("--waves: this plan has no API writes, and manual steps are not waved")
     try:
         machine = ApiExecutor(client, journal, view, opts.parallelism, opts.stop)
         if opts.waves and api:
@@ -142,6 +144,7 @@ async def undo_run(journal: Journal, client: MiniVoiceClient, opts: ApplyOptions
     plan = undo_plan(chosen.records, live, executor=Executor.api, api_url=journal.api_url or "",
                      created_at=utc_now(), environment=journal.environment)
     undo = Journal(str(journal.path), api_url=journal.api_url, environment=journal.environment)
+    undo.undoes = journal.run  # if this is stopped, `mvconf rollback` finishes it
     again = replace(opts, reviewed=True, checksum=None, waves=None, command="rollback",
                     baseline_managed=chosen.managed)
     return await apply_plan(plan, client, undo, again, view)

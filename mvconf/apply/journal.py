@@ -50,6 +50,7 @@ class Journal:
         self.api_url, self.environment, self.managed = api_url, environment, managed
         self.wave: int | None = None  # SPEC §17: the wave the records being written belong to
         self.last_at: datetime | None = None  # when the last record was written
+        self.undoes: str | None = None  # the run a failed wave check is undoing (SPEC §17)
         self._handle = None
 
     def _open(self):
@@ -74,6 +75,8 @@ class Journal:
             record["error"] = error
         if wave is not None or self.wave is not None:
             record["wave"] = wave if wave is not None else self.wave
+        if self.undoes is not None:
+            record["undoes"] = self.undoes
         self._append(record)
 
     def check(self, wave: int, passed: bool, reason: str | None) -> None:
