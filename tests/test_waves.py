@@ -343,3 +343,41 @@ def test_rollback_after_a_stopped_wave_rollback_finishes_it(tmp_path):
         for i in range(2):
             handle.write(outcome("U", f"+1555123000{i}", "app_456", "app_123", undoes="R") + "\n")
     assert {r["run"] for r in changed_records(str(journal), None, "x").records} == {"U"}
+
+
+def _event(call_id, to, app, at):
+    return json.dumps({"event": "call.completed", "created_at": at,
+                       "call": {"id": call_id, "application_id": app, "status": "completed",
+                                "direction": "inbound", "to": to}})
+
+
+def test_the_events_file_is_read_as_it_grows_whatever_it_holds(tmp_path, monkeypatch):
+    """Torn lines are finished by the next look, binary and overlong lines are skipped, a long
+    file is read in chunks; only calls that began after the wave count."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from mvconf.apply.executors import Stop
+    from mvconf.apply.waves import Wave
+    from mvconf.events import wave_events
+    from mvconf.plan.change import Action, Change, Executor
+
+    monkeypatch.setattr(wave_events, "CHUNK", 64)
+    monkeypatch.setattr(wave_events, "LONGEST_LINE", 200)
+    path = tmp_path / "events.jsonl"
+    change = Change(number="+15551230002", did_id="did_1", action=Action.update,
+                    executor=Executor.api, source="x", fields={},
+                    desired={"application_id": "app_456", "route_mode": "webhook"}, live={})
+    wave = Wave(1, 2, [change], datetime(2026, 12, 1, 10, tzinfo=UTC), "j")
+    check = wave_events.EventsCheck(str(path), min_calls=2)
+    old = _event("c0", "+15551230002", "app_123", "2026-12-01T09:59:59Z")
+    new = [_event(f"c{i}", "+1 555 123 0002", "app_456", f"2026-12-01T10:00:0{i}Z")
+           for i in (1, 2)]
+    path.write_bytes(b"\xff\xfe\x00garbage\n" + b"x" * 500 + b"\n" + old.encode() + b"\n"
+                     + new[0].encode() + b"\n" + new[1][:20].encode())
+    deadline = __import__("time").monotonic()
+    assert "1 of 2 call(s)" in asyncio.run(check(wave, Stop(), deadline))
+    with path.open("a") as handle:
+        handle.write(new[1][20:] + "\n")
+    assert asyncio.run(check(wave, Stop(), deadline)) is None
+    assert len(check.tail.events.malformed) >= 2
