@@ -128,6 +128,7 @@ def test_sizes_are_rounded_down_but_never_to_nothing():
     (["--wave-check", "true"], "--wave-check is used only with --waves"),
     (["--waves", "1"], "--waves needs a check"),
     (["--waves", "1", "--wave-events", "."], "is a directory"),
+    (["--waves", "1", "--wave-events", "/dev/null"], "is not a regular file"),
 ])
 def test_wave_flags_that_cannot_work_are_refused_before_anything(write, args, message):
     manifest = write("dids.yaml", "version: 1\ndids: []\n")
@@ -381,3 +382,18 @@ def test_the_events_file_is_read_as_it_grows_whatever_it_holds(tmp_path, monkeyp
         handle.write(new[1][20:] + "\n")
     assert asyncio.run(check(wave, Stop(), deadline)) is None
     assert len(check.tail.events.malformed) >= 2
+
+
+def test_a_check_that_outlives_its_timeout_is_ended_with_everything_it_started(
+        write, state_file, tmp_path):
+    manifest, state = many(write, state_file, 3)
+    journal, pids = tmp_path / "journal.jsonl", tmp_path / "pids"
+    check = f"trap '' TERM; sleep 600 & echo $! > {pids}.tmp; mv {pids}.tmp {pids}; wait"
+    with running_emulator(state) as url:
+        code, out, err = finish(waved(manifest, url, journal, "--waves", "1,100%",
+                                      "--wave-check", check, "--wave-timeout", "1"))
+        assert code == 1, err
+        assert all(d["application_id"] == "app_123" for d in account(url).values())
+    assert "--wave-check: timed out; the command was stopped" in out
+    sleeper = int(pids.read_text())
+    until(lambda: not alive(sleeper), limit=10, what="the check's child to end")

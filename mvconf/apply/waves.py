@@ -25,6 +25,7 @@ from typing import Protocol
 from mvconf.apply.executors import ApiExecutor, Report, Stop
 from mvconf.apply.journal import Journal
 from mvconf.apply.view import ApplyView
+from mvconf.errors import MvconfError
 from mvconf.plan.change import Change
 
 ROLLBACK, STOP = "rollback", "stop"
@@ -208,7 +209,7 @@ class WavedExecutor:
 
     async def _run_checks(self, wave: Wave) -> str | None:
         deadline = time.monotonic() + self.plan.timeout
-        tasks = {asyncio.create_task(check(wave, self.stop, deadline)): check
+        tasks = {asyncio.create_task(_guarded(check, wave, self.stop, deadline)): check
                  for check in self.plan.checks}
         reasons: list[str] = []
         try:
@@ -227,6 +228,15 @@ class WavedExecutor:
         if self.stop.is_set():
             return _interrupted(self.stop)
         return "; ".join(reasons) or None
+
+
+async def _guarded(check: WaveCheck, wave: Wave, stop: Stop, deadline: float) -> str | None:
+    """A check that cannot be carried out (no shell, an unreadable file) fails its wave; it
+    does not end the run with DIDs changed and nothing said about them."""
+    try:
+        return await check(wave, stop, deadline)
+    except (MvconfError, OSError) as exc:
+        return f"could not be carried out: {getattr(exc, 'strerror', None) or exc}"
 
 
 def _interrupted(stop: Stop) -> str:

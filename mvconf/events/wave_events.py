@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import stat
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -49,17 +50,20 @@ class EventsTail:
     partial: bytes = b""
 
     def look(self) -> None:
-        try:
-            with open(self.path, "rb") as handle:
-                size = os.fstat(handle.fileno()).st_size
-                if size < self.offset:  # replaced by a shorter file: start again
-                    self.events, self.offset, self.line, self.partial = Events(), 0, 1, b""
-                handle.seek(self.offset)
-                data = handle.read(CHUNK)
+        try:  # non-blocking: a FIFO put in the file's place must not hang the run
+            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
         except FileNotFoundError:
             return
         except OSError as exc:
             raise InputError(f"cannot read the wave events {self.path}: {exc.strerror}") from None
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                raise InputError(f"the wave events {self.path} is not a regular file")
+            if info.st_size < self.offset:  # replaced by a shorter file: start again
+                self.events, self.offset, self.line, self.partial = Events(), 0, 1, b""
+            handle.seek(self.offset)
+            data = handle.read(CHUNK)
         self.offset += len(data)
         lines = (self.partial + data).split(b"\n")
         self.partial = lines.pop()
@@ -81,9 +85,9 @@ class EventsTail:
 def check_readable(path: str) -> None:
     """Before any write: an events path that can never be read is an error now, not a failed
     wave later. A file that does not exist yet is fine (receive-events may start later)."""
-    if os.path.isdir(path):
-        raise InputError(f"--wave-events {path} is a directory, not the file receive-events "
-                         "writes")
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise InputError(f"--wave-events {path} is not a regular file (receive-events writes "
+                         "one)")
     if os.path.exists(path) and not os.access(path, os.R_OK):
         raise InputError(f"--wave-events {path} cannot be read")
 
