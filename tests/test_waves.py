@@ -116,7 +116,7 @@ def test_an_invalid_wave_size_is_a_clear_usage_error(write, spec):
     manifest = write("dids.yaml", "version: 1\ndids: []\n")
     result = invoke("apply", manifest, "--waves", spec, "--wave-check", "true")
     assert result.code == 1
-    assert "--waves" in result.stderr and "Traceback" not in result.stderr
+    assert "Invalid value for '--waves'" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_sizes_are_rounded_down_but_never_to_nothing():
