@@ -15,6 +15,8 @@ from contextlib import contextmanager
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from mvconf.apply.journal import read_journal
 from mvconf.apply.rollback import changed_records
@@ -397,3 +399,19 @@ def test_a_check_that_outlives_its_timeout_is_ended_with_everything_it_started(
     assert "--wave-check: timed out; the command was stopped" in out
     sleeper = int(pids.read_text())
     until(lambda: not alive(sleeper), limit=10, what="the check's child to end")
+
+
+@given(st.lists(st.one_of(st.integers(1, 50).map(str),
+                          st.integers(1, 100).map(lambda p: f"{p}%")), min_size=1, max_size=6),
+       st.integers(0, 300))
+def test_waves_cover_every_write_once_in_order(items, total):
+    try:
+        sizes = parse_sizes(",".join(items))
+    except ValueError:
+        return
+    changes = list(range(total))
+    waves = split(changes, sizes)
+    assert [c for w in waves for c in w] == changes and all(waves)
+    assert len(waves) <= len(sizes) + 1
+    first = sizes[0].of(total)
+    assert not waves or len(waves[0]) == (first or total)
