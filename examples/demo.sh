@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The README's demo: validate, plan, apply and plan again against the bundled emulator.
+# The README's demo: validate, plan, apply and plan again against the bundled emulator, then a
+# routing change in waves checked with test calls (passing, then failing and undone).
 # No account, no API key, no network. The example's state file is copied, never changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,5 +63,45 @@ for number in [change["number"] for change in json.load(open(plan))["changes"]]:
 PY
 run mvconf verify-events "$manifests" --events "$work/events.jsonl"
 
-echo; echo "Demo done: plan, apply, a clean second plan and checked test calls. Journal:"
+echo; echo "# 6. A routing change in waves: one DID, then half, then the rest. After each wave but"
+echo "#    the last, --wave-check places a test call to each of the wave's numbers (as a person"
+echo "#    would) and --wave-events waits until receive-events has recorded them, as verify-events"
+echo "#    judges them."
+emulator_url=$(sed 's/listening on //' "$work/emulator.out")
+hook="$(sed 's/listening on //' "$work/receiver.out")/hooks/minivoice"
+cp -r "$manifests" "$work/waves-dids"
+sed -i.bak 's/application: support/application: receptionist/' "$work/waves-dids/support.yaml"
+sed -i.bak 's/application: sales/application: support/' "$work/waves-dids/sales.yaml"
+rm -f "$work"/waves-dids/*.bak
+cat > "$work/test-calls.py" <<'PY'
+import json, os, sys, urllib.request
+emulator, hook = sys.argv[1:]
+for number in open(os.environ["MVCONF_WAVE_NUMBERS"]).read().split():
+    body = json.dumps({"to": number, "webhook_url": hook}).encode()
+    request = urllib.request.Request(f"{emulator}/_account/calls", body,
+                                     {"Content-Type": "application/json"})
+    call = json.load(urllib.request.urlopen(request))["call"]
+    print(f"    test call to {number} (wave {os.environ['MVCONF_WAVE']}): {call['status']} in "
+          f"{call['application_id']}")
+PY
+export MINIVOICE_API_KEY=test-key
+run mvconf apply "$work/waves-dids" --api-url "$emulator_url" --executor api --auto-approve \
+    --allow-mass-change --journal "$work/journal.jsonl" --waves 1,50%,100% \
+    --wave-check "python3 $work/test-calls.py $emulator_url $hook" \
+    --wave-events "$work/events.jsonl" --wave-timeout 30
+
+echo; echo "# 7. Back to the first routing, but this time no test call gets through: the first"
+echo "#    wave's check finds no call within --wave-timeout, the apply stops and that wave is"
+echo "#    undone through the journal. Exit 1."
+set +e
+run mvconf apply "$manifests" --api-url "$emulator_url" --executor api --auto-approve \
+    --allow-mass-change --journal "$work/journal.jsonl" --waves 1,100% \
+    --wave-events "$work/events.jsonl" --wave-timeout 2
+code=$?
+set -e
+echo "(exit $code)"
+run mvconf plan "$work/waves-dids" --api-url "$emulator_url"
+unset MINIVOICE_API_KEY
+
+echo; echo "Demo done: plan, apply, a clean second plan, checked test calls and waves. Journal:"
 wc -l < "$work/journal.jsonl" | xargs echo "  records:"

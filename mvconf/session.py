@@ -236,6 +236,8 @@ class Session:
         """Plan the manifests, show the plan, and apply it, all with one client."""
         desired = self.load(paths, targets=targets)
 
+        opts.judge_undo = self._judge_undo(opts)
+
         async def work(client: MiniVoiceClient, journal: Journal) -> int:
             plan = await self.plan_with(client, desired, executor, allow_all_missing)
             show(plan)
@@ -255,6 +257,7 @@ class Session:
             opts.checksum = None
         plan = retarget(plan, executor, keep)
         opts.reviewed = True
+        opts.judge_undo = self._judge_undo(opts)
         findings = saved_plan_findings(plan, policy_of(self.context), clock.today())
         enforce("apply", findings)  # SPEC §15: judged again, before connecting
 
@@ -263,6 +266,15 @@ class Session:
             return await apply_plan(plan, client, journal, opts, view)
 
         return self._journaled(opts, view, work)
+
+    def _judge_undo(self, opts: ApplyOptions) -> Callable[[Plan, Journal], None]:
+        """The undo of a failed wave is judged as `mvconf rollback` is (SPEC §15, §17)."""
+
+        def judge(plan: Plan, journal: Journal) -> None:
+            enforce("rollback", rollback_findings(plan, policy_of(self.context), clock.today(),
+                                                  opts.journal), journal)
+
+        return judge
 
     def rollback(self, last: int | None, *, executor: Executor, opts: ApplyOptions,
                  view: ApplyView, show: Callable[[Plan], None]) -> int:

@@ -5,17 +5,22 @@ It decides and never displays: everything a person sees or is asked goes through
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 from mvconf.apply.executors import ApiExecutor, ManualExecutor, Report, Stop
 from mvconf.apply.journal import Journal
+from mvconf.apply.rollback import changed_records
 from mvconf.apply.stale import check_stale
 from mvconf.apply.view import ApplyView
+from mvconf.apply.waves import ROLLBACK, WavedExecutor, WavePlan
+from mvconf.clock import utc_now
 from mvconf.errors import Interrupted, PlanError
-from mvconf.minivoice.client import MiniVoiceClient
+from mvconf.minivoice.client import MiniVoiceClient, read_many
 from mvconf.plan.change import Action, Change, Executor
 from mvconf.plan.model import Plan, require_checksum
 from mvconf.plan.safety import MINIMUM_MANAGED, THRESHOLD_PERCENT, assess, enforce
+from mvconf.plan.undo import undo_plan
 
 __all__ = ["EXIT_ERROR", "EXIT_MANUAL", "EXIT_OK", "ApplyOptions", "Report", "Stop",
            "apply_plan", "exit_code"]
@@ -40,6 +45,9 @@ class ApplyOptions:
     poll_interval: float = 1.0
     command: str = "apply"  # apply | rollback: what the follow-up hint names
     stop: Stop = field(default_factory=Stop)
+    waves: WavePlan | None = None  # SPEC §17: --waves and its checks
+    # SPEC §15 and §17: judges the undo of a failed wave before it writes (raises to refuse)
+    judge_undo: Callable[[Plan, Journal], None] | None = None
 
 
 def exit_code(report: Report) -> int:
@@ -93,10 +101,19 @@ async def apply_plan(plan: Plan, client: MiniVoiceClient, journal: Journal,
     opts.stop.writing = True
     report = Report()
     journal.managed = opts.baseline_managed or len(plan.changes)
+    waved = None
+    if opts.waves and not api:
+        view.warn("--waves: this plan has no API writes, and manual steps are not waved")
     try:
         machine = ApiExecutor(client, journal, view, opts.parallelism, opts.stop)
-        manual += await machine.carry_out(api, report)
-        if manual and not opts.stop.is_set():
+        if opts.waves and api:
+            waved = WavedExecutor(machine, opts.waves, journal, view, opts.stop)
+            manual += await waved.carry_out(api, report)
+        else:
+            manual += await machine.carry_out(api, report)
+        if manual and waved and waved.run.failed:
+            report.skipped.extend(manual)  # a failed check stops the apply
+        elif manual and not opts.stop.is_set():
             person = ManualExecutor(client, journal, view, opts.parallelism, opts.wait,
                                     opts.wait_timeout, opts.poll_interval, opts.command,
                                     opts.stop)
@@ -104,9 +121,35 @@ async def apply_plan(plan: Plan, client: MiniVoiceClient, journal: Journal,
     finally:
         journal.close()
     view.summary(report)
+    if waved:
+        view.waves_summary(waved.run)
+        if waved.run.failed and opts.waves.on_failure == ROLLBACK and not opts.stop.is_set():
+            await undo_run(journal, client, opts, view)
     if opts.stop.signum is not None:
         left = [c for c in manual if c not in report.skipped] if manual else []
         for_person = f" ({len(left)} for a person were not shown)" if left else ""
         raise Interrupted(opts.stop.signum, f"Interrupted: {len(report.skipped)} API write(s) "
                           f"not started{for_person}; every change made is in the journal.")
-    return exit_code(report)
+    return EXIT_ERROR if waved and waved.run.failed else exit_code(report)
+
+
+async def undo_run(journal: Journal, client: MiniVoiceClient, opts: ApplyOptions,
+                   view: ApplyView) -> int:
+    """SPEC §17: after a failed wave check, every DID this run changed gets its `before` values
+    back, as `mvconf rollback` would do it: from the journal, as a plan through this applier
+    (stale refusal, ETags, the threshold of the run undone), as a run of its own."""
+    chosen = changed_records(str(journal.path), None, journal.api_url or "",
+                             journal.environment, run=journal.run)
+    if not chosen.records:
+        return EXIT_OK
+    view.rolling_back(len(chosen.records))
+    live = await read_many(client, [r["number"] for r in chosen.records], opts.parallelism)
+    plan = undo_plan(chosen.records, live, executor=Executor.api, api_url=journal.api_url or "",
+                     created_at=utc_now(), environment=journal.environment)
+    undo = Journal(str(journal.path), api_url=journal.api_url, environment=journal.environment)
+    undo.undoes = journal.run  # if this is stopped, `mvconf rollback` finishes it
+    again = replace(opts, reviewed=True, checksum=None, waves=None, command="rollback",
+                    baseline_managed=chosen.managed)
+    if opts.judge_undo is not None:
+        opts.judge_undo(plan, undo)  # the routing policy holds for an undo too
+    return await apply_plan(plan, client, undo, again, view)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from mvconf.clock import new_run_id, utc_now
+from mvconf.clock import MICROSECONDS, new_run_id
 from mvconf.errors import InputError, MvconfError
 
 DEFAULT_PATH = os.path.join(".mvconf", "journal.jsonl")
@@ -49,6 +50,9 @@ class Journal:
         self.api_url, self.environment, self.managed = api_url, environment, managed
         # number -> the policy exceptions its change is made under (SPEC §15), in its records
         self.exceptions: dict[str, list[dict[str, str]]] = {}
+        self.wave: int | None = None  # SPEC §17: the wave the records being written belong to
+        self.last_at: datetime | None = None  # when the last record was written
+        self.undoes: str | None = None  # the run a failed wave check is undoing (SPEC §17)
         self._handle = None
 
     def _open(self):
@@ -62,9 +66,9 @@ class Journal:
 
     def write(self, phase: str, number: str, did_id: str | None, before: dict | None,
               after: dict | None, outcome: Result | None = None, error: str | None = None,
-              run: str | None = None) -> None:
+              run: str | None = None, wave: int | None = None) -> None:
         record: dict[str, Any] = {
-            "run": run or self.run, "at": utc_now(precise=True),
+            "run": run or self.run, "at": self._now(),
             "phase": phase, "number": number, "did_id": did_id, "before": before, "after": after,
             "api_url": self.api_url, "environment": self.environment, "managed": self.managed,
         }
@@ -73,6 +77,24 @@ class Journal:
         if phase == "outcome":
             record["outcome"] = None if outcome is None else Result(outcome).value
             record["error"] = error
+        if wave is not None or self.wave is not None:
+            record["wave"] = wave if wave is not None else self.wave
+        if self.undoes is not None:
+            record["undoes"] = self.undoes
+        self._append(record)
+
+    def check(self, wave: int, passed: bool, reason: str | None) -> None:
+        """A wave's check and its verdict (SPEC §17). Not a change: readers of changes skip it."""
+        self._append({"run": self.run, "at": self._now(), "phase": "check", "wave": wave,
+                      "passed": passed, "reason": reason, "api_url": self.api_url,
+                      "environment": self.environment, "managed": self.managed})
+
+    def _now(self) -> str:
+        now = datetime.now(UTC)
+        self.last_at = now
+        return now.strftime(MICROSECONDS)
+
+    def _append(self, record: dict[str, Any]) -> None:
         data = (json.dumps(record, ensure_ascii=False) + "\n").encode()
         try:
             handle = self._open()
@@ -99,8 +121,9 @@ def _ends_with_newline(path: Path) -> bool:
 
 
 def read_journal(path: str) -> tuple[list[dict], list[int]]:
-    """Records in order, and the line numbers of lines that are not records (a torn last line
-    after a crash, or a foreign line), for the caller to report."""
+    """Change records (intents and outcomes) in order, and the line numbers of lines that are
+    not records (a torn last line after a crash, or a foreign line), for the caller to report.
+    A wave's `check` records are records but not changes: they are left out."""
     try:
         with open(path, "rb") as handle:
             lines = handle.read().split(b"\n")
@@ -119,7 +142,7 @@ def read_journal(path: str) -> tuple[list[dict], list[int]]:
             continue
         if _is_record(record):
             records.append(record)
-        else:
+        elif not _is_check(record):
             bad.append(number)
     return records, bad
 
@@ -129,6 +152,11 @@ def _is_record(record: Any) -> bool:
             and isinstance(record.get("number"), str)
             and record.get("phase") in ("intent", "outcome")
             and all(isinstance(record.get(k), dict | None) for k in ("before", "after")))
+
+
+def _is_check(record: Any) -> bool:
+    return (isinstance(record, dict) and record.get("phase") == "check"
+            and isinstance(record.get("run"), str))
 
 
 def dangling(records: list[dict]) -> list[dict]:

@@ -56,6 +56,7 @@ async def resolve_dangling(client: MiniVoiceClient, journal: Journal) -> tuple[l
             intent.get("before") if result == Result.failed else now)
         journal.write("outcome", intent["number"], intent.get("did_id"), intent.get("before"),
                       after, result, "resolved by a later run: the run that wrote the intent "
-                      "ended before its outcome", run=intent["run"])
+                      "ended before its outcome", run=intent["run"],
+                      wave=intent.get("wave") if isinstance(intent.get("wave"), int) else None)
         resolved.append(Resolved(intent["number"], intent.get("did_id"), intent["run"], result))
     return resolved, bad

@@ -12,6 +12,7 @@ from mvconf.plan.change import Change
 
 if TYPE_CHECKING:
     from mvconf.apply.applier import Report
+    from mvconf.apply.waves import WaveResult, WaveRun
 
 Tick = Callable[[], None]
 
@@ -51,3 +52,17 @@ class ApplyView(ReadView, Protocol):
         """Something the person should know that does not stop the run."""
 
     def summary(self, report: Report) -> None: ...
+
+    # Waves (SPEC §17); called only by a waved apply.
+    def wave_started(self, index: int, count: int, writes: int) -> None: ...
+
+    def wave_checking(self, index: int, checks: list[str], wait: float,
+                      timeout: float) -> None: ...
+
+    def wave_checked(self, result: WaveResult) -> None: ...
+
+    def waves_summary(self, run: WaveRun) -> None:
+        """Each wave with its check's verdict, and which failed and why."""
+
+    def rolling_back(self, count: int) -> None:
+        """A failed check: the `count` DIDs the run changed are being restored."""

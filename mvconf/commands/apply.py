@@ -17,6 +17,7 @@ from mvconf.commands.options import (
     project_options,
     target_option,
 )
+from mvconf.commands.wave_options import wave_options
 from mvconf.errors import InputError
 
 
@@ -54,6 +55,7 @@ def saved_plan_text(paths: tuple[str, ...]) -> str | None:
               "reviewed); otherwise change nothing.")
 @api_options
 @apply_options
+@wave_options
 @project_options(needs_api=True)
 @debug_option
 def apply(paths, executor, targets, allow_all_missing, checksum, conn, opts, ctx) -> int:

@@ -14,6 +14,7 @@ import click
 
 from mvconf.apply.executors import Report
 from mvconf.apply.view import Tick
+from mvconf.apply.waves import WaveResult, WaveRun
 from mvconf.commands.console import print_lines, progress
 from mvconf.errors import Interrupted
 from mvconf.plan import render
@@ -132,3 +133,46 @@ class TerminalApplyView(TerminalView):
 
     def summary(self, report: Report) -> None:
         print_lines([(report.summary(), "bold")])
+
+    def wave_started(self, index: int, count: int, writes: int) -> None:
+        print_lines([(f"Wave {index} of {count}: {writes} write(s)", "bold")])
+
+    def wave_checking(self, index: int, checks: list[str], wait: float, timeout: float) -> None:
+        pause = f"after waiting {wait:g}s, " if wait else ""
+        click.echo(f"Checking wave {index} ({pause}{' and '.join(checks)}, up to {timeout:g}s)...")
+
+    def wave_checked(self, result: WaveResult) -> None:
+        print_lines([wave_line(result)])
+
+    def waves_summary(self, run: WaveRun) -> None:
+        lines = [("Waves:", "bold")] + [wave_line(r) for r in run.results]
+        failed = run.failed
+        if failed is not None:
+            then = ("every DID this run changed is being restored to its values before the run"
+                    if run.on_failure == "rollback" else "the DIDs changed so far are left as "
+                    "they are (--on-check-failure stop); `mvconf rollback` restores them")
+            lines.append((f"Wave {failed.index}'s check failed, so the apply stopped: {then}.",
+                          "bold red"))
+        print_lines(lines)
+
+    def rolling_back(self, count: int) -> None:
+        print_lines([("", None), (f"Rolling back the {count} DID(s) this run changed:", "bold")])
+
+
+def wave_line(result: WaveResult) -> tuple[str, str | None]:
+    """One wave and its verdict; the reason may quote recorded calls, so it is made inert."""
+    head = f"  wave {result.index}: "
+    if not result.started:
+        return head + f"not started ({result.planned} write(s))", "dim"
+    done = f"{result.applied} applied" + (f", {result.failed} failed" if result.failed else "")
+    if result.passed is None:
+        tail = f"; {inert(result.reason)}" if result.reason else "; the last wave is not checked"
+        return head + done + tail, None
+    verdict = "check passed" if result.passed else "check FAILED: " + inert(result.reason or "")
+    return head + f"{done}; {verdict}", "green" if result.passed else "red"
+
+
+def inert(text: str | None) -> str:
+    """Control and other unprintable characters as escapes, so recorded text cannot drive the
+    terminal."""
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text or "")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from mvconf.asgi import parse_json
 from mvconf.errors import InputError
@@ -18,6 +20,7 @@ class Call:
     id: str
     application_id: str | None
     status: str | None
+    first_at: str | None = None  # `created_at` of its earliest event (SPEC §17: when it began)
 
 
 @dataclass
@@ -42,7 +45,12 @@ def read_events(text: str) -> Events:
         for number, item in enumerate(items, 1):
             _take(events, number, item)
         return events
-    for number, line in enumerate(text.splitlines(), 1):  # each event is dropped once taken
+    return read_lines(text.splitlines(), events)
+
+
+def read_lines(lines: Iterable[str], events: Events, first: int = 1) -> Events:
+    """JSON lines into `events` (numbered from `first`), as they are read from a growing file."""
+    for number, line in enumerate(lines, first):  # each event is dropped once taken
         if not line.strip():
             continue
         try:
@@ -73,14 +81,35 @@ def _take(events: Events, number: int, item: object) -> None:
     seen = events.calls[e164].get(str(call_id))
     status = call.get("status") if isinstance(call.get("status"), str) else None
     app = call.get("application_id") if isinstance(call.get("application_id"), str) else None
+    at = item.get("created_at") if isinstance(item.get("created_at"), str) else None
     if seen is None:
-        events.calls[e164][str(call_id)] = Call(str(call_id), app, status)
+        events.calls[e164][str(call_id)] = Call(str(call_id), app, status, at)
     else:  # several events for one call: keep what the later ones add
         seen.application_id = app or seen.application_id
         seen.status = status or seen.status
+        seen.first_at = earliest(seen.first_at, at)
 
 
-def _verdict(did: DesiredDid, calls: list[Call]) -> tuple[str, dict]:
+def moment(text: str | None) -> datetime | None:
+    """An event's `created_at` as an aware time (UTC when it names no zone), or None."""
+    if not text or len(text) > 64:
+        return None
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def earliest(one: str | None, other: str | None) -> str | None:
+    first, second = moment(one), moment(other)
+    if first is None or second is None:
+        return one if first is not None else other
+    return one if first <= second else other
+
+
+def judge(did: DesiredDid, calls: list[Call]) -> tuple[str, dict]:
+    """The verdict on one DID's calls: ok, wrong_application, not_rejected or untested."""
     if not calls:
         return "untested", {}
     if did.route_mode == "reject":
@@ -101,7 +130,7 @@ def verify(desired: list[DesiredDid], events: Events) -> dict:
     dids = []
     for did in desired:
         calls = list(events.calls.get(did.number, {}).values())
-        status, extra = _verdict(did, calls)
+        status, extra = judge(did, calls)
         dids.append({"number": did.number, "status": status, "calls": len(calls),
                      "call_ids": [c.id for c in calls], "source": did.source, **extra})
     managed = {d.number for d in desired}
