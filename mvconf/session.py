@@ -201,7 +201,8 @@ class Session:
                    work: Callable[[MiniVoiceClient, Journal], Awaitable[int]]) -> int:
         """Run `work` holding the journal's lock, after resolving dangling intents."""
         opts.stop = self.stop
-        with RunLock(opts.journal, f"mvconf {opts.command}", opts.lock_timeout) as lock:
+        with RunLock(opts.journal, f"mvconf {opts.command}", opts.lock_timeout,
+                     "the journal") as lock:
             if lock.took_over:
                 view.warn(f"took over the lock {lock.path} left by {lock.took_over}, which is "
                           "no longer running")

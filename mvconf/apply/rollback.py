@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
-from mvconf.apply.journal import CHANGED, read_journal
+from mvconf.apply.journal import CHANGED, scan_journal
 from mvconf.errors import InputError
 
 
@@ -21,24 +22,40 @@ def changed_records(path: str, last: int | None, api_url: str,
                     environment: str | None = None) -> Selection:
     """The applied or confirmed outcomes of this API to undo: the last N, or those of the last
     run that changed anything. Records of another API are never chosen (a staging journal
-    never rolls back production); records that name no API (older journals) are."""
-    records, bad = read_journal(path)
-    done = [r for r in records if r.get("phase") == "outcome" and r.get("outcome") in CHANGED
-            and r.get("api_url") in (None, api_url)
-            and r.get("environment") in (None, environment)]
-    if not done:
-        others = sorted({str(r.get("api_url")) for r in records if r.get("api_url")} - {api_url})
-        elsewhere = f" (it has changes for {', '.join(others)})" if others else ""
+    never rolls back production); records that name no API (older journals) are.
+
+    The journal is streamed: only the candidates are held (the last N, or the last run's). A DID
+    that several chosen records changed is restored to the `before` of the oldest of them, and
+    checked against the `after` of the newest (`--last 2` over two runs that changed it undoes
+    both)."""
+    bad: list[int] = []
+    others: set[str] = set()
+    window: deque[dict] = deque(maxlen=last) if last is not None else deque()
+    for number, record in scan_journal(path):
+        if record is None:
+            bad.append(number)
+            continue
+        if not (record["phase"] == "outcome" and record.get("outcome") in CHANGED):
+            continue
+        if record.get("api_url") not in (None, api_url) or \
+                record.get("environment") not in (None, environment):
+            if record.get("api_url"):
+                others.add(str(record["api_url"]))
+            continue
+        if last is None and window and window[-1]["run"] != record["run"]:
+            window.clear()  # a later run changed something: only its records are chosen
+        window.append(record)
+    if not window:
+        elsewhere = f" (it has changes for {', '.join(sorted(others))})" if others else ""
         raise InputError(f"the journal {path} records no applied or confirmed change made "
                          f"against {api_url} to roll back{elsewhere}")
-    if last is None:
-        run = done[-1]["run"]
-        chosen = [r for r in done if r["run"] == run]
-    else:
-        chosen = done[-last:]
+    chosen = list(window)
     latest: dict[str, dict] = {}
-    for record in reversed(chosen):
-        latest.setdefault(record["number"], record)
+    for record in reversed(chosen):  # newest first
+        if record["number"] in latest:  # an older change of the same DID: restore its before
+            latest[record["number"]] = {**latest[record["number"]], "before": record["before"]}
+        else:
+            latest[record["number"]] = record
     counts = [r["managed"] for r in chosen if isinstance(r.get("managed"), int)]
     return Selection(list(latest.values()), max(counts) if counts else None, bad,
                      sum(1 for r in chosen if r.get("api_url") is None))
