@@ -15,7 +15,7 @@ from phonenumbers import (
     ValidationResult,
 )
 
-from mvconf.facts import E164_SHAPE
+from mvconf.facts import APP_ID, E164_SHAPE
 
 SIP_URI = re.compile(r"^(sips?):(\S+)\Z", re.IGNORECASE)
 
@@ -40,6 +40,18 @@ def invisible_problem(text: str) -> str | None:
             name = unicodedata.name(char, "a control character")
             return f"contains U+{ord(char):04X} ({name}), a control or invisible character"
     return None
+
+
+def alias_problem(alias: str) -> str | None:
+    """Why `alias` cannot name an application (in a manifest's or an environment's
+    `applications`), or None: an alias shaped like an application id would redirect that id
+    (`app_123: app_999`), and an invisible character makes two aliases look alike."""
+    if APP_ID.match(alias):
+        return "is shaped like an application id; an alias must not look like one (it would " \
+               "redirect every DID naming that id)"
+    if not alias.strip():
+        return "is empty"
+    return invisible_problem(alias)
 
 
 # Small caches: each number is usually checked once, and a cache of every number of a

@@ -12,7 +12,13 @@ from mvconf.manifest.desired import DesiredDid, Scope
 from mvconf.manifest.loader import LoadedFile, load_all
 from mvconf.manifest.models import DidSpec
 from mvconf.manifest.ranges import NumberRange, overlapping, parse_range
-from mvconf.numbers import e164_problem, invisible_problem, is_sip_uri, normal_destination
+from mvconf.numbers import (
+    alias_problem,
+    e164_problem,
+    invisible_problem,
+    is_sip_uri,
+    normal_destination,
+)
 
 
 def load_desired(paths: list[str], strict: bool = False,
@@ -142,6 +148,10 @@ def _collect_aliases(files: list[LoadedFile], problems: list[Problem]) -> dict[s
     for loaded in files:
         for alias, app_id in loaded.manifest.applications.items():
             line, col = loaded.where("applications", alias)
+            why = alias_problem(alias)
+            if why:
+                problems.append(Problem(loaded.path, line, col, f"alias {ascii(alias)} {why}"))
+                continue
             if alias in aliases and aliases[alias][0] != app_id:
                 first_id, first_at = aliases[alias]
                 problems.append(Problem(loaded.path, line, col,
