@@ -66,12 +66,33 @@ def e164_problem(text: str, strict: bool = False) -> str | None:
         parsed = parse_e164(text)
     except NumberParseException as exc:
         return f"is not a phone number ({exc._msg})"
+    canonical = canonical_e164(parsed, text)
+    if canonical != text:  # "+4402012345678" (a trunk zero kept) is +442012345678
+        return (f"is not in canonical E.164 form: the same number is {canonical} (no trunk "
+                "prefix such as 0 after the country code); write it so")
     reason = phonenumbers.is_possible_number_with_reason(parsed)
     if reason != ValidationResult.IS_POSSIBLE:
         return _REASONS.get(reason, "is not a possible number")
     if strict and not phonenumbers.is_valid_number(parsed):
         return "is possible but not a valid number for its region (--strict)"
     return None
+
+
+def canonical_e164(parsed: PhoneNumber, text: str) -> str:
+    """The E.164 form phonenumbers gives `parsed`; `text` itself when it is plainly that (the
+    fast path's numbers: country code then national number, no leading zeros to keep)."""
+    if not parsed.italian_leading_zero and text == f"+{parsed.country_code}" \
+            f"{parsed.national_number}":
+        return text
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def country_code(text: str) -> int | None:
+    """The country calling code of an E.164-shaped number, or None when it has none."""
+    try:
+        return parse_e164(text).country_code
+    except NumberParseException:
+        return None
 
 
 def parse_e164(text: str) -> PhoneNumber:

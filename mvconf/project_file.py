@@ -11,7 +11,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from mvconf.errors import ConfigError, ManifestError, Problem
-from mvconf.facts import APP_ID_PATTERN
+from mvconf.facts import APP_ID_PATTERN, MAX_DIDS_CEILING
 from mvconf.numbers import alias_problem
 
 MAX_PROJECT_BYTES = 1024 * 1024
@@ -22,8 +22,6 @@ RESERVED_ENVIRONMENTS = ("all",)  # `--env all` means every environment
 # A variable named as holding a secret: PATH, HOME or MINIVOICE_API_URL would send their
 # value as the key (ours, a rule of mvconf).
 SECRET_WORDS = ("KEY", "TOKEN", "SECRET")
-MAX_DIDS = 1_000_000  # the managed DIDs a run may expand to, unless `max_dids` says otherwise
-MAX_DIDS_CEILING = 10_000_000  # what `max_dids` may say (a journal record's `managed` bound)
 
 
 class _Strict(BaseModel):

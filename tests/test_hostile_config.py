@@ -123,3 +123,88 @@ def test_an_alias_with_an_invisible_character_is_refused(project):
     toml = write_toml(project, '[environments.staging]\napplications = { "a\u200bb" = "app_9" '
                       '}\n')
     assert toml.code == 1 and "contains U+200B" in toml.stderr
+
+
+def validate(tmp_path, dids: str, *extra):
+    path = tmp_path / "n.yaml"
+    path.write_text("version: 1\ndids:\n" + dids)
+    return invoke("validate", path, *extra)
+
+
+def entry(number, mode="webhook", destinations=None, key="number"):
+    more = f", destinations: {destinations}" if destinations else ""
+    return f'  - {{{key}: "{number}", application: app_1, route_mode: {mode}{more}}}\n'
+
+
+def test_a_kept_trunk_zero_is_refused_naming_the_canonical_form(tmp_path):
+    result = validate(tmp_path, entry("+4402012345678"))
+    assert result.code == 1
+    assert "number +4402012345678 is not in canonical E.164 form: the same number is " \
+        "+442012345678" in result.stderr
+    own = validate(tmp_path, entry("+442012345678", "forward", '["+4402012345678"]'))
+    assert own.code == 1 and "the same number is +442012345678" in own.stderr
+    end = validate(tmp_path, entry("+4402012345600..+4402012345699", key="range"))
+    assert end.code == 1 and "range end +4402012345600 is not in canonical" in end.stderr
+    assert validate(tmp_path, entry("+442012345678")).code == 0
+
+
+def test_a_range_stays_in_one_country_code(tmp_path):
+    result = validate(tmp_path, entry("+79999999990..+80000000009", key="range"))
+    assert result.code == 1
+    assert "range +79999999990..+80000000009 crosses from +7 into +800: a range stays in one " \
+        "country code" in result.stderr
+
+
+def test_the_managed_dids_are_capped_before_ranges_are_expanded(tmp_path):
+    dids = "".join(entry(f"+1{415 + i // 100:03d}{i % 100:02d}00000..+1{415 + i // 100:03d}"
+                         f"{i % 100:02d}99999", key="range") for i in range(1000))
+    path = tmp_path / "n.yaml"
+    path.write_text("version: 1\ndids:\n" + dids)
+    assert 80_000 < path.stat().st_size < 100_000
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        result = invoke("validate", path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.code == 1 and "Traceback" not in result.stderr
+    assert "the manifests manage 100,000,000 DIDs, more than the cap of 1,000,000 (set " \
+        "max_dids in mvconf.toml to change it)" in result.stderr
+    assert peak < 200 * 1024 * 1024, peak  # 100,000,000 DIDs held were many GB
+
+
+def test_max_dids_is_a_project_setting(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mvconf.toml").write_text("max_dids = 150\n")
+    result = validate(tmp_path, entry("+14155550100..+14155550199", key="range")
+                      + entry("+14155550150") + entry("+14155550300")
+                      + entry("+14155550400..+14155550449", key="range"))
+    assert result.code == 1 and "manage 151 DIDs, more than the cap of 150" in result.stderr
+    (tmp_path / "mvconf.toml").write_text("max_dids = 151\n")
+    assert invoke("validate", "n.yaml").code == 0
+
+
+@pytest.mark.parametrize("dids", [
+    entry("+15551230001", "forward", '["+15551230002"]')
+    + entry("+15551230002", "forward", '["+15551230001"]'),
+    entry("+15551230001", "forward", '["+15559990000", "+15551230002"]')
+    + entry("+15551230002", "forward", '["+15551230003"]')
+    + entry("+15551230003", "forward", '["+15551230001"]'),
+    entry("+15551230001", "forward", '["+15551230105"]')
+    + entry("+15551230100..+15551230199", "forward", '["+15551230001"]', key="range"),
+])
+def test_a_forwarding_loop_among_managed_dids_is_reported(tmp_path, dids):
+    result = validate(tmp_path, dids)
+    assert result.code == 1 and "forwarding loop among managed DIDs: +15551230001 -> " \
+        in result.stderr, result.stderr
+    assert result.stderr.count("forwarding loop") == 1
+
+
+def test_forwarding_chains_without_a_loop_are_valid(tmp_path):
+    result = validate(tmp_path, entry("+15551230001", "forward", '["+15551230002"]')
+                      + entry("+15551230002", "forward", '["+15551230003"]')
+                      + entry("+15551230003", "webhook")
+                      + entry("+15551230004", "forward", '["+15551230002"]'))
+    assert result.code == 0, result.stderr

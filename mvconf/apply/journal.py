@@ -15,7 +15,7 @@ from typing import Any
 
 from mvconf.clock import new_run_id, utc_now
 from mvconf.errors import InputError, MvconfError
-from mvconf.facts import E164_SHAPE
+from mvconf.facts import E164_SHAPE, MAX_DIDS_CEILING
 from mvconf.files import iter_lines, open_regular
 
 DEFAULT_PATH = os.path.join(".mvconf", "journal.jsonl")
@@ -110,9 +110,9 @@ def read_journal(path: str) -> tuple[list[dict], list[int]]:
     return records, bad
 
 
-# A run manages at most this many DIDs (mvconf.toml's max_dids is capped by it too); a journal
+# A run manages at most this many DIDs (the ceiling of mvconf.toml's max_dids); a journal
 # record claiming more is not one mvconf wrote.
-MAX_MANAGED = 10_000_000
+MAX_MANAGED = MAX_DIDS_CEILING
 _COMPARED_TYPES = {"application_id": str, "route_mode": str, "destinations": list}
 
 

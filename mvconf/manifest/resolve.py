@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import difflib
 from dataclasses import dataclass
 
 from mvconf.errors import ManifestError, Problem
-from mvconf.facts import APP_ID, TAKES_DESTINATIONS, RouteMode
+from mvconf.facts import APP_ID, MAX_DIDS, TAKES_DESTINATIONS, RouteMode
 from mvconf.manifest.desired import DesiredDid, Scope
 from mvconf.manifest.loader import LoadedFile, load_all
 from mvconf.manifest.models import DidSpec
 from mvconf.manifest.ranges import NumberRange, overlapping, parse_range
 from mvconf.numbers import (
     alias_problem,
+    country_code,
     e164_problem,
     invisible_problem,
     is_sip_uri,
@@ -75,9 +77,92 @@ def load_manifests(paths: list[str], strict: bool = False,
                 numbers[entry.number] = entry.source
             entries.append(entry)
     problems += _overlaps(ranges)
+    if not problems:  # before any range is expanded, or checked number by number
+        problems += _over_cap(entries, numbers, scope.max_dids or MAX_DIDS)
+    if strict and not problems:
+        problems += _strict_ranges(entries)
     if problems:
         raise ManifestError(sorted(problems, key=lambda p: (p.path, p.line, p.column)))
-    return Manifests(list(_expand(entries, numbers)), aliases, tuple(skipped))
+    dids = list(_expand(entries, numbers))
+    loops = forwarding_loops(dids)
+    if loops:
+        raise ManifestError(sorted(loops, key=lambda p: (p.path, p.line, p.column)))
+    return Manifests(dids, aliases, tuple(skipped))
+
+
+def _over_cap(entries, numbers: dict[str, str], cap: int) -> list[Problem]:
+    """A problem when the manifests would manage more than `cap` DIDs, counted from the ranges'
+    ends (an 87 KB manifest of 1,000 ranges of 100,000 numbers is refused at once)."""
+    spans = sorted((e[0] for e in entries if isinstance(e, tuple)),
+                   key=lambda r: (r.width, r.start))
+    total = sum(len(span) for span in spans)
+    if total + len(numbers) <= cap:
+        return []
+    starts = [(span.width, span.start) for span in spans]
+    for number in numbers:  # a number: entry inside a range is counted once
+        at = bisect.bisect_right(starts, (len(number), int(number[1:]))) - 1
+        if not (at >= 0 and number in spans[at]):
+            total += 1
+    if total <= cap:
+        return []
+    biggest = max((e for e in entries if isinstance(e, tuple)), key=lambda e: len(e[0]),
+                  default=None)
+    source = biggest[1].source if biggest else next(iter(numbers.values()))
+    path, _, line = source.rpartition(":")
+    at = "; the largest range is here" if biggest else ""
+    return [Problem(path, int(line), 1, f"the manifests manage {total:,} DIDs, more than the "
+                    f"cap of {cap:,} (set max_dids in mvconf.toml to change it){at}")]
+
+
+def _strict_ranges(entries) -> list[Problem]:
+    """--strict: every number of every range valid for its region (after the cap)."""
+    problems = []
+    for entry in entries:
+        if not isinstance(entry, tuple):
+            continue
+        span, template = entry
+        invalid = next((n for n in span.numbers() if e164_problem(n, True)), None)
+        if invalid:
+            count = sum(1 for n in span.numbers() if e164_problem(n, True))
+            path, _, line = template.source.rpartition(":")
+            problems.append(Problem(path, int(line), 1, f"range {span.first}..{span.last}: "
+                            f"{count} number(s) are not valid for their region (--strict), "
+                            f"first {invalid}"))
+    return problems
+
+
+def forwarding_loops(dids: list[DesiredDid], limit: int = 20) -> list[Problem]:
+    """Forwarding loops among managed DIDs (A -> B -> A, or longer): a call to any of them
+    would go round. Each loop is reported once, at one of its DIDs; at most `limit` are named.
+    Linear in DIDs and destinations (iterative)."""
+    forwards = {d.number: d for d in dids if d.route_mode == "forward" and d.destinations}
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    problems: list[Problem] = []
+    for root in forwards:
+        if root in state:
+            continue
+        path: list[str] = [root]
+        stack = [iter(forwards[root].destinations)]
+        state[root] = 1
+        while stack:
+            step = next(stack[-1], None)
+            if step is None:
+                state[path.pop()] = 2
+                stack.pop()
+                continue
+            if step not in forwards or state.get(step) == 2:
+                continue
+            if state.get(step) == 1:
+                if len(problems) < limit and step != path[-1]:  # self: reported already
+                    cycle = path[path.index(step):] + [step]
+                    where, _, line = forwards[step].source.rpartition(":")
+                    problems.append(Problem(where, int(line), 1, "forwarding loop among managed "
+                                    f"DIDs: {' -> '.join(cycle)}; a call would go round it"))
+                continue
+            state[step] = 1
+            path.append(step)
+            stack.append(iter(forwards[step].destinations))
+    return problems
 
 
 def _expand(entries, numbers: dict[str, str]):
@@ -117,12 +202,11 @@ def _entry(loaded: LoadedFile, index: int, spec: DidSpec, aliases: dict[str, str
         hidden = e164_problem(end)
         if hidden:
             problems.append(Problem(loaded.path, line, col, f"range end {end} {hidden}"))
-    if strict and len(problems) == before:
-        invalid = [n for n in span.numbers() if e164_problem(n, True)]
-        if invalid:
-            problems.append(Problem(loaded.path, line, col, f"range {spec.range}: "
-                            f"{len(invalid)} number(s) are not valid for their region "
-                            f"(--strict), first {invalid[0]}"))
+    if len(problems) == before:
+        first, last = country_code(span.first), country_code(span.last)
+        if first != last:  # same length and country code: every number between has it too
+            problems.append(Problem(loaded.path, line, col, f"range {spec.range} crosses from "
+                            f"+{first} into +{last}: a range stays in one country code"))
     template = _resolve(loaded, index, spec, aliases, strict, problems, span.first, span)
     return None if template is None or len(problems) > before else (span, template)
 
