@@ -129,3 +129,81 @@ def test_the_journal_is_streamed_not_read_whole(tmp_path):
         tracemalloc.stop()
     assert [r["run"] for r in chosen.records] == ["r19999"]
     assert peak < 2 * 1024 * 1024, peak  # the file is 9 MB; a whole read held several times it
+
+
+def saved_plan(cli, tmp_path, state, manifest):
+    path = tmp_path / "plan.json"
+    result = cli("plan", manifest, "--emulator", state, "--executor", "api", "--out", path)
+    assert result.code == 0, result.stderr
+    return path, json.loads(path.read_text())
+
+
+def reseal(path, data):
+    """Write an edited plan with its checksum recomputed, as an attacker would."""
+    from mvconf.plan.model import Plan
+
+    data["checksum"] = Plan.model_validate({k: v for k, v in data.items()
+                                            if k != "checksum"}).checksum
+    path.write_text(json.dumps(data))
+
+
+def edit_forward(change, destinations):
+    change["desired"] = {**change["desired"], "route_mode": "forward",
+                         "destinations": destinations}
+    change["fields"]["route_mode"] = {"from": "webhook", "to": "forward"}
+    change["fields"]["destinations"] = {"from": [], "to": destinations}
+
+
+@pytest.mark.parametrize(("edit", "why"), [
+    (lambda c: edit_forward(c, ["not-a-number"]),
+     "destination 'not-a-number' must be in E.164 form"),
+    (lambda c: edit_forward(c, ["+4402012345678"]), "the same number is +442012345678"),
+    (lambda c: edit_forward(c, ["+15551230001"]), "a DID may not forward to itself"),
+    (lambda c: c["desired"].update(route_mode="bounce"), "desired.route_mode 'bounce' is not"),
+    (lambda c: c["desired"].update(destinations=["+15559990000"]),
+     "route_mode webhook takes no destinations"),
+    (lambda c: c["fields"].update(customer_id={"from": "cust_123", "to": "cust_evil"}),
+     "fields.customer_id is not a field mvconf manages"),
+    (lambda c: c["desired"].update(customer_id="cust_evil"),
+     "desired.customer_id is not a field mvconf manages"),
+    (lambda c: c["fields"]["application_id"].update(to="app_evil"),
+     "fields.application_id goes to 'app_evil' but desired.application_id is 'app_456'"),
+])
+def test_an_edited_resealed_saved_plan_is_validated_like_a_manifest(cli, setup, tmp_path, edit,
+                                                                    why):
+    state, manifest = setup
+    path, data = saved_plan(cli, tmp_path, state, manifest)
+    edit(data["changes"][0])
+    reseal(path, data)
+    result = cli("apply", path, "--emulator", state, "--journal", tmp_path / "j")
+    assert result.code == 1 and "Traceback" not in result.stderr
+    assert f"{path} is not a usable saved plan: changes[0]: " in result.stderr
+    assert why in result.stderr, result.stderr
+    assert json.loads(state.read_text())["dids"][0]["application_id"] == "app_123"
+
+
+def test_only_managed_fields_are_ever_written(cli, setup, tmp_path):
+    from mvconf.plan.change import Action, Change, Executor, FieldDiff
+
+    change = Change(number="+15551230001", did_id="did_1", action=Action.update,
+                    executor=Executor.api, source="x", desired={}, live=None,
+                    fields={"application_id": FieldDiff("app_1", "app_2"),
+                            "customer_id": FieldDiff("cust_123", "cust_evil"),
+                            "status": FieldDiff("active", "suspended")})
+    assert change.wanted() == {"application_id": "app_2"}
+    import asyncio
+
+    from mvconf.emulator.inprocess import InProcessSender, open_emulator
+    from mvconf.minivoice.client import MiniVoiceClient
+
+    state, _ = setup
+    endpoint, store = open_emulator(str(state))
+
+    async def go():  # the client is the one place writes leave: it sends managed fields only
+        client = MiniVoiceClient(InProcessSender(store, endpoint.headers()))
+        await client.patch("did_1", {"application_id": "app_2", "customer_id": "cust_evil"},
+                           "+15551230001")
+
+    asyncio.run(go())
+    record = store.dids["did_1"]
+    assert record["application_id"] == "app_2" and record["customer_id"] == "cust_123"

@@ -13,12 +13,11 @@ from mvconf.manifest.desired import DesiredDid, Scope
 from mvconf.manifest.loader import LoadedFile, load_all
 from mvconf.manifest.models import DidSpec
 from mvconf.manifest.ranges import NumberRange, overlapping, parse_range
+from mvconf.manifest.values import destination_problem as _destination_problem
 from mvconf.numbers import (
     alias_problem,
     country_code,
     e164_problem,
-    invisible_problem,
-    is_sip_uri,
     normal_destination,
 )
 
@@ -336,22 +335,3 @@ def _destinations(spec, defaults, route_mode, report, strict, number,
         seen.add(normal)
         result.append(normal)
     return tuple(result)
-
-
-def _destination_problem(
-    value: str, route_mode: RouteMode, own_number: str, strict: bool,
-    span: NumberRange | None = None,
-) -> str | None:
-    hidden = invisible_problem(value)
-    if hidden:
-        return f"destination {ascii(value)} {hidden}"
-    if route_mode == RouteMode.sip:
-        if not is_sip_uri(value):
-            return f"destination {value!r} must be a sip: or sips: URI for route_mode sip"
-        return None
-    problem = e164_problem(value, strict)
-    if problem:
-        return f"destination {value!r} {problem}"
-    if value == own_number or (span is not None and value in span):
-        return f"destination {value} is the DID's own number; a DID may not forward to itself"
-    return None
