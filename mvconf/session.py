@@ -29,6 +29,7 @@ from mvconf.apply.view import ApplyView, ReadView, Tick
 from mvconf.clock import utc_now
 from mvconf.connection import Connection
 from mvconf.errors import ApiError, ConfigError, Interrupted
+from mvconf.facts import MAX_DIDS
 from mvconf.lockfile import RunLock
 from mvconf.manifest import DesiredDid, Scope, load_manifests
 from mvconf.minivoice.client import MiniVoiceClient, read_many
@@ -247,7 +248,8 @@ class Session:
     def rollback(self, last: int | None, *, executor: Executor, opts: ApplyOptions,
                  view: ApplyView, show: Callable[[Plan], None]) -> int:
         async def work(client: MiniVoiceClient, journal: Journal) -> int:
-            chosen = changed_records(opts.journal, last, self.endpoint.label, self.environment)
+            chosen = changed_records(opts.journal, last, self.endpoint.label, self.environment,
+                                     self.scope.max_dids or MAX_DIDS)
             if chosen.legacy:
                 view.warn(f"{chosen.legacy} journal record(s) name no API (written by an older "
                           f"mvconf); they are taken to be about {self.endpoint.label}")

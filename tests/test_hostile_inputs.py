@@ -207,3 +207,13 @@ def test_only_managed_fields_are_ever_written(cli, setup, tmp_path):
     asyncio.run(go())
     record = store.dids["did_1"]
     assert record["application_id"] == "app_2" and record["customer_id"] == "cust_123"
+
+
+def test_a_managed_count_above_the_projects_cap_is_refused_at_rollback(cli, setup, tmp_path):
+    state, _ = setup
+    journal = tmp_path / "journal.jsonl"
+    journal.write_text(record("r1", managed=5_000_000))  # would make 1 change 0%
+    result = cli("rollback", "--emulator", state, "--journal", journal, "--executor", "api",
+                 "--auto-approve")
+    assert result.code == 1
+    assert f"{journal}:1: 'managed' is 5,000,000, more than the cap of 1,000,000" in result.stderr

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from mvconf.apply.journal import CHANGED, scan_journal
 from mvconf.errors import InputError
+from mvconf.facts import MAX_DIDS
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,7 @@ class Selection:
 
 
 def changed_records(path: str, last: int | None, api_url: str,
-                    environment: str | None = None) -> Selection:
+                    environment: str | None = None, max_managed: int = MAX_DIDS) -> Selection:
     """The applied or confirmed outcomes of this API to undo: the last N, or those of the last
     run that changed anything. Records of another API are never chosen (a staging journal
     never rolls back production); records that name no API (older journals) are.
@@ -27,10 +28,11 @@ def changed_records(path: str, last: int | None, api_url: str,
     The journal is streamed: only the candidates are held (the last N, or the last run's). A DID
     that several chosen records changed is restored to the `before` of the oldest of them, and
     checked against the `after` of the newest (`--last 2` over two runs that changed it undoes
-    both)."""
+    both). A `managed` count above `max_managed` (the project's cap on managed DIDs) is refused,
+    naming its line: it would lower the rollback's change percentage below any threshold."""
     bad: list[int] = []
     others: set[str] = set()
-    window: deque[dict] = deque(maxlen=last) if last is not None else deque()
+    window: deque[tuple[int, dict]] = deque(maxlen=last) if last is not None else deque()
     for number, record in scan_journal(path):
         if record is None:
             bad.append(number)
@@ -42,14 +44,19 @@ def changed_records(path: str, last: int | None, api_url: str,
             if record.get("api_url"):
                 others.add(str(record["api_url"]))
             continue
-        if last is None and window and window[-1]["run"] != record["run"]:
+        if last is None and window and window[-1][1]["run"] != record["run"]:
             window.clear()  # a later run changed something: only its records are chosen
-        window.append(record)
+        window.append((number, record))
     if not window:
         elsewhere = f" (it has changes for {', '.join(sorted(others))})" if others else ""
         raise InputError(f"the journal {path} records no applied or confirmed change made "
                          f"against {api_url} to roll back{elsewhere}")
-    chosen = list(window)
+    for number, record in window:
+        if isinstance(record.get("managed"), int) and record["managed"] > max_managed:
+            raise InputError(f"{path}:{number}: 'managed' is {record['managed']:,}, more than "
+                             f"the cap of {max_managed:,} managed DIDs (max_dids in mvconf.toml)"
+                             "; this record was not written by a run of this project")
+    chosen = [record for _, record in window]
     latest: dict[str, dict] = {}
     for record in reversed(chosen):  # newest first
         if record["number"] in latest:  # an older change of the same DID: restore its before
