@@ -5,8 +5,11 @@ nesting, aliases that redirect ids or hide characters."""
 from __future__ import annotations
 
 import os
+import tracemalloc
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from .helpers import invoke
 
@@ -161,8 +164,6 @@ def test_the_managed_dids_are_capped_before_ranges_are_expanded(tmp_path):
     path = tmp_path / "n.yaml"
     path.write_text("version: 1\ndids:\n" + dids)
     assert 80_000 < path.stat().st_size < 100_000
-    import tracemalloc
-
     tracemalloc.start()
     try:
         result = invoke("validate", path)
@@ -208,3 +209,15 @@ def test_forwarding_chains_without_a_loop_are_valid(tmp_path):
                       + entry("+15551230003", "webhook")
                       + entry("+15551230004", "forward", '["+15551230002"]'))
     assert result.code == 0, result.stderr
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.from_regex(r"\A\+[1-9][0-9]{6,14}\Z"))
+def test_every_accepted_number_is_its_own_canonical_form(text):
+    import phonenumbers
+
+    from mvconf.numbers import e164_problem
+
+    if e164_problem(text) is None:
+        parsed = phonenumbers.parse(text, None)
+        assert phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) == text
