@@ -117,10 +117,8 @@ def open_regular(path: str | os.PathLike, what: str, *, append: bool = False):
                      0o666)
     except FileNotFoundError:
         raise
-    except OSError as exc:
-        if exc.errno is not None and os.path.isdir(path):
-            raise InputError(f"{what} {path} is a directory; only a regular file is used") \
-                from None
+    except OSError as exc:  # a directory (EISDIR), a FIFO without a reader (ENXIO)...
+        require_regular(path, what)
         raise InputError(f"cannot open {what} {path}: {exc.strerror}") from None
     try:
         info = os.fstat(fd)

@@ -217,3 +217,21 @@ def test_a_managed_count_above_the_projects_cap_is_refused_at_rollback(cli, setu
                  "--auto-approve")
     assert result.code == 1
     assert f"{journal}:1: 'managed' is 5,000,000, more than the cap of 1,000,000" in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo"])
+def test_receive_events_writes_only_a_regular_file(tmp_path, kind):
+    out = "/dev/full" if kind == "device" else str(tmp_path / "events.jsonl")
+    if kind == "fifo":
+        os.mkfifo(out)
+    proc = subprocess.Popen([sys.executable, "-m", "mvconf", "receive-events", "--port", "0",
+                             "--out", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 1
+    assert f"the events file {out} is a {'device' if kind == 'device' else 'FIFO'}" in err
