@@ -64,6 +64,10 @@ def test_a_device_as_events_or_emulator_state_is_refused(cli, setup):
     result = cli("plan", manifest, "--emulator", "/dev/zero")
     assert result.code == 1 and "Traceback" not in result.stderr
     assert "the emulator state file /dev/zero is a device" in result.stderr
+    existed = os.path.exists("/dev/zero.lock")
+    locked = apply(cli, manifest, "/dev/zero", state.parent / "j.jsonl")  # locks its state
+    assert locked.code == 1 and "the emulator state file /dev/zero is a device" in locked.stderr
+    assert os.path.exists("/dev/zero.lock") == existed
 
 
 def record(run, number="+15551230001", **values):
