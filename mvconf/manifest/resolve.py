@@ -76,10 +76,9 @@ def load_manifests(paths: list[str], strict: bool = False,
                 numbers[entry.number] = entry.source
             entries.append(entry)
     problems += _overlaps(ranges)
-    if not problems:  # before any range is expanded, or checked number by number
-        problems += _over_cap(entries, numbers, scope.max_dids or MAX_DIDS)
-    if strict and not problems:
-        problems += _strict_ranges(entries)
+    # The cap, before any range is expanded or checked number by number (--strict).
+    over = _over_cap(entries, numbers, scope.max_dids or MAX_DIDS)
+    problems += over if over else (_strict_ranges(entries) if strict else [])
     if problems:
         raise ManifestError(sorted(problems, key=lambda p: (p.path, p.line, p.column)))
     dids = list(_expand(entries, numbers))
