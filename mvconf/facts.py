@@ -25,6 +25,12 @@ TAKES_DESTINATIONS = frozenset({RouteMode.forward.value, RouteMode.sip.value})
 # The fields mvconf compares and changes, named as the API names them.
 COMPARED = ("application_id", "route_mode", "destinations")
 
+# The managed DIDs a run may hold once ranges are expanded, unless mvconf.toml's `max_dids`
+# says otherwise (ours: a bound on memory, checked before any range is expanded); `max_dids`
+# may say at most MAX_DIDS_CEILING, which also bounds a journal record's `managed`.
+MAX_DIDS = 1_000_000
+MAX_DIDS_CEILING = 10_000_000
+
 APP_ID_PATTERN = r"^app_[A-Za-z0-9_-]+$"
 E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
 # In Python, `$` also matches before a final newline: "+15551230000\n" would pass. `\Z` does not.

@@ -71,3 +71,91 @@ def write_output(path: str, text: str | Iterable[str]) -> None:
         write_atomic(target, text, mode)
     except OSError as exc:
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+# Reading: every file mvconf reads (journals, saved plans, event logs, emulator state files) goes
+# through `open_regular`, so a device (/dev/zero, /dev/full), a FIFO or a directory is refused
+# at once, before anything is read or a lock is created beside it, and is read in bounded pieces.
+
+MAX_LINE_BYTES = 1024 * 1024  # one journal or event line; longer is not a record
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a directory"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def require_regular(path: str | os.PathLike, what: str) -> bool:
+    """Whether `path` exists; InputError when it exists but is not a regular file (through a
+    symlink). For a file mvconf will create or append to, checked before anything is written."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise InputError(f"cannot use {what} {path}: {exc.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise InputError(f"{what} {path} is {_kind(info.st_mode)}; only a regular file is "
+                         "used")
+    return True
+
+
+def open_regular(path: str | os.PathLike, what: str, *, append: bool = False):
+    """A binary handle on the regular file `path`, for reading (or appending, creating it). A
+    FIFO is opened without blocking and refused, like a device or a directory; InputError names
+    `what` and `path`. FileNotFoundError (when reading) is left to the caller."""
+    flags = (os.O_WRONLY | os.O_APPEND | os.O_CREAT) if append else os.O_RDONLY
+    try:
+        fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0),
+                     0o666)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:  # a directory (EISDIR), a FIFO without a reader (ENXIO)...
+        require_regular(path, what)
+        raise InputError(f"cannot open {what} {path}: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError(f"{what} {path} is {_kind(info.st_mode)}; only a regular file is "
+                             "used")
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "ab" if append else "rb")
+
+
+def read_bounded(path: str | os.PathLike, what: str, limit: int) -> bytes:
+    """The whole regular file, refused (InputError) when larger than `limit` bytes."""
+    with open_regular(path, what) as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise InputError(f"{what} {path} is larger than {limit:,} bytes; it is not read")
+    return data
+
+
+def iter_lines(handle, max_line: int = MAX_LINE_BYTES):
+    """(line number, bytes without the newline) for each line of a binary handle, read in
+    pieces: memory is bounded by `max_line` whatever the file's size. A longer line is given
+    as None (its bytes are skipped), for the caller to report by number."""
+    number = 0
+    while True:
+        line = handle.readline(max_line + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > max_line and not line.endswith(b"\n"):
+            while True:  # skip the rest of an overlong line, piece by piece
+                rest = handle.readline(max_line)
+                if not rest or rest.endswith(b"\n"):
+                    break
+            yield number, None
+            continue
+        yield number, line.rstrip(b"\n")

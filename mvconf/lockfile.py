@@ -15,7 +15,8 @@ from pathlib import Path
 from types import TracebackType
 
 from mvconf.clock import utc_now
-from mvconf.errors import Busy
+from mvconf.errors import Busy, MvconfError
+from mvconf.files import read_bounded, require_regular
 
 
 def _alive(pid: int) -> bool:
@@ -37,7 +38,9 @@ class RunLock:
     """`with RunLock(path, "apply", timeout):` holds `path.lock`; `took_over` names a dead
     previous holder, when there was one."""
 
-    def __init__(self, path: str | os.PathLike, command: str, timeout: float = 0.0):
+    def __init__(self, path: str | os.PathLike, command: str, timeout: float = 0.0,
+                 what: str = "the file"):
+        self.target, self.what = path, what
         self.path = Path(f"{path}.lock")
         self.command = command
         self.timeout = timeout
@@ -48,14 +51,17 @@ class RunLock:
 
     def _read(self) -> dict:
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8")[:4096] or "{}")
-        except (OSError, ValueError):
+            data = json.loads(read_bounded(self.path, "the lock file", 4096) or b"{}")
+        except (OSError, ValueError, MvconfError):
             return {}
         return data if isinstance(data, dict) else {}
 
     def __enter__(self) -> RunLock:
         from filelock import Timeout
 
+        # A device, FIFO or directory is never locked (no /dev/zero.lock) nor used (files.py).
+        require_regular(self.target, self.what)
+        require_regular(self.path, "the lock file")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._lock.acquire()

@@ -15,7 +15,7 @@ from phonenumbers import (
     ValidationResult,
 )
 
-from mvconf.facts import E164_SHAPE
+from mvconf.facts import APP_ID, E164_SHAPE
 
 SIP_URI = re.compile(r"^(sips?):(\S+)\Z", re.IGNORECASE)
 
@@ -44,6 +44,18 @@ def invisible_problem(text: str) -> str | None:
     return None
 
 
+def alias_problem(alias: str) -> str | None:
+    """Why `alias` cannot name an application (in a manifest's or an environment's
+    `applications`), or None: an alias shaped like an application id would redirect that id
+    (`app_123: app_999`), and an invisible character makes two aliases look alike."""
+    if APP_ID.match(alias):
+        return "is shaped like an application id; an alias must not look like one (it would " \
+               "redirect every DID naming that id)"
+    if not alias.strip():
+        return "is empty"
+    return invisible_problem(alias)
+
+
 # Small caches: each number is usually checked once, and a cache of every number of a
 # 100,000-DID run held 16 MB to the end of it.
 @lru_cache(maxsize=4096)
@@ -56,12 +68,33 @@ def e164_problem(text: str, strict: bool = False) -> str | None:
         parsed = parse_e164(text)
     except NumberParseException as exc:
         return f"is not a phone number ({exc._msg})"
+    canonical = canonical_e164(parsed, text)
+    if canonical != text:  # "+4402012345678" (a trunk zero kept) is +442012345678
+        return (f"is not in canonical E.164 form: the same number is {canonical} (no trunk "
+                "prefix such as 0 after the country code); write it so")
     reason = phonenumbers.is_possible_number_with_reason(parsed)
     if reason != ValidationResult.IS_POSSIBLE:
         return _REASONS.get(reason, "is not a possible number")
     if strict and not phonenumbers.is_valid_number(parsed):
         return "is possible but not a valid number for its region (--strict)"
     return None
+
+
+def canonical_e164(parsed: PhoneNumber, text: str) -> str:
+    """The E.164 form phonenumbers gives `parsed`; `text` itself when it is plainly that (the
+    fast path's numbers: country code then national number, no leading zeros to keep)."""
+    if not parsed.italian_leading_zero and text == f"+{parsed.country_code}" \
+            f"{parsed.national_number}":
+        return text
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def country_code(text: str) -> int | None:
+    """The country calling code of an E.164-shaped number, or None when it has none."""
+    try:
+        return parse_e164(text).country_code
+    except NumberParseException:
+        return None
 
 
 def parse_e164(text: str) -> PhoneNumber:

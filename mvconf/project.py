@@ -10,7 +10,7 @@ the standard library's tomllib; every problem is reported as `path:line:column: 
 from __future__ import annotations
 
 import os
-import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,8 +48,9 @@ class Context:
         """The one variable this environment's key may come from (SPEC §9)."""
         if self.env is None:
             return "MINIVOICE_API_KEY"
-        return self.env.api_key_env or "MINIVOICE_API_KEY_" + re.sub(
-            r"[^A-Z0-9]", "_", self.environment.upper())
+        from mvconf.project_file import key_variable  # loaded already: there is a project
+
+        return key_variable(self.environment, self.env)
 
     def emulator(self, given: str | None) -> str | None:
         """--emulator, else the environment's `emulator` state file (relative to the project)."""
@@ -77,13 +78,39 @@ class Context:
 
 
 def find_project(explicit: str | None, start: Path | None = None) -> Path | None:
+    """`--project FILE`, else the first mvconf.toml in the working directory or its parents,
+    which must be safe to trust (`unsafe_reason`)."""
     if explicit:
         return Path(explicit)
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         candidate = folder / PROJECT_FILE
         if candidate.is_file():
+            why = unsafe_reason(candidate)
+            if why:
+                raise ConfigError(f"{candidate} {why}, so it is not used: whoever can change it "
+                                  "can redirect your DIDs, journal and thresholds. Fix its "
+                                  f"owner or mode, or name it explicitly with --project "
+                                  f"{candidate} if you trust it")
             return candidate
+    return None
+
+
+def unsafe_reason(path: Path) -> str | None:
+    """Why a project file found by searching could have been written by someone else, or None:
+    like git's safe.directory, the file (and its directory) must belong to the user running
+    mvconf (or root) and not be writable by group or others; a directory others may write
+    must be sticky (as /tmp is), so that they cannot replace the file."""
+    uid = os.geteuid()
+    for item, kind in ((path, "is"), (path.parent, "is in a directory")):
+        info = item.stat()
+        if info.st_uid not in (uid, 0):
+            return f"{kind} owned by another user (uid {info.st_uid})"
+        writable = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+        if writable and not (item is not path and info.st_mode & stat.S_ISVTX):
+            who = "group and others" if writable == stat.S_IWGRP | stat.S_IWOTH else (
+                "its group" if writable == stat.S_IWGRP else "others")
+            return f"{kind} writable by {who}"
     return None
 
 

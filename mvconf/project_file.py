@@ -11,13 +11,19 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from mvconf.errors import ConfigError, ManifestError, Problem
-from mvconf.facts import APP_ID_PATTERN
+from mvconf.facts import APP_ID_PATTERN, MAX_DIDS_CEILING
+from mvconf.numbers import alias_problem
 from mvconf.policy.catalog import LEVELS, RULES
 from mvconf.policy.config import PolicyTable
 
 MAX_PROJECT_BYTES = 1024 * 1024
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]
-Variable = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
+Variable = Annotated[str, StringConstraints(pattern=r"^[A-Z_][A-Z0-9_]{0,127}$")]
+SHARED_KEY_VARIABLE = "MINIVOICE_API_KEY"  # the key of runs without an environment
+RESERVED_ENVIRONMENTS = ("all",)  # `--env all` means every environment
+# A variable named as holding a secret: PATH, HOME or MINIVOICE_API_URL would send their
+# value as the key (ours, a rule of mvconf).
+SECRET_WORDS = ("KEY", "TOKEN", "SECRET")
 
 
 class _Strict(BaseModel):
@@ -42,15 +48,64 @@ class Environment(Settings):
 
 class Project(_Strict):
     manifests: list[str] = []
+    max_dids: Annotated[int, Field(ge=1, le=MAX_DIDS_CEILING)] | None = None
     defaults: Settings = Settings()
     policy: PolicyTable | None = None
     environments: dict[EnvName, Environment] = {}
+
+
+def key_variable(name: str, environment: Environment) -> str:
+    """The one variable an environment's key may come from: `api_key_env`, else
+    MINIVOICE_API_KEY_<NAME> (SPEC §9)."""
+    return environment.api_key_env or "MINIVOICE_API_KEY_" + re.sub(r"[^A-Z0-9]", "_",
+                                                                    name.upper())
+
+
+def _rules(path: Path, text: str, project: Project) -> list[Problem]:
+    """What one key's type cannot say: reserved environment names, the key variables (one per
+    environment, never the shared one, named as a secret), aliases."""
+    problems = []
+
+    def report(loc: list[str], message: str) -> None:
+        line, col = locate(text, loc)
+        problems.append(Problem(str(path), line, col, message))
+
+    owners: dict[str, str] = {}
+    for name, environment in project.environments.items():
+        if name.lower() in RESERVED_ENVIRONMENTS:
+            report(["environments", name, ""], f"the environment name {name!r} is reserved "
+                   "(`--env all` means every environment); choose another name")
+        variable = key_variable(name, environment)
+        at = ["environments", name, "api_key_env"]
+        if variable == SHARED_KEY_VARIABLE:
+            report(at, f"environments.{name}.api_key_env: {SHARED_KEY_VARIABLE} is the key of "
+                   "runs without an environment; give this environment a variable of its own, "
+                   f"e.g. {SHARED_KEY_VARIABLE}_{name.upper().replace('-', '_')}")
+        elif not any(word in variable for word in SECRET_WORDS):
+            report(at, f"environments.{name}.api_key_env: {variable!r} does not look like a "
+                   f"variable holding a key: its name must contain {', '.join(SECRET_WORDS[:-1])}"
+                   f" or {SECRET_WORDS[-1]}")
+        if variable in owners:
+            report(at, f"environments.{name}.api_key_env: {variable} is also the key variable "
+                   f"of environment {owners[variable]!r}; each environment needs its own, so "
+                   "that one account's key is never sent to another")
+        owners.setdefault(variable, name)
+        for alias in environment.applications:
+            why = alias_problem(alias)
+            if why:
+                report(["environments", name, "applications"],
+                       f"environments.{name}.applications: alias {ascii(alias)} {why}")
+    return problems
 
 
 def load_project(path: Path) -> Project:
     text = _read(path)
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise ManifestError([Problem(str(path), *_deepest(text), "nested too deeply: "
+                                     "mvconf.toml holds tables and lists a few levels deep")]) \
+            from None
     except tomllib.TOMLDecodeError as exc:
         text_of = str(exc)
         at = re.search(r"\(at line (\d+), column (\d+)\)", text_of)
@@ -59,9 +114,32 @@ def load_project(path: Path) -> Project:
         raise ManifestError([Problem(str(path), line, col, f"not valid TOML: {message}")]) \
             from None
     try:
-        return Project.model_validate(data)
+        project = Project.model_validate(data)
     except ValidationError as exc:
         raise ManifestError([_problem(path, text, err) for err in exc.errors()]) from None
+    except RecursionError:
+        raise ManifestError([Problem(str(path), *_deepest(text), "nested too deeply")]) from None
+    problems = _rules(path, text, project)
+    if problems:
+        raise ManifestError(problems)
+    return project
+
+
+def _deepest(text: str) -> tuple[int, int]:
+    """Where the brackets of `text` nest deepest (tomllib names no position on a RecursionError):
+    the line and column of the first bracket at the greatest depth."""
+    depth, best, at, line, col = 0, -1, (1, 1), 1, 0
+    for char in text:
+        col += 1
+        if char == "\n":
+            line, col = line + 1, 0
+        elif char in "[{":
+            depth += 1
+            if depth > best:
+                best, at = depth, (line, col)
+        elif char in "]}":
+            depth = max(depth - 1, 0)
+    return at
 
 
 def _read(path: Path) -> str:
@@ -109,7 +187,7 @@ def locate(text: str, loc: list[str]) -> tuple[int, int]:
     start = 0
     if tables:
         header = re.compile(r"^\s*\[\s*" + r"\s*\.\s*".join(
-            re.escape(t) + '|"' + re.escape(t) + '"' for t in tables[:2]) + r"\s*\]")
+            "(?:" + re.escape(t) + '|"' + re.escape(t) + '")' for t in tables[:2]) + r"\s*\]")
         for number, line in enumerate(lines):
             if header.match(line):
                 start = number

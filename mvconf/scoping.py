@@ -11,4 +11,5 @@ def scope_of(context: Context, environment: str | None = None) -> Scope:
     checked, its aliases winning."""
     name = environment or context.environment
     env = context.project.environments[name] if name and context.project else None
-    return Scope(name, frozenset(context.names), dict(env.applications) if env else {})
+    return Scope(name, frozenset(context.names), dict(env.applications) if env else {},
+                 max_dids=context.project.max_dids if context.project else None)

@@ -31,6 +31,7 @@ from mvconf.apply.view import ApplyView, ReadView, Tick
 from mvconf.clock import utc_now
 from mvconf.connection import Connection
 from mvconf.errors import ApiError, ConfigError, Interrupted
+from mvconf.facts import MAX_DIDS
 from mvconf.lockfile import RunLock
 from mvconf.manifest import DesiredDid, Scope, load_manifests
 from mvconf.minivoice.client import MiniVoiceClient, read_many
@@ -216,7 +217,8 @@ class Session:
                    work: Callable[[MiniVoiceClient, Journal], Awaitable[int]]) -> int:
         """Run `work` holding the journal's lock, after resolving dangling intents."""
         opts.stop = self.stop
-        with RunLock(opts.journal, f"mvconf {opts.command}", opts.lock_timeout) as lock:
+        with RunLock(opts.journal, f"mvconf {opts.command}", opts.lock_timeout,
+                     "the journal") as lock:
             if lock.took_over:
                 view.warn(f"took over the lock {lock.path} left by {lock.took_over}, which is "
                           "no longer running")
@@ -279,7 +281,8 @@ class Session:
     def rollback(self, last: int | None, *, executor: Executor, opts: ApplyOptions,
                  view: ApplyView, show: Callable[[Plan], None]) -> int:
         async def work(client: MiniVoiceClient, journal: Journal) -> int:
-            chosen = changed_records(opts.journal, last, self.endpoint.label, self.environment)
+            chosen = changed_records(opts.journal, last, self.endpoint.label, self.environment,
+                                     self.scope.max_dids or MAX_DIDS)
             if chosen.legacy:
                 view.warn(f"{chosen.legacy} journal record(s) name no API (written by an older "
                           f"mvconf); they are taken to be about {self.endpoint.label}")

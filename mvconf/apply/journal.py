@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -15,6 +16,8 @@ from typing import Any
 
 from mvconf.clock import MICROSECONDS, new_run_id
 from mvconf.errors import InputError, MvconfError
+from mvconf.facts import E164_SHAPE, MAX_DIDS_CEILING
+from mvconf.files import iter_lines, open_regular
 
 DEFAULT_PATH = os.path.join(".mvconf", "journal.jsonl")
 
@@ -58,7 +61,7 @@ class Journal:
     def _open(self):
         if self._handle is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            handle = open(self.path, "ab")  # noqa: SIM115 (kept for the run)
+            handle = open_regular(self.path, "the journal", append=True)  # kept for the run
             if handle.tell() > 0 and not _ends_with_newline(self.path):
                 handle.write(b"\n")  # after a torn last line, begin on a fresh one
             self._handle = handle
@@ -123,35 +126,21 @@ def _ends_with_newline(path: Path) -> bool:
 def read_journal(path: str) -> tuple[list[dict], list[int]]:
     """Change records (intents and outcomes) in order, and the line numbers of lines that are
     not records (a torn last line after a crash, or a foreign line), for the caller to report.
-    A wave's `check` records are records but not changes: they are left out."""
-    try:
-        with open(path, "rb") as handle:
-            lines = handle.read().split(b"\n")
-    except FileNotFoundError:
-        raise InputError(f"no journal at {path}: nothing has been applied from here yet") from None
-    except OSError as exc:
-        raise InputError(f"cannot read the journal {path}: {exc.strerror}") from None
+    A wave's `check` records are records but not changes: they are left out. Holds every
+    record: for tests and small journals; runs use `scan_journal`, which streams."""
     records, bad = [], []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except (ValueError, RecursionError):
+    for number, record in scan_journal(path):
+        if record is None:
             bad.append(number)
-            continue
-        if _is_record(record):
+        else:
             records.append(record)
-        elif not _is_check(record):
-            bad.append(number)
     return records, bad
 
 
-def _is_record(record: Any) -> bool:
-    return (isinstance(record, dict) and isinstance(record.get("run"), str)
-            and isinstance(record.get("number"), str)
-            and record.get("phase") in ("intent", "outcome")
-            and all(isinstance(record.get(k), dict | None) for k in ("before", "after")))
+# A run manages at most this many DIDs (the ceiling of mvconf.toml's max_dids); a journal
+# record claiming more is not one mvconf wrote.
+MAX_MANAGED = MAX_DIDS_CEILING
+_COMPARED_TYPES = {"application_id": str, "route_mode": str, "destinations": list}
 
 
 def _is_check(record: Any) -> bool:
@@ -159,8 +148,87 @@ def _is_check(record: Any) -> bool:
             and isinstance(record.get("run"), str))
 
 
-def dangling(records: list[dict]) -> list[dict]:
-    """Intents with no outcome after them: writes a killed run may or may not have made."""
+def scan_journal(path: str) -> Iterator[tuple[int, dict | None]]:
+    """(line number, record) for each line, read in bounded pieces whatever the journal's size;
+    record is None for a line that is not JSON or not a record (a torn last line after a crash,
+    a foreign line). A line that is a record with a wrong value (`before.destinations: [1, 2]`,
+    `managed: 10**12`, one run with two different `managed`) is not one mvconf wrote: InputError
+    names `path:line`. Only regular files are read (mvconf/files.py)."""
+    try:
+        handle = open_regular(path, "the journal")
+    except FileNotFoundError:
+        raise InputError(f"no journal at {path}: nothing has been applied from here yet") from None
+    managed: dict[str, int | None] = {}
+    with handle:
+        try:
+            for number, line in iter_lines(handle):
+                if line is None or not line.strip():
+                    if line is None:
+                        yield number, None
+                    continue
+                try:
+                    record = json.loads(line)
+                except (ValueError, RecursionError):
+                    yield number, None
+                    continue
+                if _is_check(record):
+                    continue  # a wave's check (SPEC §17): a record, but not a change
+                if not _looks_like_record(record):
+                    yield number, None
+                    continue
+                why = record_problem(record)
+                if why is None and record.get("managed") is not None:
+                    seen = managed.setdefault(record["run"], record["managed"])
+                    if seen != record["managed"]:
+                        why = (f"'managed' is {record['managed']} but earlier records of run "
+                               f"{record['run']} say {seen}")
+                if why:
+                    raise InputError(f"{path}:{number}: not a journal record mvconf wrote: {why}; "
+                                     "fix or remove that line")
+                yield number, record
+        except OSError as exc:
+            raise InputError(f"cannot read the journal {path}: {exc.strerror}") from None
+
+
+def _looks_like_record(record: Any) -> bool:
+    return isinstance(record, dict) and isinstance(record.get("run"), str) and \
+        record.get("phase") in ("intent", "outcome")
+
+
+def record_problem(record: dict) -> str | None:
+    """Why a journal record's values are not ones mvconf writes, or None."""
+    if not record["run"] or len(record["run"]) > 200:
+        return "'run' must be a short non-empty string"
+    if not isinstance(record.get("number"), str) or not E164_SHAPE.match(record["number"]):
+        return "'number' must be an E.164 number"
+    for name in ("did_id", "api_url", "environment", "at", "error"):
+        if not isinstance(record.get(name), str | None):
+            return f"{name!r} must be a string or null"
+    for side in ("before", "after"):
+        values = record.get(side)
+        if values is None:
+            continue
+        if not isinstance(values, dict):
+            return f"{side!r} must be a mapping or null"
+        for name, kind in _COMPARED_TYPES.items():
+            value = values.get(name)
+            if value is not None and not isinstance(value, kind):
+                return f"{side}.{name} must be a {kind.__name__} or null"
+        destinations = values.get("destinations") or []
+        if not all(isinstance(d, str) for d in destinations):
+            return f"{side}.destinations must hold strings only"
+    count = record.get("managed")
+    if count is not None and (type(count) is not int or not 0 <= count <= MAX_MANAGED):
+        return f"'managed' must be a whole number from 0 to {MAX_MANAGED:,}"
+    if record["phase"] == "outcome" and record.get("outcome") not in (
+            None, *(r.value for r in Result)):
+        return f"'outcome' {record.get('outcome')!r} is not one of {', '.join(Result)}"
+    return None
+
+
+def dangling(records: Iterable[dict]) -> list[dict]:
+    """Intents with no outcome after them: writes a killed run may or may not have made. Holds
+    only the intents still open, so a journal streamed through it costs little memory."""
     open_intents: dict[tuple[str, str], dict] = {}
     for record in records:
         key = (record["run"], record["number"])

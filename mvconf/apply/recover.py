@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mvconf.apply.journal import Journal, Result, dangling, read_journal
+from mvconf.apply.journal import Journal, Result, dangling, scan_journal
 from mvconf.minivoice.client import MiniVoiceClient
 
 
@@ -43,9 +43,17 @@ async def resolve_dangling(client: MiniVoiceClient, journal: Journal) -> tuple[l
     line numbers."""
     if not journal.path.exists():
         return [], []
-    records, bad = read_journal(str(journal.path))
+    bad: list[int] = []
+
+    def records():  # streamed: only the open intents are held, whatever the journal's size
+        for number, record in scan_journal(str(journal.path)):
+            if record is None:
+                bad.append(number)
+            else:
+                yield record
+
     resolved = []
-    for intent in dangling(records):
+    for intent in dangling(records()):
         if intent.get("api_url") not in (None, journal.api_url):
             continue
         live = await (client.get(intent["did_id"]) if intent.get("did_id")

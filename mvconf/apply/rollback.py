@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
-from mvconf.apply.journal import CHANGED, read_journal
+from mvconf.apply.journal import CHANGED, scan_journal
 from mvconf.errors import InputError
+from mvconf.facts import MAX_DIDS
 
 
 @dataclass(frozen=True)
@@ -18,35 +20,71 @@ class Selection:
 
 
 def changed_records(path: str, last: int | None, api_url: str,
-                    environment: str | None = None, run: str | None = None) -> Selection:
+                    environment: str | None = None, max_managed: int = MAX_DIDS,
+                    run: str | None = None) -> Selection:
     """The applied or confirmed outcomes of this API to undo: the last N, or those of the last
     run that changed anything. Records of another API are never chosen (a staging journal
-    never rolls back production); records that name no API (older journals) are."""
-    records, bad = read_journal(path)
-    done = [r for r in records if r.get("phase") == "outcome" and r.get("outcome") in CHANGED
-            and r.get("api_url") in (None, api_url)
-            and r.get("environment") in (None, environment)]
-    if not done:
-        others = sorted({str(r.get("api_url")) for r in records if r.get("api_url")} - {api_url})
-        elsewhere = f" (it has changes for {', '.join(others)})" if others else ""
+    never rolls back production); records that name no API (older journals) are.
+
+    The journal is streamed: only the candidates are held (the last N, or the last run's). A DID
+    that several chosen records changed is restored to the `before` of the oldest of them, and
+    checked against the `after` of the newest (`--last 2` over two runs that changed it undoes
+    both). A `managed` count above `max_managed` (the project's cap on managed DIDs) is refused,
+    naming its line: it would lower the rollback's change percentage below any threshold."""
+    bad: list[int] = []
+    others: set[str] = set()
+    window: deque[tuple[int, dict]] = deque(maxlen=last) if last is not None else deque()
+    for number, record in scan_journal(path):
+        if record is None:
+            bad.append(number)
+            continue
+        if not (record["phase"] == "outcome" and record.get("outcome") in CHANGED):
+            continue
+        if record.get("api_url") not in (None, api_url) or \
+                record.get("environment") not in (None, environment):
+            if record.get("api_url"):
+                others.add(str(record["api_url"]))
+            continue
+        if run is not None:  # one run's changes (a failed wave check undoes its own run)
+            if record["run"] == run:
+                window.append((number, record))
+            continue
+        if last is None and window and window[-1][1]["run"] != record["run"]:
+            window.clear()  # a later run changed something: only its records are chosen
+        window.append((number, record))
+    if not window:
+        elsewhere = f" (it has changes for {', '.join(sorted(others))})" if others else ""
         raise InputError(f"the journal {path} records no applied or confirmed change made "
                          f"against {api_url} to roll back{elsewhere}")
-    if run is not None:  # one run's changes (a failed wave check undoes its own run)
-        chosen = [r for r in done if r["run"] == run]
-    elif last is None:
-        run = done[-1]["run"]
-        chosen = [r for r in done if r["run"] == run]
+    for number, record in window:
+        if isinstance(record.get("managed"), int) and record["managed"] > max_managed:
+            raise InputError(f"{path}:{number}: 'managed' is {record['managed']:,}, more than "
+                             f"the cap of {max_managed:,} managed DIDs (max_dids in mvconf.toml)"
+                             "; this record was not written by a run of this project")
+    chosen = [record for _, record in window]
+    if run is None and last is None:
         undone = next((r["undoes"] for r in chosen if isinstance(r.get("undoes"), str)), None)
         if undone is not None:  # an interrupted wave rollback: finish it first
+            done = [r for _, r in _done(path, api_url, environment)]
             chosen = unfinished(done, undone) or chosen
-    else:
-        chosen = done[-last:]
     latest: dict[str, dict] = {}
-    for record in reversed(chosen):
-        latest.setdefault(record["number"], record)
+    for record in reversed(chosen):  # newest first
+        if record["number"] in latest:  # an older change of the same DID: restore its before
+            latest[record["number"]] = {**latest[record["number"]], "before": record["before"]}
+        else:
+            latest[record["number"]] = record
     counts = [r["managed"] for r in chosen if isinstance(r.get("managed"), int)]
     return Selection(list(latest.values()), max(counts) if counts else None, bad,
                      sum(1 for r in chosen if r.get("api_url") is None))
+
+
+def _done(path: str, api_url: str, environment: str | None):
+    """(line, record) of the applied or confirmed outcomes made against this API, streamed."""
+    for number, record in scan_journal(path):
+        if record is not None and record["phase"] == "outcome" and \
+                record.get("outcome") in CHANGED and record.get("api_url") in (None, api_url) \
+                and record.get("environment") in (None, environment):
+            yield number, record
 
 
 def unfinished(done: list[dict], run: str) -> list[dict]:

@@ -34,8 +34,9 @@ def saved_plan_text(paths: tuple[str, ...]) -> str | None:
     if len(paths) != 1 or not os.path.isfile(paths[0]) or paths[0].endswith((".yaml", ".yml")):
         return None
     try:
-        with open(paths[0], encoding="utf-8") as handle:
-            text = handle.read(64 * 1024 * 1024)
+        from mvconf.files import read_bounded  # a regular file of bounded size only
+
+        text = read_bounded(paths[0], "the saved plan", 64 * 1024 * 1024).decode("utf-8")
         data = json.loads(text)
     except (OSError, UnicodeDecodeError, ValueError):
         raise InputError(f"{paths[0]} is neither a manifest (.yaml/.yml) nor a saved plan "

@@ -10,6 +10,8 @@ import click
 from mvconf.commands.options import debug_option, project_options
 from mvconf.errors import InputError
 
+MAX_EVENTS_BYTES = 256 * 1024 * 1024
+
 
 @click.command(name="verify-events")
 @click.argument("paths", nargs=-1, type=click.Path())
@@ -31,8 +33,10 @@ def verify_events(paths, events_path, fmt, ctx) -> int:
         if events_path == "-":
             text = sys.stdin.read()
         else:
-            with open(events_path, encoding="utf-8", errors="replace") as handle:
-                text = handle.read()
+            from mvconf.files import read_bounded  # a regular file only: never /dev/zero
+
+            text = read_bounded(events_path, "the events file", MAX_EVENTS_BYTES).decode(
+                "utf-8", errors="replace")
     except OSError as exc:
         raise InputError(f"cannot read events from {events_path}: {exc.strerror}") from None
     result = verify(desired, read_events(text))

@@ -13,7 +13,7 @@ from typing import Any
 
 from mvconf.clock import utc_after, utc_now
 from mvconf.errors import InputError
-from mvconf.files import write_atomic
+from mvconf.files import read_bounded, write_atomic
 from mvconf.lockfile import RunLock
 from mvconf.numbers import to_e164
 
@@ -46,7 +46,8 @@ class Store:
         """With `lock` (the holder's name), the state file is locked (`PATH.lock`) from before
         it is read until `close`, so two processes never each save their own copy of it."""
         self.path = Path(path)
-        self._run_lock = RunLock(self.path, lock, lock_timeout).__enter__() if lock else None
+        self._run_lock = RunLock(self.path, lock, lock_timeout,
+                                 "the emulator state file").__enter__() if lock else None
         self._changed = 0  # changes made in memory
         self._saved = 0  # changes known to be on disk
         self._save_lock: asyncio.Lock | None = None
@@ -230,11 +231,16 @@ class Store:
                 + f"\n ]{tail}\n}}\n")
 
 
+MAX_STATE_BYTES = 512 * 1024 * 1024  # 100,000 DIDs are about 30 MB
+
+
 def _read_state(path: Path) -> dict:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read emulator state file {path}: {exc}") from None
+    try:  # a regular file of bounded size only: /dev/zero or a FIFO is refused (files.py)
+        text = read_bounded(path, "the emulator state file", MAX_STATE_BYTES).decode("utf-8")
+    except FileNotFoundError:
+        raise InputError(f"cannot read emulator state file {path}: no such file") from None
+    except UnicodeDecodeError:
+        raise InputError(f"cannot read emulator state file {path}: not UTF-8 text") from None
     try:
         if path.suffix in (".yaml", ".yml"):
             from ruamel.yaml import YAML

@@ -37,3 +37,4 @@ class Scope:
     known: frozenset[str] = frozenset()
     applications: Mapping[str, str] = field(default_factory=dict)
     skip_other_yaml: bool = False  # in directories, only files that look like manifests
+    max_dids: int | None = None  # mvconf.toml's cap on managed DIDs (None: facts.MAX_DIDS)

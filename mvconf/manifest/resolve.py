@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from mvconf.errors import ManifestError, Problem
-from mvconf.facts import APP_ID, TAKES_DESTINATIONS, RouteMode
+from mvconf.facts import APP_ID, MAX_DIDS, TAKES_DESTINATIONS, RouteMode
 from mvconf.manifest.desired import DesiredDid, Scope
 from mvconf.manifest.loader import LoadedFile, load_all
 from mvconf.manifest.models import KNOWN_STATUSES, DidSpec
 from mvconf.manifest.ranges import NumberRange, overlapping, parse_range
-from mvconf.numbers import e164_problem, invisible_problem, is_sip_uri, normal_destination
+from mvconf.manifest.values import destination_problem as _destination_problem
+from mvconf.numbers import (
+    alias_problem,
+    country_code,
+    e164_problem,
+    invisible_problem,
+    normal_destination,
+)
 from mvconf.policy.exceptions import Granted
 
 
@@ -88,10 +96,92 @@ def load_manifests(paths: list[str], strict: bool = False, scope: Scope | None =
                 ranges.append((entry[0], entry[1].source))
             entries.append(entry)
     problems += _overlaps(ranges)
+    # The cap, before any range is expanded or checked number by number (--strict).
+    over = _over_cap(entries, numbers, scope.max_dids or MAX_DIDS)
+    problems += over if over else (_strict_ranges(entries) if strict else [])
     if problems:
         raise ManifestError(sorted(problems, key=lambda p: (p.path, p.line, p.column)))
-    return Manifests(list(_expand(entries, numbers)), aliases, tuple(skipped),
-                     {loaded.path: loaded for loaded in files}, tuple(warnings))
+    dids = list(_expand(entries, numbers))
+    loops = forwarding_loops(dids)
+    if loops:
+        raise ManifestError(sorted(loops, key=lambda p: (p.path, p.line, p.column)))
+    return Manifests(dids, aliases, tuple(skipped), {loaded.path: loaded for loaded in files},
+                     tuple(warnings))
+
+
+def _over_cap(entries, numbers: dict[str, str], cap: int) -> list[Problem]:
+    """A problem when the manifests would manage more than `cap` DIDs, counted from the ranges'
+    ends (an 87 KB manifest of 1,000 ranges of 100,000 numbers is refused at once)."""
+    spans = sorted((e[0] for e in entries if isinstance(e, tuple)),
+                   key=lambda r: (r.width, r.start))
+    total = sum(len(span) for span in spans)
+    if total + len(numbers) <= cap:
+        return []
+    starts = [(span.width, span.start) for span in spans]
+    for number in numbers:  # a number: entry inside a range is counted once
+        at = bisect.bisect_right(starts, (len(number), int(number[1:]))) - 1
+        if not (at >= 0 and number in spans[at]):
+            total += 1
+    if total <= cap:
+        return []
+    biggest = max((e for e in entries if isinstance(e, tuple)), key=lambda e: len(e[0]),
+                  default=None)
+    source = biggest[1].source if biggest else next(iter(numbers.values()))
+    path, _, line = source.rpartition(":")
+    at = "; the largest range is here" if biggest else ""
+    return [Problem(path, int(line), 1, f"the manifests manage {total:,} DIDs, more than the "
+                    f"cap of {cap:,} (set max_dids in mvconf.toml to change it){at}")]
+
+
+def _strict_ranges(entries) -> list[Problem]:
+    """--strict: every number of every range valid for its region (after the cap)."""
+    problems = []
+    for entry in entries:
+        if not isinstance(entry, tuple):
+            continue
+        span, template = entry
+        invalid = next((n for n in span.numbers() if e164_problem(n, True)), None)
+        if invalid:
+            count = sum(1 for n in span.numbers() if e164_problem(n, True))
+            path, _, line = template.source.rpartition(":")
+            problems.append(Problem(path, int(line), 1, f"range {span.first}..{span.last}: "
+                            f"{count} number(s) are not valid for their region (--strict), "
+                            f"first {invalid}"))
+    return problems
+
+
+def forwarding_loops(dids: list[DesiredDid], limit: int = 20) -> list[Problem]:
+    """Forwarding loops among managed DIDs (A -> B -> A, or longer): a call to any of them
+    would go round. Each loop is reported once, at one of its DIDs; at most `limit` are named.
+    Linear in DIDs and destinations (iterative)."""
+    forwards = {d.number: d for d in dids if d.route_mode == "forward" and d.destinations}
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    problems: list[Problem] = []
+    for root in forwards:
+        if root in state:
+            continue
+        path: list[str] = [root]
+        stack = [iter(forwards[root].destinations)]
+        state[root] = 1
+        while stack:
+            step = next(stack[-1], None)
+            if step is None:
+                state[path.pop()] = 2
+                stack.pop()
+                continue
+            if step not in forwards or state.get(step) == 2:
+                continue
+            if state.get(step) == 1:
+                if len(problems) < limit and step != path[-1]:  # self: reported already
+                    cycle = path[path.index(step):] + [step]
+                    where, _, line = forwards[step].source.rpartition(":")
+                    problems.append(Problem(where, int(line), 1, "forwarding loop among managed "
+                                    f"DIDs: {' -> '.join(cycle)}; a call would go round it"))
+                continue
+            state[step] = 1
+            path.append(step)
+            stack.append(iter(forwards[step].destinations))
+    return problems
 
 
 def _check_status(loaded: LoadedFile, index: int, status: str, strict: bool,
@@ -151,12 +241,11 @@ def _entry(loaded: LoadedFile, index: int, spec: DidSpec, aliases: dict[str, str
         hidden = e164_problem(end)
         if hidden:
             problems.append(Problem(loaded.path, line, col, f"range end {end} {hidden}"))
-    if strict and len(problems) == before:
-        invalid = [n for n in span.numbers() if e164_problem(n, True)]
-        if invalid:
-            problems.append(Problem(loaded.path, line, col, f"range {spec.range}: "
-                            f"{len(invalid)} number(s) are not valid for their region "
-                            f"(--strict), first {invalid[0]}"))
+    if len(problems) == before:
+        first, last = country_code(span.first), country_code(span.last)
+        if first != last:  # same length and country code: every number between has it too
+            problems.append(Problem(loaded.path, line, col, f"range {spec.range} crosses from "
+                            f"+{first} into +{last}: a range stays in one country code"))
     template = _resolve(loaded, index, spec, aliases, strict, problems, span.first, span)
     return None if template is None or len(problems) > before else (span, template)
 
@@ -182,6 +271,10 @@ def _collect_aliases(files: list[LoadedFile], problems: list[Problem]) -> dict[s
     for loaded in files:
         for alias, app_id in loaded.manifest.applications.items():
             line, col = loaded.where("applications", alias)
+            why = alias_problem(alias)
+            if why:
+                problems.append(Problem(loaded.path, line, col, f"alias {ascii(alias)} {why}"))
+                continue
             if alias in aliases and aliases[alias][0] != app_id:
                 first_id, first_at = aliases[alias]
                 problems.append(Problem(loaded.path, line, col,
@@ -318,22 +411,3 @@ def _destinations(spec, defaults, route_mode, report, strict, number,
         seen.add(normal)
         result.append(normal)
     return tuple(result)
-
-
-def _destination_problem(
-    value: str, route_mode: RouteMode, own_number: str, strict: bool,
-    span: NumberRange | None = None,
-) -> str | None:
-    hidden = invisible_problem(value)
-    if hidden:
-        return f"destination {ascii(value)} {hidden}"
-    if route_mode == RouteMode.sip:
-        if not is_sip_uri(value):
-            return f"destination {value!r} must be a sip: or sips: URI for route_mode sip"
-        return None
-    problem = e164_problem(value, strict)
-    if problem:
-        return f"destination {value!r} {problem}"
-    if value == own_number or (span is not None and value in span):
-        return f"destination {value} is the DID's own number; a DID may not forward to itself"
-    return None

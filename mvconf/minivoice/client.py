@@ -23,7 +23,7 @@ from urllib.parse import quote
 
 from mvconf.connection import DEFAULT_RETRY_TIMEOUT
 from mvconf.errors import ApiError, ApiUnreachable
-from mvconf.facts import E164_SHAPE, did_label
+from mvconf.facts import COMPARED, E164_SHAPE, did_label
 from mvconf.jsontext import loads
 from mvconf.logs import contains_secret, redact, redact_data
 from mvconf.minivoice.governor import RateGovernor
@@ -97,6 +97,7 @@ class MiniVoiceClient:
         """PATCH absolute values; with `if_match`, only if the DID is still that version
         (a 412 is then an ApiError with code precondition_failed, not retried)."""
         what = f"updating DID {did_label(number, did_id) if number else did_id}"
+        fields = {k: v for k, v in fields.items() if k in COMPARED}  # only what mvconf manages
         headers = {"If-Match": if_match} if if_match else None
         body, tag = await self._call("PATCH", f"/v1/dids/{quote(did_id, safe='')}", what,
                                      json=fields, headers=headers)

@@ -13,7 +13,7 @@ from typing import Annotated, Any, NamedTuple
 
 from pydantic import BeforeValidator, PlainSerializer
 
-from mvconf.facts import did_label
+from mvconf.facts import COMPARED, did_label
 from mvconf.jsontext import dumps
 
 
@@ -89,8 +89,9 @@ class Change:
         return did_label(self.number, self.did_id)
 
     def wanted(self) -> dict[str, Any]:
-        """The values a write sends: every differing field's desired value."""
-        return {name: diff.new for name, diff in self.fields.items()}
+        """The values a write sends: every differing managed field's desired value (never a
+        status, a customer_id or any other field a saved plan may carry)."""
+        return {name: diff.new for name, diff in self.fields.items() if name in COMPARED}
 
     def replace(self, **values: Any) -> Change:
         return dataclasses.replace(self, **values)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_fie
 
 from mvconf.errors import PlanError
 from mvconf.jsontext import dumps, loads
+from mvconf.manifest.values import change_problem
 from mvconf.plan.change import ACTIONS, Action, Change, Executor, FieldDiff
 from mvconf.plan.safety import Safety, assess
 
@@ -133,6 +134,15 @@ def load_plan(text: str, path: str) -> Plan:
     if written is not None and written != plan.checksum:
         raise PlanError(f"{path} was changed after it was made: its checksum does not match its "
                         "changes. Plan again and review the new plan.")
+    seen: set[str] = set()
+    for index, change in enumerate(plan.changes):  # held to the manifests' rules (values.py)
+        why = change_problem(change.number, change.desired, change.fields) if change.is_change \
+            else None
+        if why is None and change.number in seen:
+            why = f"number {change.number} appears twice"
+        if why:
+            raise PlanError(f"{path} is not a usable saved plan: changes[{index}]: {why}")
+        seen.add(change.number)
     return plan
 
 
