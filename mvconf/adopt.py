@@ -7,9 +7,10 @@ but never edit the configuration a person wrote."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from mvconf.errors import InputError, ManifestError, MvconfError
 from mvconf.facts import TAKES_DESTINATIONS
@@ -60,77 +61,161 @@ def manifest_for(dids: list[LiveDID], names: dict[str, str], ranges: bool, api_l
     return new_manifest(items, used, header, comments), skipped
 
 
-def accept_drift(read: Read, into: str, wanted: list[str], scope: Scope, echo: Echo) -> int:
+class Refused(Exception):
+    """This DID's drift cannot be written safely here; the message says why."""
+
+
+def accept_drift(read: Read, into: str, wanted: list[str], scope: Scope, echo: Echo,
+                 others: Mapping[str, Scope] | None = None,
+                 project: list[str] | None = None) -> int:
     """Update the manifests under `into` to the live values of `wanted` (default: every DID
     they manage); new numbers are appended. One line per DID changed.
 
     What is written is proved before it is written: the edited texts are loaded as a plan
     would load them, and every DID read must then be what the account holds, and every other
-    DID exactly what it was. Files are compared with what was read before the account was, so
-    an edit made meanwhile is never overwritten."""
+    DID exactly what it was, in this environment and in every other one (`others`). Files are
+    compared with what was read before the account was, so an edit made meanwhile is never
+    overwritten. `project`: the project's manifest paths, for aliases and for numbers managed
+    outside `into`."""
+    others = {name: _with_project_aliases(other, project) for name, other in
+              (others or {}).items()}
+    scope = _with_project_aliases(scope, project)
     loaded = load_manifests([into], scope=scope)
     before = {path: read_text(path) for path in loaded.files}
-    names = {**loaded.names(), **{v: k for k, v in scope.applications.items()}}
+    elsewhere = _managed_outside(project or [], into, scope)
+    names = {**names_from(project or [], scope), **loaded.names(),
+             **{v: k for k, v in scope.applications.items()}}
+    kept = {name: _desired_in(into, other, name) for name, other in others.items()}
     managed = {d.number: d for d in loaded.dids}
     live = read(wanted or list(managed))
     docs: dict[str, ManifestText] = {}
+    absent: set[str] = set()
     code, lines, accepted = 0, [], {}
+    env = scope.environment if others else None
     for number in sorted(live, key=lambda n: (len(n), n)):
         did = live[number]
         if did is None:
             echo(f"{number}: not in the account (404 not_found); skipped", err=True)
             continue
         desired = managed.get(number)
+        if desired is not None and desired.pin_id and desired.pin_id != did.id:
+            echo(f"{number}: its entry at {desired.source} pins id {desired.pin_id} but the live "
+                 f"DID is {did.id}; left as it is (check which DID this number is now, then "
+                 "change or remove the id)", err=True)
+            code = EXIT_COMMENTED
+            continue
         if desired is not None and matches(desired_fields(desired), did):
             continue
-        reason = why_not(did)
+        reason = why_not(did) or (f"it is managed at {elsewhere[number]}, outside {into}"
+                                  if desired is None and number in elsewhere else None)
         if reason:
             echo(f"{number}: cannot be written: {reason}; left as it is", err=True)
             code = EXIT_COMMENTED
             continue
-        lines.append(_accept(docs, before, into, desired, did, names))
+        try:
+            lines.append(_accept(docs, before, absent, into, desired, did, names, env,
+                                 set(others)))
+        except Refused as exc:
+            echo(f"{number}: {exc}; left as it is", err=True)
+            code = EXIT_COMMENTED
+            continue
         accepted[number] = did
     texts = {path: doc.result() for path, doc in docs.items() if doc.changed}
+    for path in texts:
+        if path in absent and os.path.lexists(path):
+            raise InputError(f"{path} was created while the account was being read; nothing "
+                             "was written. Run import --into again.")
     _prove(texts, into, scope, loaded, accepted)
+    _prove_others(texts, into, others, kept)
     _write(texts, before)
     for line in lines:
         echo(line)
     return code
 
 
-def _doc(docs: dict[str, ManifestText], before: dict[str, str], path: str) -> ManifestText:
+def _with_project_aliases(scope: Scope, project: list[str] | None) -> Scope:
+    """`scope` with the aliases the whole project defines (some may live outside `into`); the
+    environment's own still win."""
+    if not project:
+        return scope
+    try:
+        aliases = load_manifests(project, scope=scope).aliases
+    except MvconfError:
+        return scope
+    return dataclasses.replace(scope, applications={**aliases, **scope.applications})
+
+
+def _desired_in(into: str, scope: Scope, name: str) -> dict[str, DesiredDid]:
+    try:
+        return {d.number: d for d in load_manifests([into], scope=scope).dids}
+    except ManifestError as exc:
+        raise InputError(f"the manifests under {into} do not load in environment {name} "
+                         f"({exc.problems[0]}); fix that first") from None
+
+
+def _managed_outside(project: list[str], into: str, scope: Scope) -> dict[str, str]:
+    """Numbers the project's manifests manage in files outside `into`: number -> source."""
+    if not project:
+        return {}
+    try:
+        dids = load_manifests(project, scope=scope).dids
+    except MvconfError:
+        return {}
+    root = os.path.realpath(into)
+
+    def inside(source: str) -> bool:
+        path = os.path.realpath(source.rpartition(":")[0])
+        return path == root or path.startswith(root + os.sep)
+
+    return {d.number: d.source for d in dids if not inside(d.source)}
+
+
+def _doc(docs: dict[str, ManifestText], before: dict[str, str], absent: set[str],
+         path: str) -> ManifestText:
     if path not in docs:
+        if path not in before and os.path.exists(path):
+            before[path] = read_text(path)
         if path in before:
             text = before[path]
-        elif os.path.exists(path):
-            text = read_text(path)
-            before[path] = text
+            with open(path, "rb") as handle:  # the loader drops a byte-order mark; keep it
+                if handle.read(3) == b"\xef\xbb\xbf":
+                    text = "\ufeff" + text
         else:
+            absent.add(path)
             text = "version: 1\ndids: []\n"
         docs[path] = ManifestText(text, path)
     return docs[path]
 
 
-def _accept(docs, before, into: str, desired: DesiredDid | None, did: LiveDID,
-            names: dict[str, str]) -> str:
+def _accept(docs, before, absent, into: str, desired: DesiredDid | None, did: LiveDID,
+            names: dict[str, str], env: str | None, other_envs: set[str]) -> str:
     values = fields_of(did, names)
     if desired is None:
         target = into if os.path.isfile(into) else os.path.join(into, "imported.yaml")
-        _doc(docs, before, target).add_entry({"number": did.number_e164, **values,
-                                              "id": did.id})
+        fields = {"number": did.number_e164, **values, "id": did.id}
+        if env:  # a number seen in this environment's account is managed for it only
+            fields["environments"] = [env]
+        _doc(docs, before, absent, target).add_entry(fields)
         return f"added {did.number_e164} to {target}"
     path, _, line = desired.source.rpartition(":")
-    doc = _doc(docs, before, path)
+    doc = _doc(docs, before, absent, path)
     entry = find_entry(doc.entries, did.number_e164, int(line))
     if entry is None:
         raise InputError(f"{desired.source}: cannot find the entry of {did.number_e164}")
     if "range" in entry.keys:
         fields = {"number": did.number_e164, **values}
         environments = entry.keys.get("environments")
-        if environments is not None:  # the override is for the same environments
+        if env:  # the override is for this environment; the others keep the range
+            fields["environments"] = [env]
+        elif environments is not None:  # the override is for the same environments
             fields["environments"] = [n.value for n in environments[1].value]
         doc.add_entry(fields, after=entry)
         return f"overrode {did.number_e164} below its range at {desired.source}"
+    shared = sorted(e for e in other_envs if doc.applies_to(entry, e))
+    if shared:
+        raise Refused(f"its entry at {desired.source} is also used by environment(s) "
+                      f"{', '.join(shared)}; give it an entry per environment to accept drift "
+                      "here")
     _update(doc, entry, desired, did, values)
     return f"updated {did.number_e164} at {desired.source}"
 
@@ -138,10 +223,15 @@ def _accept(docs, before, into: str, desired: DesiredDid | None, did: LiveDID,
 def _update(doc: ManifestText, entry: Entry, desired: DesiredDid, did: LiveDID,
             values: dict) -> None:
     """Only the keys whose value differs, in the entry's own style."""
+    aliased = [k for k in ("application", "route_mode", "destinations", "status")
+               if doc.aliased(entry, k)]
+    if aliased:
+        raise Refused(f"its {aliased[0]} is a YAML anchor or alias shared with other entries; "
+                      "edit it by hand")
     if did.route_mode not in TAKES_DESTINATIONS:
         doc.drop_key(entry, "destinations")
     if did.status == "active" and desired.status != "active":
-        doc.drop_key(entry, "status")
+        doc.set_key(entry, "status", "active")  # set, not dropped: a comment beside it stays
     if did.application_id is None and desired.application_id is not None:
         doc.drop_key(entry, "application")
     if did.application_id is not None and desired.application_id != did.application_id:
@@ -183,6 +273,23 @@ def _prove(texts: dict[str, str], into: str, scope: Scope, loaded, accepted) -> 
                          "manifests without changing what they mean (for example a value set "
                          "in defaults that the entry cannot unset); nothing was written. Edit "
                          "those entries by hand.")
+
+
+def _prove_others(texts: dict[str, str], into: str, others: Mapping[str, Scope],
+                  kept: dict[str, dict[str, DesiredDid]]) -> None:
+    """Every other environment wants exactly what it wanted before, DID by DID."""
+    for name, scope in others.items() if texts else ():
+        try:
+            after = {d.number: d for d in load_manifests([into], scope=scope, texts=texts).dids}
+        except ManifestError as exc:
+            raise InputError(f"import --into would leave the manifests invalid in environment "
+                             f"{name} ({exc.problems[0]}); nothing was written") from None
+        old = kept[name]
+        wrong = sorted(n for n in set(old) | set(after)
+                       if n not in old or n not in after or not _same(old[n], after[n]))
+        if wrong:
+            raise InputError(f"import --into would change what environment {name} wants for "
+                             f"{', '.join(wrong[:5])}; nothing was written")
 
 
 def _write(texts: dict[str, str], before: dict[str, str]) -> None:

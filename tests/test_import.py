@@ -233,3 +233,67 @@ def test_an_edit_made_during_the_read_is_not_lost(write, state_file, monkeypatch
     with pytest.raises(InputError, match="changed while the account was being read"):
         accept_drift(read, str(path.parent), [], Scope(), lambda *a, **k: None)
     assert path.read_text() == edited
+
+
+ENV_PROJECT = ('manifests = ["dids"]\n[environments.staging]\n'
+               'applications = { desk = "app_s1", sales = "app_s2" }\nemulator = "staging.json"\n'
+               '[environments.production]\n'
+               'applications = { desk = "app_p1", sales = "app_p2" }\nemulator = "prod.json"\n')
+
+
+def test_drift_in_one_environment_never_changes_another(cli, write, state_file, tmp_path,
+                                                        monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write("mvconf.toml", ENV_PROJECT)
+    shared = write("dids/shared.yaml", 'version: 1\ndids:\n  - number: "+15551230002"\n'
+                   "    application: desk\n    route_mode: webhook\n"
+                   '  - range: "+15551230010..+15551230012"\n    application: desk\n'
+                   "    route_mode: webhook\n")
+    state_file([did("+15551230002", app="app_p1", id="p2")] +
+               [did(f"+155512300{i}", app="app_p1", id=f"p{i}") for i in (10, 11, 12)],
+               name="prod.json")
+    state_file([did("+15551230002", app="app_s2", id="s2"),
+                did("+15551230010", app="app_s1", id="s10"),
+                did("+15551230011", app="app_s2", id="s11"),
+                did("+15551230012", app="app_s1", id="s12"),
+                did("+15551230099", app="app_s1", id="s99")], name="staging.json")
+    result = cli("import", "+15551230002", "+15551230011", "+15551230099", "--into", "dids",
+                 "--env", "staging")
+    assert result.code == 2  # the shared entry is left, and says why
+    assert "also used by environment(s) production" in result.stderr
+    text = shared.read_text()
+    assert 'environments: [staging]' in text and text.count("+15551230011") == 1
+    assert "environments: [staging]" in (tmp_path / "dids" / "imported.yaml").read_text()
+    production = cli("plan", "--env", "production", "--format", "json")
+    assert production.code == 0, production.stderr
+    assert json.loads(production.stdout)["summary"]["noop"] == 4
+
+
+def test_several_new_numbers_go_into_a_new_file_in_block_style(cli, write, state_file):
+    path = write("dids/a.yaml", HEADER + README_ENTRIES["desk"])
+    state = state_file([did("+15551230002", app="app_123"), did("+15551230003"),
+                        did("+15551230004", mode="reject")])
+    result = cli("import", "+15551230003", "+15551230004", "--into", path.parent,
+                 "--emulator", state)
+    assert result.code == 0, result.stderr
+    imported = (path.parent / "imported.yaml").read_text()
+    assert imported.count("\n  - {number:") == 2
+    assert plan_summary(cli, path.parent, state)["update"] == 0
+
+
+def test_a_pinned_id_that_changed_is_named_and_left(cli, write, state_file):
+    path = write("dids/a.yaml", HEADER + '  - {number: "+15551230002", application: support, '
+                 'route_mode: webhook, id: did_old}\n')
+    before = path.read_text()
+    state = state_file([did("+15551230002", app="app_456", id="did_new")])
+    result = cli("import", "--into", path.parent, "--emulator", state)
+    assert result.code == 2 and "pins id did_old but the live DID is did_new" in result.stderr
+    assert path.read_text() == before
+
+
+def test_a_byte_order_mark_is_kept(cli, write, state_file):
+    path = write("dids/a.yaml", HEADER + README_ENTRIES["desk"])
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    state = state_file([did("+15551230002", app="app_123", mode="reject")])
+    assert cli("import", "--into", path.parent, "--emulator", state).code == 0
+    assert path.read_bytes().startswith(b"\xef\xbb\xbfversion: 1\n")

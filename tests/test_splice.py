@@ -54,7 +54,26 @@ def test_crlf_and_a_bom_are_kept():
 def test_an_empty_dids_gets_its_first_entry():
     doc = ManifestText("version: 1\ndids: []\n", "m.yaml")
     doc.add_entry({"number": "+15551230004", "route_mode": "reject"})
-    assert doc.result() == 'version: 1\ndids: [{number: "+15551230004", route_mode: reject}]\n'
+    doc.add_entry({"number": "+15551230005", route_mode_key(): "reject"})
+    assert doc.result() == ('version: 1\ndids:\n  - {number: "+15551230004", route_mode: '
+                            'reject}\n  - {number: "+15551230005", route_mode: reject}\n')
+
+
+def route_mode_key() -> str:
+    return "route_mode"
+
+
+def test_entries_added_where_a_key_is_dropped_do_not_meet_that_edit():
+    doc = ManifestText(BLOCK, "m.yaml")
+    entry = doc.entries[0]
+    doc.drop_key(entry, "destinations")
+    doc.drop_key(entry, "status")
+    doc.set_key(entry, "route_mode", "webhook")
+    doc.add_entry({"number": "+15551230004", "route_mode": "reject"})
+    doc.add_entry({"number": "+15551230005", "route_mode": "reject"}, after=entry)
+    assert doc.result().endswith("    route_mode: webhook\n"
+                                 '  - number: "+15551230004"\n    route_mode: reject\n'
+                                 '  - number: "+15551230005"\n    route_mode: reject\n')
 
 
 def test_scalars_are_quoted_only_when_plain_would_read_back_otherwise():

@@ -69,7 +69,11 @@ def import_(numbers, from_file, out, into, no_ranges, conn, ctx) -> int:
         from mvconf.adopt import accept_drift
         from mvconf.scoping import scope_of
 
-        return accept_drift(session.read_numbers, into, wanted, scope_of(ctx), _echo)
+        others = {name: scope_of(ctx, name) for name in ctx.names
+                  if ctx.environment and name != ctx.environment}
+        project = ctx.manifest_paths(()) if ctx.project else []
+        return accept_drift(session.read_numbers, into, wanted, scope_of(ctx), _echo,
+                            others=others, project=project)
     if not wanted:
         raise click.UsageError("give numbers (or --from-file), or --into PATH to accept drift")
     return _import_new(session, wanted, out, not no_ranges)

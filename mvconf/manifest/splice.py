@@ -86,6 +86,7 @@ class ManifestText:
         self.newline = "\r\n" if "\r\n" in self.text else "\n"
         self.edits: list[tuple[int, int, str, int]] = []  # start, end, new text, order
         self.dropped: set[int] = set()  # id() of key nodes whose pair is removed
+        self.pending: list[tuple[Entry | None, list[str]]] = []  # entries to add, in order
         try:
             root = _Loader(self.text).get_single_node()
         except YAMLError as exc:
@@ -181,6 +182,32 @@ class ManifestText:
         at = self._line_end(end)
         self._edit(at, at, self.newline + " " * column + text)
 
+    def aliased(self, entry: Entry, key: str) -> bool:
+        """Whether `key`'s value is written elsewhere (a YAML alias to another entry's anchor):
+        editing it there would change every entry that uses it."""
+        pair = entry.keys.get(key)
+        if pair is None:
+            return False
+        start = pair[1].start_mark.index
+        if self.text[start:start + 1] in ("&", "*"):  # an anchor others may use, or an alias
+            return True
+        return not entry.node.start_mark.index <= start <= self._node_end(entry.node) or \
+            pair[1].start_mark.index < pair[0].start_mark.index
+
+    def applies_to(self, entry: Entry, environment: str) -> bool:
+        """Whether `entry` is loaded in `environment` (its own and its file's `environments:`)."""
+        for node in (entry.keys.get("environments", (None, None))[1], self._file_environments()):
+            if isinstance(node, nodes.SequenceNode) and \
+                    environment not in [n.value for n in node.value]:
+                return False
+        return True
+
+    def _file_environments(self) -> nodes.Node | None:
+        for key, value in self.root.value:
+            if isinstance(key, nodes.ScalarNode) and key.value == "environments":
+                return value
+        return None
+
     def drop_key(self, entry: Entry, key: str) -> None:
         pair = entry.keys.get(key)
         if pair is None:
@@ -203,7 +230,9 @@ class ManifestText:
             self._edit(start, end + line_break, "")
 
     def add_entry(self, fields: dict[str, Any], after: Entry | None = None) -> None:
-        """A new entry with `fields` (in KEY_ORDER), after `after` or at the end of `dids`."""
+        """A new entry with `fields` (in KEY_ORDER), after `after` or at the end of `dids`.
+        Entries are placed when the text is made (`result`), all those for one place together,
+        so that they do not meet other edits there."""
         ordered = [(k, fields[k]) for k in KEY_ORDER if k in fields]
         ordered += [(k, v) for k, v in fields.items() if k not in KEY_ORDER]
 
@@ -212,52 +241,81 @@ class ManifestText:
                 return f"{k}: " + scalar_text(v, '"')
             return f"{k}: " + value_text(v, None if k == "environments" else '"')
 
-        pieces = [pair_text(k, v) for k, v in ordered]
-        flow_entry = "{" + ", ".join(pieces) + "}"
-        if self.dids is None or (isinstance(self.dids, nodes.ScalarNode)
-                                 and self.dids.value in ("", "~", "null")):
-            self._add_dids(flow_entry)
+        self.pending.append((after, [pair_text(k, v) for k, v in ordered]))
+
+    def _entry_end(self, entry: Entry) -> int:
+        """The end of the last line of `entry` that is kept."""
+        if isinstance(entry.node, nodes.MappingNode) and not entry.flow:
+            kept = [(k, v) for k, v in entry.node.value if id(k) not in self.dropped]
+            return self._line_end(self._node_end(kept[-1][1]))
+        return self._line_end(self._node_end(entry.node))
+
+    def _place_pending(self) -> None:
+        groups: dict[int, tuple[Entry | None, list[list[str]]]] = {}
+        for after, pieces in self.pending:
+            key = id(after.node) if after is not None else 0
+            groups.setdefault(key, (after, []))[1].append(pieces)
+        self.pending = []
+        for after, items in groups.values():
+            self._place(after, items)
+
+    def _block_items(self, items: list[list[str]], template: Entry | None,
+                     dash_column: int = 2, key_column: int = 4) -> list[str]:
+        if template is not None:
+            item_start = template.node.start_mark.index
+            dash = self.text.rfind("-", self._line_start(item_start), item_start)
+            key_column = self._column(item_start)
+            dash_column = self._column(dash) if dash >= 0 else max(key_column - 2, 0)
+        lead = " " * dash_column + "-" + " " * max(key_column - dash_column - 1, 1)
+        flow = template is None or template.flow or not isinstance(template.node,
+                                                                   nodes.MappingNode)
+        if flow:
+            return [lead + "{" + ", ".join(pieces) + "}" for pieces in items]
+        return [lead + (self.newline + " " * key_column).join(pieces) for pieces in items]
+
+    def _place(self, after: Entry | None, items: list[list[str]]) -> None:
+        flows = ["{" + ", ".join(pieces) + "}" for pieces in items]
+        dids = self.dids
+        if dids is None or (isinstance(dids, nodes.ScalarNode)
+                            and dids.value in ("", "~", "null")):
+            self._add_dids(self._block_items(items, None))
             return
-        if not isinstance(self.dids, nodes.SequenceNode):
+        if not isinstance(dids, nodes.SequenceNode):
             raise InputError(f"cannot edit {self.label}: 'dids' is not a list")
         template = after or (self.entries[-1] if self.entries else None)
-        if self.dids.flow_style:
-            if template is None:
-                start, end = self.dids.start_mark.index, self.dids.end_mark.index
-                self._edit(start, end, f"[{flow_entry}]")
+        if dids.flow_style:
+            if template is None:  # `dids: []` becomes a block list
+                start = dids.start_mark.index
+                while start > 0 and self.text[start - 1] in " \t":
+                    start -= 1
+                lines = self._block_items(items, None)
+                self._edit(start, dids.end_mark.index,
+                           "".join(self.newline + line for line in lines))
             else:
                 at = self._node_end(template.node)
-                self._edit(at, at, f", {flow_entry}")
+                self._edit(at, at, "".join(", " + f for f in flows))
             return
         assert template is not None  # a block sequence has at least one item
-        item_start = template.node.start_mark.index
-        dash = self.text.rfind("-", self._line_start(item_start), item_start)
-        dash_column = self._column(dash) if dash >= 0 else max(self._column(item_start) - 2, 0)
-        key_column = self._column(item_start)
-        gap = " " * max(key_column - dash_column - 1, 1)
-        lead = " " * dash_column + "-" + gap
-        if template.flow or not isinstance(template.node, nodes.MappingNode):
-            text = lead + flow_entry
-        else:
-            text = lead + (self.newline + " " * key_column).join(pieces)
-        at = self._line_end(self._node_end(template.node))
-        self._edit(at, at, self.newline + text)
+        at = self._entry_end(template)
+        self._edit(at, at, "".join(self.newline + line
+                                   for line in self._block_items(items, template)))
 
-    def _add_dids(self, flow_entry: str) -> None:
-        line = f"dids:{self.newline}  - {flow_entry}{self.newline}"
+    def _add_dids(self, lines: list[str]) -> None:
+        text = "dids:" + "".join(self.newline + line for line in lines) + self.newline
         if self.dids is not None and self.dids_key is not None:  # `dids:` with nothing
             start = self._line_start(self.dids_key.start_mark.index)
             end = self._line_end(self.dids_key.end_mark.index)
             if self.text.startswith(self.newline, end):
                 end += len(self.newline)
-            self._edit(start, end, line)
+            self._edit(start, end, text)
             return
         at = len(self.text)
         prefix = "" if not self.text or self.text.endswith("\n") else self.newline
-        self._edit(at, at, prefix + line)
+        self._edit(at, at, prefix + text)
 
     def result(self) -> str:
         """The text with every edit made. Edits may not overlap."""
+        self._place_pending()
         text = self.text
         ordered = sorted(self.edits, key=lambda e: (e[0], e[1], e[3]))
         for (_s1, e1, _, _), (s2, _, _, _) in zip(ordered, ordered[1:], strict=False):
@@ -271,7 +329,7 @@ class ManifestText:
 
     @property
     def changed(self) -> bool:
-        return bool(self.edits)
+        return bool(self.edits or self.pending)
 
 
 def find_entry(entries: Iterable[Entry], number: str, line: int) -> Entry | None:
