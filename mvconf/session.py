@@ -36,7 +36,7 @@ from mvconf.minivoice.connect import Endpoint, api_endpoint
 from mvconf.minivoice.models import LiveDID
 from mvconf.numbers import to_e164
 from mvconf.plan.change import Change, Executor
-from mvconf.plan.model import Plan
+from mvconf.plan.model import Plan, PlanScope
 from mvconf.plan.planner import assemble, plan_change, retarget
 from mvconf.plan.undo import undo_plan
 from mvconf.project import Context
@@ -175,8 +175,21 @@ class Session:
         with self.view.progress(len(numbers), "Reading DIDs") as tick:
             return await read_many(client, numbers, self.conn.parallelism, tick, keep)
 
+    def scoped(self, paths: tuple[str, ...], desired: list[DesiredDid],
+               changed_since: str | None) -> tuple[list[DesiredDid], PlanScope | None]:
+        """`--changed-since REV`: only the DIDs whose desired state differs from REV's, or
+        that REV did not manage, and the plan's scope saying so (SPEC §16)."""
+        if changed_since is None:
+            return desired, None
+        from mvconf.since import changed_since as changed_since_of  # git, only when asked
+
+        since = changed_since_of(changed_since, self.context, paths, desired)
+        return since.read, PlanScope(changed_since=since.revision, revision=since.commit,
+                                     read=len(since.read), unchanged=since.unchanged)
+
     async def plan_with(self, client: MiniVoiceClient, desired: list[DesiredDid],
-                        executor: Executor, allow_all_missing: bool = False) -> Plan:
+                        executor: Executor, allow_all_missing: bool = False,
+                        scope: PlanScope | None = None) -> Plan:
         by_number = {d.number: d for d in desired}
 
         def plan_one(number: str, live: LiveDID | None) -> Change:
@@ -186,16 +199,17 @@ class Session:
         changes = await self.read(client, list(by_number), plan_one)
         plan = assemble(list(changes.values()), executor=executor, api_url=self.endpoint.label,
                         created_at=utc_now(), environment=self.environment,
-                        aliases=self.aliases)
-        if not allow_all_missing:
+                        aliases=self.aliases, scope=scope)
+        if not allow_all_missing:  # SPEC §16: of the DIDs read
             guard_wrong_account(plan)
         return plan
 
     def plan(self, paths: list[str], *, executor: Executor, strict: bool = False,
-             targets: tuple[str, ...] = (), allow_all_missing: bool = False) -> Plan:
-        desired = self.load(paths, strict, targets)
+             targets: tuple[str, ...] = (), allow_all_missing: bool = False,
+             changed_since: str | None = None, given: tuple[str, ...] = ()) -> Plan:
+        desired, scope = self.scoped(given, self.load(paths, strict, targets), changed_since)
         return self.run(lambda client: self.plan_with(client, desired, executor,
-                                                      allow_all_missing))
+                                                      allow_all_missing, scope))
 
     def _journaled(self, opts: ApplyOptions, view: ApplyView,
                    work: Callable[[MiniVoiceClient, Journal], Awaitable[int]]) -> int:
@@ -217,12 +231,13 @@ class Session:
 
     def apply(self, paths: list[str], *, executor: Executor, targets: tuple[str, ...],
               opts: ApplyOptions, view: ApplyView, show: Callable[[Plan], None],
-              allow_all_missing: bool = False) -> int:
+              allow_all_missing: bool = False, changed_since: str | None = None,
+              given: tuple[str, ...] = ()) -> int:
         """Plan the manifests, show the plan, and apply it, all with one client."""
-        desired = self.load(paths, targets=targets)
+        desired, scope = self.scoped(given, self.load(paths, targets=targets), changed_since)
 
         async def work(client: MiniVoiceClient, journal: Journal) -> int:
-            plan = await self.plan_with(client, desired, executor, allow_all_missing)
+            plan = await self.plan_with(client, desired, executor, allow_all_missing, scope)
             show(plan)
             return await apply_plan(plan, client, journal, opts, view)
 

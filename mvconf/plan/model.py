@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from functools import cached_property
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field
 
@@ -14,7 +15,8 @@ from mvconf.jsontext import loads
 from mvconf.plan.change import ACTIONS, Action, Change, Executor, FieldDiff
 from mvconf.plan.safety import Safety, assess
 
-__all__ = ["Action", "Change", "Executor", "FieldDiff", "Plan", "load_plan", "summarize"]
+__all__ = ["Action", "Change", "Executor", "FieldDiff", "Plan", "PlanScope", "load_plan",
+           "summarize"]
 
 FORMAT_VERSION = 1
 
@@ -24,6 +26,21 @@ def summarize(changes: list[Change]) -> dict[str, int]:
     for change in changes:
         counts[change.action.value] += 1
     return counts
+
+
+class PlanScope(BaseModel):
+    """SPEC §16: a plan made with `--changed-since` read only the DIDs whose desired state
+    differs from the revision's (`read`); `unchanged` managed DIDs were not read."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    changed_since: str
+    revision: str
+    read: Annotated[int, Field(ge=0)]
+    unchanged: Annotated[int, Field(ge=0, le=100_000_000)]
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json().encode()
 
 
 class Plan(BaseModel):
@@ -38,6 +55,7 @@ class Plan(BaseModel):
     environment: str | None = None  # SPEC §9: the project environment planned for
     created_at: str
     executor: Executor
+    scope: PlanScope | None = None  # SPEC §16: None for a full plan
     changes: list[Change]
     # Application id -> alias, for the text and markdown renderings only (JSON stays ids).
     aliases: dict[str, str] = Field(default_factory=dict, exclude=True)
@@ -50,14 +68,23 @@ class Plan(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @cached_property
     def safety(self) -> Safety:
-        return assess(self.changes)
+        return assess(self.changes, managed=self.managed)
+
+    @property
+    def managed(self) -> int:
+        """Every DID the manifests manage: those in the plan and those a scoped plan did not
+        read. The threshold is measured against all of them (SPEC §16)."""
+        return len(self.changes) + (self.scope.unchanged if self.scope else 0)
 
     @computed_field  # type: ignore[prop-decorator]
     @cached_property
     def checksum(self) -> str:
         """SHA-256 over the canonical changes: each change as compact JSON, one per line, in
-        order. What a reviewer approved is exactly what has this checksum (`apply --checksum`)."""
+        order, after the scope when the plan has one (so a full plan's checksum is what it always
+        was). What a reviewer approved is exactly what has this checksum (`apply --checksum`)."""
         digest = hashlib.sha256()
+        if self.scope is not None:
+            digest.update(b"scope " + self.scope.to_json() + b"\n")
         for change in self.changes:
             digest.update(change.to_json())
             digest.update(b"\n")
@@ -75,7 +102,8 @@ class Plan(BaseModel):
         """The same plan over other changes (for `--target`), its figures computed anew."""
         return Plan(mvconf_version=self.mvconf_version, api_url=self.api_url,
                     environment=self.environment, created_at=self.created_at,
-                    executor=self.executor, changes=changes, aliases=self.aliases)
+                    executor=self.executor, scope=self.scope, changes=changes,
+                    aliases=self.aliases)
 
     def to_json(self) -> str:
         return "".join(self.json_chunks())
