@@ -68,10 +68,10 @@ def compare(old: list[DesiredDid], new: list[DesiredDid]) -> DesiredDiff:
 
 
 def _state(did: DesiredDid) -> tuple[Any, ...]:
-    """Everything a DID's plan depends on: its resolved fields and pinned id (not its source:
-    a line that moved changes nothing)."""
-    return (did.application_id, did.route_mode, did.destinations, did.pin_id, did.description,
-            did.status)
+    """Everything a DID's plan depends on: its resolved fields, expected status and pinned id.
+    Not its source (a line that moved changes nothing) nor its description (never compared
+    with the account, SPEC §1)."""
+    return (did.application_id, did.route_mode, did.destinations, did.pin_id, did.status)
 
 
 def differing(old: list[DesiredDid], new: list[DesiredDid]) -> list[DesiredDid]:
