@@ -21,10 +21,12 @@ Every plan measured is also checked to be exact: its summary must count the DIDs
                                                             goal: no failure
  10. diff --base HEAD of 10,000 DIDs with 10% changed in a git repository  goal: under 2 s
  11. validate 10,000 DIDs written as 10 ranges, against 10,000 entries   goal: faster
+ 12. plan --changed-since HEAD of 100,000 DIDs in 10 files, 3 entries edited and an alias edit
+     (4 DIDs differ), against --rate-limit 40      goal: <= k + 2 requests, <= 3x validate's time
 
 `python bench/run.py network plan` runs only those sections (network, validate, plan, plan100k,
-imports, apply, events, ratelimit, ratefaults, diff, ranges). SKIP_OCTODNS=1 skips installing
-octoDNS into a throwaway venv (it needs the package index).
+imports, apply, events, ratelimit, ratefaults, diff, ranges, changed). SKIP_OCTODNS=1 skips
+installing octoDNS into a throwaway venv (it needs the package index).
 """
 
 from __future__ import annotations
@@ -356,12 +358,46 @@ def ranges(work: Path) -> None:
           f"{verdict(as_ranges < as_entries)}")
 
 
+CHANGED_DIDS, CHANGED_K = 100_000, 4
+
+
+def changed_since(work: Path) -> None:
+    where = work / "changed"
+    where.mkdir()
+    subprocess.run([sys.executable, str(HERE / "make_changed.py"), str(where),
+                    str(CHANGED_DIDS)], check=True)
+    repo = where / "repo"
+    env = {**ENV, "GIT_DIR": str(repo / ".git"), "GIT_WORK_TREE": str(repo)}
+    print(f"== plan --changed-since HEAD: {CHANGED_DIDS:,} DIDs, 3 entries and an alias edited "
+          f"(k = {CHANGED_K}), emulator at --rate-limit {RATE} ({RUNS} runs)")
+    base, _ = measure("mvconf validate", ["mvconf", "validate", str(repo / "dids")], env)
+    emulator, url = start_emulator(where / "state.json", 0, "--rate-limit", str(RATE))
+    plan = ["mvconf", "plan", str(repo / "dids"), "--changed-since", "HEAD", "--format", "json"]
+    try:
+        wall, _ = measure("mvconf plan --changed-since", plan,
+                          {**env, "MINIVOICE_API_URL": url}, updates=CHANGED_K)
+        traced = subprocess.run([*plan, "--debug"], capture_output=True, text=True,
+                                env={**env, "MINIVOICE_API_URL": url})
+    finally:
+        emulator.terminate()
+        emulator.wait()
+    if traced.returncode != 0:
+        raise SystemExit(f"plan --changed-since --debug failed:\n{traced.stderr[-2000:]}")
+    sent = sum(1 for line in traced.stderr.splitlines()
+               if line.startswith("debug: mvconf.http: ") and " -> " in line)
+    scope = json.loads(traced.stdout)["scope"]
+    print(f"   read {scope['read']}, not read {scope['unchanged']:,}; {sent} requests sent "
+          f"(goal <= k + 2 = {CHANGED_K + 2}): {verdict(sent <= CHANGED_K + 2)}")
+    print(f"   {wall / base:.2f}x validate's time (goal <= 3x): {verdict(wall <= 3 * base)}; "
+          f"a full plan at {RATE}/s would take {CHANGED_DIDS / RATE:,.0f} s")
+
+
 # The network-bound run goes first, while the machine is rested: it is the most sensitive to
 # CPU throttling of shared machines (seen here: the same loop 60% slower after a minute of load).
 SECTIONS = {"network": network, "validate": validate, "plan": plan_cpu, "plan100k": plan_100k,
             "imports": imports, "apply": apply,
             "events": events, "ratelimit": rate_limited, "ratefaults": rate_faults,
-            "diff": diff_git, "ranges": ranges}
+            "diff": diff_git, "ranges": ranges, "changed": changed_since}
 
 if __name__ == "__main__":
     main()
