@@ -406,3 +406,20 @@ def test_property_the_dids_read_are_exactly_those_that_differ(pair):
 
     assert [comparable(c) for c in scoped["changes"]] == \
         [comparable(c) for c in full["changes"] if c["number"] in wanted]
+
+
+def test_the_reviewed_checksum_holds_at_merge_when_the_revision_is_named_otherwise(repo):
+    git(repo, "branch", "-M", "main")
+    put(repo, "dids/a.yaml", BASE.replace("other: app_2", "other: app_3"))
+    reviewed = plan_json("dids", "--changed-since", "main", "--executor", "api")
+    result = invoke("apply", "dids", "--emulator", "state.json", "--changed-since", "HEAD",
+                    "--executor", "api", "--checksum", reviewed["checksum"], "--auto-approve")
+    assert result.code == 0, result.stderr
+    assert full_checksum_differs(repo, reviewed["checksum"])
+
+
+def full_checksum_differs(repo, scoped: str) -> bool:
+    """A full plan of the same changes is another plan: its checksum is not the scoped one."""
+    put(repo, "dids/a.yaml", BASE.replace("other: app_2", "other: app_3"))
+    return plan_json("dids", "--target", f"{N}0005", "--target", f"{N}0100",
+                     "--executor", "api")["checksum"] != scoped

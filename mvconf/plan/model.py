@@ -39,8 +39,11 @@ class PlanScope(BaseModel):
     read: Annotated[int, Field(ge=0)]
     unchanged: Annotated[int, Field(ge=0, le=100_000_000)]
 
-    def to_json(self) -> bytes:
-        return self.model_dump_json().encode()
+    def checksummed(self) -> bytes:
+        """What the plan's checksum covers: the commit and the counts, not how the revision
+        was spelled, so that a pull request's plan `--changed-since origin/main` and the
+        merge's `--changed-since HEAD^1` naming the same commit have the same checksum."""
+        return self.model_dump_json(include={"revision", "read", "unchanged"}).encode()
 
 
 class Plan(BaseModel):
@@ -84,7 +87,7 @@ class Plan(BaseModel):
         was). What a reviewer approved is exactly what has this checksum (`apply --checksum`)."""
         digest = hashlib.sha256()
         if self.scope is not None:
-            digest.update(b"scope " + self.scope.to_json() + b"\n")
+            digest.update(b"scope " + self.scope.checksummed() + b"\n")
         for change in self.changes:
             digest.update(change.to_json())
             digest.update(b"\n")
