@@ -7,7 +7,7 @@ import difflib
 from dataclasses import dataclass
 
 from mvconf.errors import ManifestError, Problem
-from mvconf.facts import APP_ID, TAKES_DESTINATIONS, RouteMode
+from mvconf.facts import APP_ID, E164_SHAPE, TAKES_DESTINATIONS, RouteMode
 from mvconf.manifest.desired import DesiredDid, Scope
 from mvconf.manifest.loader import LoadedFile, load_all
 from mvconf.manifest.models import DidSpec
@@ -241,14 +241,29 @@ def _destinations(spec, defaults, route_mode, report, strict, number,
             report(f"destination {value} is listed twice", *where)
         seen.add(normal)
         result.append(normal)
-    return tuple(result)
+    return _shared(tuple(result))
+
+
+# Destination lists most DIDs share (a few call centres, a few SIP trunks): kept once each, a
+# 100,000-DID plan of forwards holds one tuple and one string per list rather than per DID.
+# Bounded, for manifests whose lists are all different.
+_SHARED: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _shared(values: tuple[str, ...]) -> tuple[str, ...]:
+    kept = _SHARED.get(values)
+    if kept is not None:
+        return kept
+    if len(_SHARED) < 4096:
+        _SHARED[values] = values
+    return values
 
 
 def _destination_problem(
     value: str, route_mode: RouteMode, own_number: str, strict: bool,
     span: NumberRange | None = None,
 ) -> str | None:
-    hidden = invisible_problem(value)
+    hidden = None if E164_SHAPE.match(value) else invisible_problem(value)
     if hidden:
         return f"destination {ascii(value)} {hidden}"
     if route_mode == RouteMode.sip:
