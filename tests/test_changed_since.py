@@ -423,3 +423,30 @@ def full_checksum_differs(repo, scoped: str) -> bool:
     put(repo, "dids/a.yaml", BASE.replace("other: app_2", "other: app_3"))
     return plan_json("dids", "--target", f"{N}0005", "--target", f"{N}0100",
                      "--executor", "api")["checksum"] != scoped
+
+
+def test_an_environment_new_since_the_revision_reads_all_its_dids(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    init(tmp_path)
+    put(tmp_path, "mvconf.toml", 'manifests = ["dids"]\n')
+    put(tmp_path, "dids/a.yaml", 'version: 1\ndids:\n  - {number: "+15551230000", '
+        "application: app_1, route_mode: webhook}\n")
+    commit(tmp_path)
+    put(tmp_path, "mvconf.toml", PROJECT)
+    state(tmp_path, [f"{N}0000"])
+    result = invoke("plan", "--env", "staging", "--changed-since", "HEAD", "--format", "json")
+    assert result.code == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["scope"]["read"] == 1 and plan["scope"]["unchanged"] == 0
+
+
+def test_a_project_file_invalid_at_the_revision_is_named(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    init(tmp_path)
+    put(tmp_path, "mvconf.toml", PROJECT + "bogus = 1\n")
+    put(tmp_path, "dids/a.yaml", BASE)
+    commit(tmp_path)
+    put(tmp_path, "mvconf.toml", PROJECT)
+    state(tmp_path, [f"{N}0000"])
+    result = invoke("plan", "--env", "staging", "--changed-since", "HEAD")
+    assert result.code == 1 and "HEAD:mvconf.toml" in result.stderr, result.stderr
