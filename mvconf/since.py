@@ -38,18 +38,18 @@ def changed_since(revision: str, context: Context, given: tuple[str, ...],
     with rev.snapshot(_paths_at(context, given, project_text),
                       {str(context.path): project_text} if project_text is not None else None
                       ) as snap:
-        old = _desired_at(snap, context, given, project_text)
+        old = _desired_at(snap, context, project_text)
     read = differing(old, desired)
     return Since(revision, rev.commit, read, len(desired) - len(read))
 
 
-def _context_at(context: Context, snap: Snapshot | None, project_text: str | None
+def _context_at(context: Context, snap: Snapshot, project_text: str | None
                 ) -> Context | None:
     """The project context as it was at the revision (None: it had no such environment, so
     every DID of it is new)."""
     if context.path is None:
         return context
-    if project_text is None or snap is None or str(context.path) not in snap.extra:
+    if project_text is None or str(context.path) not in snap.extra:
         if context.environment is not None:
             return None
         return Context(None, context.path, None, ())
@@ -79,8 +79,8 @@ def _paths_at(context: Context, given: tuple[str, ...], project_text: str | None
     return [os.path.relpath(context.path.parent / m) for m in manifests]
 
 
-def _desired_at(snap: Snapshot, context: Context, given: tuple[str, ...],
-                project_text: str | None) -> list[DesiredDid]:
+def _desired_at(snap: Snapshot, context: Context, project_text: str | None
+                ) -> list[DesiredDid]:
     at = _context_at(context, snap, project_text)
     if at is None or not snap.paths:
         return []
