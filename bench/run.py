@@ -22,10 +22,14 @@ Every plan measured is also checked to be exact: its summary must count the DIDs
  10. diff --base HEAD of 10,000 DIDs with 10% changed in a git repository  goal: under 2 s
  11. validate 10,000 DIDs written as 10 ranges, against 10,000 entries   goal: faster
  12. validate 10,000 forward and sip DIDs with a routing policy (SPEC §15)  goal: <= 0.5 s
+ 13. plan --changed-since HEAD of 100,000 DIDs in 10 files, 3 entries edited and an alias edit
+     (4 DIDs differ), against --rate-limit 40      goal: <= k + 2 requests, <= 3x validate's time
+ 14. sections 1, 3 and 4 again on another shape of data: 90% of DIDs forward to one of 20
+     destinations, 10% reject                                   goals: as 1, 3 and 4
 
 `python bench/run.py network plan` runs only those sections (network, validate, plan, plan100k,
-imports, apply, events, ratelimit, ratefaults, diff, ranges, policy). SKIP_OCTODNS=1 skips
-installing octoDNS into a throwaway venv (it needs the package index).
+imports, apply, events, ratelimit, ratefaults, diff, ranges, policy, changed, forward).
+SKIP_OCTODNS=1 skips installing octoDNS into a throwaway venv (it needs the package index).
 """
 
 from __future__ import annotations
@@ -78,11 +82,11 @@ def summary_of(plan) -> dict:
     return json.loads(done.stdout)
 
 
-def generate(script: str, where: Path, n: int) -> None:
+def generate(script: str, where: Path, n: int, *shape: str) -> None:
     """Test data with n DIDs, 10% changed, written by a child process: on Linux a child's peak
     RSS includes its parent's at the moment it was started, so the bench itself stays small."""
-    subprocess.run([sys.executable, str(HERE / f"{script}.py"), str(where), str(n), "10"],
-                   check=True)
+    subprocess.run([sys.executable, str(HERE / f"{script}.py"), str(where), str(n), "10",
+                    *shape], check=True)
 
 
 def check_summary(summary: dict, updates: int) -> None:
@@ -390,12 +394,85 @@ def policy(work: Path) -> None:
           f"ratio less); goal <= 0.5 s: {verdict(wall <= 0.5)}")
 
 
+def forward_shape(work: Path) -> None:
+    """The plan goals on data where most DIDs forward (destinations lists) and some reject."""
+    sizes = {"fwd-net": 4_000, "fwd-10k": 10_000, "fwd-100k": 100_000}
+    for name, n in sizes.items():
+        (work / name).mkdir()
+        generate("make_data", work / name, n, "forward")
+    print(f"== forward shape (90% forward, 10% reject): plan 4,000 DIDs over TCP, --latency-ms "
+          f"50, --parallelism 16 ({RUNS} runs)")
+    emulator, url = start_emulator(work / "fwd-net" / "state.json", 50)
+    try:
+        wall, _ = measure("mvconf plan", ["mvconf", "plan", str(work / "fwd-net" / "dids.yaml"),
+                                          "--parallelism", "16", "--format", "json"],
+                          {**ENV, "MINIVOICE_API_URL": url}, updates=400)
+    finally:
+        emulator.terminate()
+        emulator.wait()
+    bound = 4000 * 0.050 / 16
+    print(f"   {wall / bound:.3f}x N x L / C = {bound:.1f} s (goal <= 1.05x): "
+          f"{verdict(wall <= 1.05 * bound)}")
+    print(f"== forward shape: plan 10,000 and 100,000 DIDs, 10% changed, --emulator, --format "
+          f"json ({RUNS} runs each)")
+    small = measure("10,000 DIDs", ["mvconf", "plan", str(work / "fwd-10k" / "dids.yaml"),
+                                    "--emulator", str(work / "fwd-10k" / "state.json"),
+                                    "--format", "json"], updates=1000)
+    large = measure("100,000 DIDs", ["mvconf", "plan", str(work / "fwd-100k" / "dids.yaml"),
+                                     "--emulator", str(work / "fwd-100k" / "state.json"),
+                                     "--format", "json"], updates=10_000)
+    print(f"   100,000 DIDs: {large[1]:.0f} MB peak RSS (goal <= 300 MB): "
+          f"{verdict(large[1] <= 300)}")
+    if os.environ.get("SKIP_OCTODNS") == "1":
+        print("   octoDNS comparison skipped (SKIP_OCTODNS=1)")
+        return
+    theirs = octodns(work)
+    print(f"   10,000 DIDs: time {small[0] / theirs[0]:.2f}x octoDNS (goal <= 0.25x), peak "
+          f"memory {small[1] / theirs[1]:.2f}x octoDNS (goal <= 1.00x): "
+          f"{verdict(small[0] <= theirs[0] / 4 and small[1] <= theirs[1])}")
+
+
+CHANGED_DIDS, CHANGED_K = 100_000, 4
+
+
+def changed_since(work: Path) -> None:
+    where = work / "changed"
+    where.mkdir()
+    subprocess.run([sys.executable, str(HERE / "make_changed.py"), str(where),
+                    str(CHANGED_DIDS)], check=True)
+    repo = where / "repo"
+    env = {**ENV, "GIT_DIR": str(repo / ".git"), "GIT_WORK_TREE": str(repo)}
+    print(f"== plan --changed-since HEAD: {CHANGED_DIDS:,} DIDs, 3 entries and an alias edited "
+          f"(k = {CHANGED_K}), emulator at --rate-limit {RATE} ({RUNS} runs)")
+    base, _ = measure("mvconf validate", ["mvconf", "validate", str(repo / "dids")], env)
+    emulator, url = start_emulator(where / "state.json", 0, "--rate-limit", str(RATE))
+    plan = ["mvconf", "plan", str(repo / "dids"), "--changed-since", "HEAD", "--format", "json"]
+    try:
+        wall, _ = measure("mvconf plan --changed-since", plan,
+                          {**env, "MINIVOICE_API_URL": url}, updates=CHANGED_K)
+        traced = subprocess.run([*plan, "--debug"], capture_output=True, text=True,
+                                env={**env, "MINIVOICE_API_URL": url})
+    finally:
+        emulator.terminate()
+        emulator.wait()
+    if traced.returncode != 0:
+        raise SystemExit(f"plan --changed-since --debug failed:\n{traced.stderr[-2000:]}")
+    sent = sum(1 for line in traced.stderr.splitlines()
+               if line.startswith("debug: mvconf.http: ") and " -> " in line)
+    scope = json.loads(traced.stdout)["scope"]
+    print(f"   read {scope['read']}, not read {scope['unchanged']:,}; {sent} requests sent "
+          f"(goal <= k + 2 = {CHANGED_K + 2}): {verdict(sent <= CHANGED_K + 2)}")
+    print(f"   {wall / base:.2f}x validate's time (goal <= 3x): {verdict(wall <= 3 * base)}; "
+          f"a full plan at {RATE}/s would take {CHANGED_DIDS / RATE:,.0f} s")
+
+
 # The network-bound run goes first, while the machine is rested: it is the most sensitive to
 # CPU throttling of shared machines (seen here: the same loop 60% slower after a minute of load).
 SECTIONS = {"network": network, "validate": validate, "plan": plan_cpu, "plan100k": plan_100k,
             "imports": imports, "apply": apply,
             "events": events, "ratelimit": rate_limited, "ratefaults": rate_faults,
-            "diff": diff_git, "ranges": ranges, "policy": policy}
+            "diff": diff_git, "ranges": ranges, "policy": policy, "changed": changed_since,
+            "forward": forward_shape}
 
 if __name__ == "__main__":
     main()

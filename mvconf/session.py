@@ -39,7 +39,7 @@ from mvconf.minivoice.connect import Endpoint, api_endpoint
 from mvconf.minivoice.models import LiveDID
 from mvconf.numbers import to_e164
 from mvconf.plan.change import Change, Executor
-from mvconf.plan.model import Plan
+from mvconf.plan.model import Plan, PlanScope
 from mvconf.plan.planner import assemble, plan_change, retarget
 from mvconf.plan.policy import change_findings
 from mvconf.plan.undo import undo_plan
@@ -188,8 +188,21 @@ class Session:
         with self.view.progress(len(numbers), "Reading DIDs") as tick:
             return await read_many(client, numbers, self.conn.parallelism, tick, keep)
 
+    def scoped(self, paths: tuple[str, ...], desired: list[DesiredDid],
+               changed_since: str | None) -> tuple[list[DesiredDid], PlanScope | None]:
+        """`--changed-since REV`: only the DIDs whose desired state differs from REV's, or
+        that REV did not manage, and the plan's scope saying so (SPEC §16)."""
+        if changed_since is None:
+            return desired, None
+        from mvconf.since import changed_since as changed_since_of  # git, only when asked
+
+        since = changed_since_of(changed_since, self.context, paths, desired)
+        return since.read, PlanScope(changed_since=since.revision, revision=since.commit,
+                                     read=len(since.read), unchanged=since.unchanged)
+
     async def plan_with(self, client: MiniVoiceClient, desired: list[DesiredDid],
-                        executor: Executor, allow_all_missing: bool = False) -> Plan:
+                        executor: Executor, allow_all_missing: bool = False,
+                        scope: PlanScope | None = None) -> Plan:
         by_number = {d.number: d for d in desired}
 
         def plan_one(number: str, live: LiveDID | None) -> Change:
@@ -199,8 +212,8 @@ class Session:
         changes = await self.read(client, list(by_number), plan_one)
         plan = assemble(list(changes.values()), executor=executor, api_url=self.endpoint.label,
                         created_at=utc_now(), environment=self.environment,
-                        aliases=self.aliases)
-        if not allow_all_missing:
+                        aliases=self.aliases, scope=scope)
+        if not allow_all_missing:  # SPEC §16: of the DIDs read
             guard_wrong_account(plan)
         findings = change_findings(plan.changes, policy_of(self.context), clock.today(),
                                    {d.number: d.exceptions for d in desired if d.exceptions},
@@ -208,10 +221,11 @@ class Session:
         return plan.with_policy([f.to_data() for f in findings]) if findings else plan
 
     def plan(self, paths: list[str], *, executor: Executor, strict: bool = False,
-             targets: tuple[str, ...] = (), allow_all_missing: bool = False) -> Plan:
-        desired = self.load(paths, strict, targets)
+             targets: tuple[str, ...] = (), allow_all_missing: bool = False,
+             changed_since: str | None = None, given: tuple[str, ...] = ()) -> Plan:
+        desired, scope = self.scoped(given, self.load(paths, strict, targets), changed_since)
         return self.run(lambda client: self.plan_with(client, desired, executor,
-                                                      allow_all_missing))
+                                                      allow_all_missing, scope))
 
     def _journaled(self, opts: ApplyOptions, view: ApplyView,
                    work: Callable[[MiniVoiceClient, Journal], Awaitable[int]]) -> int:
@@ -234,14 +248,15 @@ class Session:
 
     def apply(self, paths: list[str], *, executor: Executor, targets: tuple[str, ...],
               opts: ApplyOptions, view: ApplyView, show: Callable[[Plan], None],
-              allow_all_missing: bool = False) -> int:
+              allow_all_missing: bool = False, changed_since: str | None = None,
+              given: tuple[str, ...] = ()) -> int:
         """Plan the manifests, show the plan, and apply it, all with one client."""
-        desired = self.load(paths, targets=targets)
+        desired, scope = self.scoped(given, self.load(paths, targets=targets), changed_since)
 
         opts.judge_undo = self._judge_undo(opts)
 
         async def work(client: MiniVoiceClient, journal: Journal) -> int:
-            plan = await self.plan_with(client, desired, executor, allow_all_missing)
+            plan = await self.plan_with(client, desired, executor, allow_all_missing, scope)
             show(plan)
             enforce("apply", plan.policy, journal)  # SPEC §15: before any write
             return await apply_plan(plan, client, journal, opts, view)

@@ -70,8 +70,10 @@ def check_plan(plan: Plan, api_label: str, opts: ApplyOptions,
     if plan.conflicts:
         raise PlanError("the plan has DIDs in conflict with their pinned id: "
                         + ", ".join(c.number for c in plan.conflicts))
+    # Against every managed DID, the unread ones of a --changed-since plan too (SPEC §16).
     enforce(assess(plan.changes, percent=opts.max_change_percent, minimum=opts.min_managed,
-                   managed=opts.baseline_managed), opts.allow_mass_change)
+                   managed=max(opts.baseline_managed or 0, plan.managed)),
+            opts.allow_mass_change)
     return [c for c in plan.changes if c.is_change]
 
 
@@ -100,7 +102,7 @@ async def apply_plan(plan: Plan, client: MiniVoiceClient, journal: Journal,
     _confirm(len(api), opts, view)
     opts.stop.writing = True
     report = Report()
-    journal.managed = opts.baseline_managed or len(plan.changes)
+    journal.managed = opts.baseline_managed or plan.managed
     waved = None
     if opts.waves and not api:
         view.warn("--waves: this plan has no API writes, and manual steps are not waved")

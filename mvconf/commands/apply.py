@@ -11,6 +11,7 @@ from mvconf.commands.options import (
     all_missing_option,
     api_options,
     apply_options,
+    changed_since_option,
     debug_option,
     default_executor,
     executor_option,
@@ -50,6 +51,7 @@ def saved_plan_text(paths: tuple[str, ...]) -> str | None:
 @click.argument("paths", nargs=-1, type=click.Path(), metavar="[PATH]... | PLAN_FILE")
 @executor_option
 @target_option
+@changed_since_option
 @all_missing_option
 @click.option("--checksum", metavar="HEX",
               help="Apply only if the plan's checksum is this (the one shown when it was "
@@ -59,7 +61,8 @@ def saved_plan_text(paths: tuple[str, ...]) -> str | None:
 @wave_options
 @project_options(needs_api=True)
 @debug_option
-def apply(paths, executor, targets, allow_all_missing, checksum, conn, opts, ctx) -> int:
+def apply(paths, executor, targets, changed_since, allow_all_missing, checksum, conn, opts,
+          ctx) -> int:
     """Make the changes: through the API, or as steps for a person (exit 3 while steps remain).
 
     PATH: manifests (files or directories; default: the project's `manifests`). PLAN_FILE: a
@@ -73,8 +76,12 @@ def apply(paths, executor, targets, allow_all_missing, checksum, conn, opts, ctx
     session = Session(conn, view, writes=True, lock_timeout=opts.lock_timeout, context=ctx)
     saved = saved_plan_text(paths)
     if saved is not None:
+        if changed_since:
+            raise click.UsageError("--changed-since chooses what a new plan reads; a saved "
+                                   "plan is applied as it was reviewed (its scope is in it)")
         plan = load_plan(saved, paths[0])
         return session.apply_saved(plan, executor=executor, targets=targets, opts=opts, view=view)
     return session.apply(ctx.manifest_paths(paths), executor=executor or default_executor(ctx),
                          targets=targets, opts=opts, view=view, show=view.show_changes,
-                         allow_all_missing=allow_all_missing)
+                         allow_all_missing=allow_all_missing, changed_since=changed_since,
+                         given=tuple(paths))

@@ -78,6 +78,11 @@ all_missing_option = click.option(
     "--allow-all-missing", is_flag=True,
     help="Plan even when none of the managed numbers is in the account (3 or more); without it "
     "that is an error, as it usually means a wrong API URL or key.")
+changed_since_option = click.option(
+    "--changed-since", "changed_since", metavar="REV",
+    help="Read and plan only the DIDs whose desired state differs from git revision REV (a "
+    "branch, tag or commit), and those REV did not manage; the others are not read (drift "
+    "in them is a full plan's job).")
 target_option = click.option(
     "--target", "targets", multiple=True, metavar="NUMBER",
     help="Only this DID (repeatable), for exceptional use.")

@@ -7,6 +7,7 @@ import click
 from mvconf.commands.options import (
     all_missing_option,
     api_options,
+    changed_since_option,
     debug_option,
     default_executor,
     executor_option,
@@ -25,12 +26,13 @@ from mvconf.commands.options import (
 @click.option("--strict", is_flag=True, help="Reject numbers that are not valid for their region.")
 @executor_option
 @target_option
+@changed_since_option
 @all_missing_option
 @api_options
 @project_options(needs_api=True, allow_all=True)
 @debug_option
-def plan(paths, fmt, out, detailed_exitcode, strict, executor, targets, allow_all_missing,
-         conn, ctx, every_env) -> int:
+def plan(paths, fmt, out, detailed_exitcode, strict, executor, targets, changed_since,
+         allow_all_missing, conn, ctx, every_env) -> int:
     """Read the live account and show what would change (`--env all`: one plan per
     environment, each against its own account)."""
     import dataclasses
@@ -52,7 +54,8 @@ def plan(paths, fmt, out, detailed_exitcode, strict, executor, targets, allow_al
                 conn, emulator=context.emulator(conn.emulator))
         plans.append(Session(each, TerminalView(), context=context).plan(
             ctx.manifest_paths(paths), executor=executor or default_executor(ctx), strict=strict,
-            targets=targets, allow_all_missing=allow_all_missing))
+            targets=targets, allow_all_missing=allow_all_missing, changed_since=changed_since,
+            given=tuple(paths)))
     if out:
         write_output(out, plans[0].json_chunks())
     show(plans, fmt, every_env)

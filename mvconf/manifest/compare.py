@@ -65,3 +65,18 @@ def compare(old: list[DesiredDid], new: list[DesiredDid]) -> DesiredDiff:
                                      for name in FIELDS if name in names}))
     result.removed = [d for d in old if d.number not in now]
     return result
+
+
+def _state(did: DesiredDid) -> tuple[Any, ...]:
+    """Everything a DID's plan depends on: its resolved fields, expected status and pinned id.
+    Not its source (a line that moved changes nothing) nor its description (never compared
+    with the account, SPEC §1)."""
+    return (did.application_id, did.route_mode, did.destinations, did.pin_id, did.status)
+
+
+def differing(old: list[DesiredDid], new: list[DesiredDid]) -> list[DesiredDid]:
+    """The DIDs of `new` whose resolved desired state differs from `old`'s, or that `old` does
+    not manage, in `new`'s order (SPEC §16 `--changed-since`)."""
+    before = {d.number: _state(d) for d in old}
+    missing = object()
+    return [d for d in new if before.get(d.number, missing) != _state(d)]

@@ -410,4 +410,20 @@ def _destinations(spec, defaults, route_mode, report, strict, number,
             report(f"destination {value} is listed twice", *where)
         seen.add(normal)
         result.append(normal)
-    return tuple(result)
+    return _shared(tuple(result))
+
+
+# Destination lists most DIDs share (a few call centres, a few SIP trunks): kept once each, a
+# 100,000-DID plan of forwards holds one tuple and one string per list rather than per DID.
+# Bounded, for manifests whose lists are all different.
+_SHARED: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _shared(values: tuple[str, ...]) -> tuple[str, ...]:
+    kept = _SHARED.get(values)
+    if kept is not None:
+        return kept
+    if len(_SHARED) < 4096:
+        _SHARED[values] = values
+    return values
+

@@ -77,6 +77,7 @@ def parse_did(body: object, what: str, etag: str | None = None) -> LiveDID:
 # values are all different.
 REPEATED = ("customer_id", "application_id", "provider", "status", "route_mode")
 _shared: dict[str, str] = {}
+_shared_lists: dict[tuple[str, ...], list[str]] = {}
 
 
 def _share_repeated(body: dict) -> None:
@@ -88,3 +89,13 @@ def _share_repeated(body: dict) -> None:
                 body[name] = kept
             elif len(_shared) < 4096 and len(value) <= 100:
                 _shared[value] = value
+    destinations = body.get("destinations")
+    if type(destinations) is list and all(type(v) is str for v in destinations):
+        # Forward and sip DIDs mostly share a few destination lists: one list each (a plan's
+        # `live` values are read, never edited), 9 MB of a 100,000-DID plan of forwards.
+        key = tuple(destinations)
+        kept_list = _shared_lists.get(key)
+        if kept_list is not None:
+            body["destinations"] = kept_list
+        elif len(_shared_lists) < 4096 and len(key) <= 16:
+            _shared_lists[key] = destinations

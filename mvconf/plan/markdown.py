@@ -15,7 +15,7 @@ from mvconf.plan.change import Action, Change
 from mvconf.plan.escape import code, md
 from mvconf.plan.mermaid import flowchart
 from mvconf.plan.model import Plan
-from mvconf.plan.render import SYMBOLS
+from mvconf.plan.render import SYMBOLS, not_read
 from mvconf.plan.safety import describe
 
 MARKER = "<!-- mvconf-plan -->"
@@ -67,7 +67,8 @@ def _header(title: str, plan: Plan) -> list[str]:
                                 if plan.environment else "")
     return [MARKER, f"### mvconf {title}", "",
             f"API: {where} &#183; executor: {plan.executor.value} &#183; planned "
-            f"{md(plan.created_at)}", "", f"Plan checksum: `{plan.checksum}`", ""]
+            f"{md(plan.created_at)}", "", f"Plan checksum: `{plan.checksum}`", "",
+            *([not_read(plan, md(plan.scope.changed_since)) + ".", ""] if plan.scope else [])]
 
 
 def markdown(plan: Plan, summary: str, limit: int = LIMIT) -> str:
@@ -82,7 +83,8 @@ def markdown(plan: Plan, summary: str, limit: int = LIMIT) -> str:
     _policy(out, plan)
     shown = [c for c in plan.changes if c.action != Action.noop]
     if not shown:
-        out.add("No changes. The live account matches the manifests.")
+        out.add("No changes. The live account matches the manifests." if plan.scope is None
+                else "No changes in the DIDs read.")
         return "\n".join(out.lines) + "\n"
     _chart(out, shown, aliases)
     listed = _table(out, shown, aliases)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from functools import cached_property
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field
 
@@ -16,7 +16,8 @@ from mvconf.manifest.values import change_problem
 from mvconf.plan.change import ACTIONS, Action, Change, Executor, FieldDiff
 from mvconf.plan.safety import Safety, assess
 
-__all__ = ["Action", "Change", "Executor", "FieldDiff", "Plan", "load_plan", "summarize"]
+__all__ = ["Action", "Change", "Executor", "FieldDiff", "Plan", "PlanScope", "load_plan",
+           "summarize"]
 
 FORMAT_VERSION = 1
 
@@ -26,6 +27,24 @@ def summarize(changes: list[Change]) -> dict[str, int]:
     for change in changes:
         counts[change.action.value] += 1
     return counts
+
+
+class PlanScope(BaseModel):
+    """SPEC §16: a plan made with `--changed-since` read only the DIDs whose desired state
+    differs from the revision's (`read`); `unchanged` managed DIDs were not read."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    changed_since: str
+    revision: str
+    read: Annotated[int, Field(ge=0)]
+    unchanged: Annotated[int, Field(ge=0, le=100_000_000)]
+
+    def checksummed(self) -> bytes:
+        """What the plan's checksum covers: the commit and the counts, not how the revision
+        was spelled, so that a pull request's plan `--changed-since origin/main` and the
+        merge's `--changed-since HEAD^1` naming the same commit have the same checksum."""
+        return self.model_dump_json(include={"revision", "read", "unchanged"}).encode()
 
 
 class Plan(BaseModel):
@@ -40,6 +59,7 @@ class Plan(BaseModel):
     environment: str | None = None  # SPEC §9: the project environment planned for
     created_at: str
     executor: Executor
+    scope: PlanScope | None = None  # SPEC §16: None for a full plan
     changes: list[Change]
     # SPEC §15: the routing-policy findings on what the plan would write (Finding.to_data()).
     policy: list[dict[str, Any]] = Field(default_factory=list)
@@ -54,14 +74,23 @@ class Plan(BaseModel):
     @computed_field  # type: ignore[prop-decorator]
     @cached_property
     def safety(self) -> Safety:
-        return assess(self.changes)
+        return assess(self.changes, managed=self.managed)
+
+    @property
+    def managed(self) -> int:
+        """Every DID the manifests manage: those in the plan and those a scoped plan did not
+        read. The threshold is measured against all of them (SPEC §16)."""
+        return len(self.changes) + (self.scope.unchanged if self.scope else 0)
 
     @computed_field  # type: ignore[prop-decorator]
     @cached_property
     def checksum(self) -> str:
         """SHA-256 over the canonical changes: each change as compact JSON, one per line, in
-        order. What a reviewer approved is exactly what has this checksum (`apply --checksum`)."""
+        order, after the scope when the plan has one (so a full plan's checksum is what it always
+        was). What a reviewer approved is exactly what has this checksum (`apply --checksum`)."""
         digest = hashlib.sha256()
+        if self.scope is not None:
+            digest.update(b"scope " + self.scope.checksummed() + b"\n")
         for change in self.changes:
             digest.update(change.to_json())
             digest.update(b"\n")
@@ -79,7 +108,7 @@ class Plan(BaseModel):
         return Plan(mvconf_version=self.mvconf_version, api_url=self.api_url,
                     environment=self.environment, created_at=self.created_at,
                     executor=self.executor, changes=self.changes, policy=findings,
-                    aliases=self.aliases)
+                    aliases=self.aliases, scope=self.scope)
 
     @property
     def has_changes(self) -> bool:
@@ -94,7 +123,8 @@ class Plan(BaseModel):
         numbers = {c.number for c in changes}
         return Plan(mvconf_version=self.mvconf_version, api_url=self.api_url,
                     environment=self.environment, created_at=self.created_at,
-                    executor=self.executor, changes=changes, aliases=self.aliases,
+                    executor=self.executor, scope=self.scope, changes=changes,
+                    aliases=self.aliases,
                     policy=[f for f in self.policy if f.get("number") in numbers])
 
     def to_json(self) -> str:

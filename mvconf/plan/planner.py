@@ -11,7 +11,7 @@ from mvconf.manifest import DesiredDid
 from mvconf.minivoice.models import LiveDID
 from mvconf.numbers import normal_destination
 from mvconf.plan.change import Action, Change, Executor, FieldDiff
-from mvconf.plan.model import Plan
+from mvconf.plan.model import Plan, PlanScope
 from mvconf.plan.steps import steps_for
 
 ACTIVE = "active"
@@ -115,11 +115,11 @@ def make_plan(
 
 def assemble(changes: list[Change], *, executor: Executor, api_url: str,
              created_at: str, environment: str | None = None,
-             aliases: dict[str, str] | None = None) -> Plan:
+             aliases: dict[str, str] | None = None, scope: PlanScope | None = None) -> Plan:
     """The plan of these changes (from `plan_change`, in manifest order)."""
     return Plan(mvconf_version=__version__, api_url=api_url, environment=environment,
-                created_at=created_at, executor=Executor(executor), changes=changes,
-                aliases=aliases or {})
+                created_at=created_at, executor=Executor(executor), scope=scope,
+                changes=changes, aliases=aliases or {})
 
 
 def retarget(plan: Plan, executor: Executor | None, keep: set[str]) -> Plan:

@@ -9,7 +9,6 @@ from typing import Any
 from mvconf.plan.change import Action, Change
 from mvconf.plan.model import Plan
 from mvconf.plan.safety import describe
-from mvconf.policy import printable
 
 SYMBOLS = {Action.update: "~", Action.missing: "!", Action.blocked: "!", Action.conflict: "x"}
 STYLES = {Action.update: "yellow", Action.missing: "red", Action.blocked: "red",
@@ -20,6 +19,11 @@ WORDS = [(Action.update, "to update"), (Action.missing, "missing"), (Action.bloc
 Line = tuple[str, str | None]  # text, rich style
 
 
+def printable(text: str) -> str:
+    """Text with its control characters written as escapes, for a terminal or a log."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
+
+
 def value(v: Any) -> str:
     return json.dumps(v, ensure_ascii=False)
 
@@ -28,6 +32,16 @@ def summary_line(plan: Plan) -> str:
     parts = [f"{plan.summary.get(a.value, 0)} {word}" for a, word in WORDS
              if plan.summary.get(a.value, 0)]
     return "Plan: " + (", ".join(parts) if parts else "no DIDs managed") + "."
+
+
+def not_read(plan: Plan, revision: str | None = None) -> str | None:
+    """SPEC §16: what a `--changed-since` plan did not read (None for a full plan)."""
+    if plan.scope is None:
+        return None
+    count = plan.scope.unchanged
+    return (f"Not read: {count:,} DID{'' if count == 1 else 's'} unchanged since "
+            f"{revision if revision is not None else plan.scope.changed_since} (a full plan "
+            "checks them for drift)")
 
 
 def _header(change: Change) -> str:
@@ -68,7 +82,11 @@ def text_lines(plan: Plan, mass_change_allowed: bool = False,
         lines.append(("", None))
     lines += policy_lines(plan)
     if not plan.has_changes and not plan.conflicts:
-        lines.append(("No changes. The live account matches the manifests.", "green"))
+        lines.append(("No changes. The live account matches the manifests." if plan.scope is None
+                      else "No changes in the DIDs read.", "green"))
+    scope = not_read(plan, printable(plan.scope.changed_since) if plan.scope else None)
+    if scope:
+        lines.append((scope + ".", "dim"))
     if plan.safety.exceeds_threshold:
         lines.append((f"Warning: {describe(plan.safety)}; " + (
             "allowed by --allow-mass-change." if mass_change_allowed else
