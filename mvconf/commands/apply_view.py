@@ -15,6 +15,7 @@ from mvconf.apply.view import Tick
 from mvconf.commands.console import print_lines, progress
 from mvconf.plan import render
 from mvconf.plan.change import Change
+from mvconf.plan.escape import terminal
 from mvconf.plan.model import Plan
 from mvconf.plan.steps import steps_for
 
@@ -28,7 +29,7 @@ class TerminalView:
             yield tick
 
     def warn(self, message: str) -> None:
-        click.echo(f"Warning: {message}", err=True)
+        click.echo(f"Warning: {terminal(message)}", err=True)
 
 
 class TerminalApplyView(TerminalView):
