@@ -159,7 +159,7 @@ class MiniVoiceClient:
             raise _gave_up(exc, attempts, self.clock() - started) from None
         raise AssertionError("unreachable")
 
-    def _notice(self, what: str, error: ApiError) -> None:
+    def _notice(self, what: str, error: ApiError) -> None:  # `error` names `what` already
         """Say that retrying has begun: once, then at most every RETRY_NOTICE_SECONDS."""
         log.debug("%s: %s; retrying for up to %gs", what, error, self.retry_timeout)
         now = self.clock()
@@ -167,8 +167,7 @@ class MiniVoiceClient:
                                      and now - self._noticed < RETRY_NOTICE_SECONDS):
             return
         self._noticed = now
-        self.on_retry(f"{what}: {error}; retrying for up to {self.retry_timeout:g}s "
-                      "(--retry-timeout)")
+        self.on_retry(f"{error}; retrying for up to {self.retry_timeout:g}s (--retry-timeout)")
 
     async def _governed(self, method, path, what, body, none_on_404, headers,
                         deadline: float) -> tuple[Any, str | None]:

@@ -22,7 +22,7 @@ class LiveDID(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    id: Annotated[str, StringConstraints(pattern=DID_ID_PATTERN.replace("$", r"\Z"))]
+    id: Annotated[str, StringConstraints(pattern=DID_ID_PATTERN)]  # Rust regex: $ ends it
     customer_id: str | None = None
     application_id: str | None = None
     number_e164: str
