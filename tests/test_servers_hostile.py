@@ -343,3 +343,72 @@ def test_unfinished_bodies_are_bounded_over_all_requests(app, monkeypatch):
     mvconf.asgi._held[0] = 0
     assert call(app[0], "PATCH", "/v1/dids/did_123",
                 json={"route_mode": "reject"}).status_code == 200
+
+
+def start_receiver(out, *extra, files=None):
+    """receive-events in its own process; with `files`, its limit of open files."""
+    import resource
+
+    def limit():
+        if files:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (files, files))
+
+    proc = subprocess.Popen([sys.executable, "-m", "mvconf", "receive-events", "--port", "0",
+                             "--out", str(out), *extra], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, preexec_fn=limit)
+    url = proc.stdout.readline().strip().removeprefix("listening on ")
+    assert url.startswith("http://127.0.0.1:"), url
+    return proc, url
+
+
+@pytest.mark.process
+def test_idle_connections_never_keep_a_webhook_out(tmp_path):
+    import socket
+
+    from .helpers import stop
+
+    out = tmp_path / "events.jsonl"
+    proc, url = start_receiver(out, files=1024)
+    port = int(url.rsplit(":", 1)[1])
+    idle = []
+    try:
+        for _ in range(1100):  # more than the server may hold open
+            sock = socket.socket()
+            sock.setblocking(False)
+            sock.connect_ex(("127.0.0.1", port))
+            idle.append(sock)
+        answer = httpx.post(f"{url}{HOOK}", json={"event": "call.completed"}, timeout=60)
+        assert answer.status_code == 200
+    finally:
+        for sock in idle:
+            sock.close()
+        stop(proc)
+    assert out.read_text().splitlines() == ['{"event":"call.completed"}']
+
+
+@pytest.mark.process
+def test_huge_headers_are_refused_before_they_are_held(state_file):
+    import socket
+
+    from .helpers import start, stop
+
+    proc, url = start(state_file([did("+15551230002", id="did_123")]))
+    port = int(url.rsplit(":", 1)[1])
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+            sock.sendall(b"GET /v1/dids/did_123 HTTP/1.1\r\nHost: x\r\nX-Big: ")
+            answer = b""
+            try:
+                for _ in range(2048):  # up to 128 MiB of one header, never ended
+                    sock.sendall(b"a" * 65536)
+            except OSError:
+                pass  # the server closed the connection: expected
+            try:
+                while chunk := sock.recv(65536):
+                    answer += chunk
+            except OSError:
+                pass
+        assert answer.startswith(b"HTTP/1.1 431"), answer[:100]
+        assert peak_rss_mb(proc.pid) < 100
+    finally:
+        stop(proc)
