@@ -9,6 +9,8 @@ a limit is not hit again and no time is lost waiting out Retry-After values.
 
 What the API accepted in one second is its rate only once the run has been sending for a second:
 
+- Answers from before a pause of `BURST_SECONDS` or more are not counted after it: the two
+  sides of it are two samples (a fixed window's two allowances), not one.
 - In the run's first second a 429 only pauses. Whatever was accepted by then was a burst (a
   token bucket's, or a fixed window's whole allowance), not a rate.
 - After that, when the answers of the last second came in one burst (within `BURST_SECONDS`)
@@ -50,6 +52,8 @@ class RateGovernor:
         self.throttles = 0
         self._first: float | None = None  # when the run's first request was let go
         self._since = 0.0  # when the rate was last set
+        self._resumed = 0.0  # when the last long pause (a sample's border) ended
+        self._last_answer = -1e9  # when the last accepted answer came
         self._answered: deque[float] = deque()  # times of accepted answers in the last second
 
     def open(self) -> bool:
@@ -86,15 +90,18 @@ class RateGovernor:
         return max(MINIMUM_RATE, grown)
 
     def _forget_before(self, now: float) -> None:
-        """Keep only the answers of the last second."""
+        """Keep only the answers of the last second, and none from before a long pause: the
+        answers on either side of it are two samples (a fixed window's two allowances)."""
         answered = self._answered
-        while answered and answered[0] <= now - 1.0:
+        border = max(now - 1.0, self._resumed)
+        while answered and answered[0] <= border:
             answered.popleft()
 
     def accepted(self) -> None:
         """An answer that was not a 429."""
         now = self.clock()
         self._answered.append(now)
+        self._last_answer = now
         self._forget_before(now)
 
     def throttled(self, retry_after: float | None) -> None:
@@ -114,8 +121,11 @@ class RateGovernor:
             seen = max(MINIMUM_RATE, SAFETY * len(answered))
             self.rate = seen if current is None else min(current, seen)
             self.probing = False
-        elif current is not None:  # nothing accepted for a second: halve
-            self.rate, self.probing = max(MINIMUM_RATE, current / 2), False
+        elif current is not None and now - self._last_answer >= 1.0:
+            self.rate, self.probing = max(MINIMUM_RATE, current / 2), False  # none for a second
+        # else: nothing new since the pause (the 429s of requests already under way)
         # else: nothing to learn from yet (the first answer was a 429); only pause
         self._since = now
         self.paused_until = max(self.paused_until, now + (retry_after if retry_after else 1.0))
+        if self.paused_until - now >= BURST_SECONDS:
+            self._resumed = self.paused_until
