@@ -19,17 +19,21 @@ Every plan measured is also checked to be exact: its summary must count the DIDs
                                                             goal: each <= 1.10 x 25 s
   9. the same at --parallelism 16 under 25% 503s plus --rate-limit 40, ten runs in a row
                                                             goal: no failure
- 10. diff --base HEAD of 10,000 DIDs with 10% changed in a git repository  goal: under 2 s
- 11. validate 10,000 DIDs written as 10 ranges, against 10,000 entries   goal: faster
- 12. validate 10,000 forward and sip DIDs with a routing policy (SPEC §15)  goal: <= 0.5 s
- 13. plan --changed-since HEAD of 100,000 DIDs in 10 files, 3 entries edited and an alias edit
+ 10. plan 200 DIDs at --parallelism 8 and 1,000 at --parallelism 48 against both kinds of
+     limit at 40 a second: one-second fixed windows (--rate-limit 40) and a token bucket
+     (--rate-limit 40 --rate-burst 5)                      goal: each <= 1.15 x N / 40
+ 11. diff --base HEAD of 10,000 DIDs with 10% changed in a git repository  goal: under 2 s
+ 12. validate 10,000 DIDs written as 10 ranges, against 10,000 entries   goal: faster
+ 13. validate 10,000 forward and sip DIDs with a routing policy (SPEC §15)  goal: <= 0.5 s
+ 14. plan --changed-since HEAD of 100,000 DIDs in 10 files, 3 entries edited and an alias edit
      (4 DIDs differ), against --rate-limit 40      goal: <= k + 2 requests, <= 3x validate's time
- 14. sections 1, 3 and 4 again on another shape of data: 90% of DIDs forward to one of 20
+ 15. sections 1, 3 and 4 again on another shape of data: 90% of DIDs forward to one of 20
      destinations, 10% reject                                   goals: as 1, 3 and 4
 
 `python bench/run.py network plan` runs only those sections (network, validate, plan, plan100k,
-imports, apply, events, ratelimit, ratefaults, diff, ranges, policy, changed, forward).
-SKIP_OCTODNS=1 skips installing octoDNS into a throwaway venv (it needs the package index).
+imports, apply, events, ratelimit, ratefaults, ratekinds, diff, ranges, policy, changed,
+forward). SKIP_OCTODNS=1 skips installing octoDNS into a throwaway venv (it needs the package
+index).
 """
 
 from __future__ import annotations
@@ -321,6 +325,29 @@ def rate_faults(work: Path) -> None:
           f"{middle / (RATED_DIDS / RATE):.2f}x the bound): meets the goal")
 
 
+def rate_kinds(work: Path) -> None:
+    """Fixed windows and a token bucket, the same rate: the governor must learn the rate of
+    both, not a bucket's burst. One run each (network-timed; kept small)."""
+    small = work / "rated200"
+    small.mkdir(exist_ok=True)
+    generate("make_data", small, 200)
+    print(f"== plan against {RATE}/s limits of both kinds (goal <= 1.15x N / {RATE})")
+    for kind, extra in (("fixed windows", ()), ("token bucket, burst 5", ("--rate-burst", "5"))):
+        for where, n, parallelism in ((small, 200, "8"), (work / "rated", RATED_DIDS, "48")):
+            emulator, url = start_emulator(where / "state.json", 0, "--rate-limit", str(RATE),
+                                           *extra)
+            try:
+                wall = exact_plan(["mvconf", "plan", str(where / "dids.yaml"), "--format",
+                                   "json", "--parallelism", parallelism],
+                                  {**ENV, "MINIVOICE_API_URL": url}, n // 10)
+            finally:
+                emulator.terminate()
+                emulator.wait()
+            bound = n / RATE
+            print(f"   {kind}: {n:,} DIDs at --parallelism {parallelism}: {wall:.2f} s, "
+                  f"{wall / bound:.3f}x N/rate: {verdict(wall <= 1.15 * bound)}", flush=True)
+
+
 def diff_git(work: Path) -> None:
     big = work / "big"
     repo = work / "repo"
@@ -471,8 +498,8 @@ def changed_since(work: Path) -> None:
 SECTIONS = {"network": network, "validate": validate, "plan": plan_cpu, "plan100k": plan_100k,
             "imports": imports, "apply": apply,
             "events": events, "ratelimit": rate_limited, "ratefaults": rate_faults,
-            "diff": diff_git, "ranges": ranges, "policy": policy, "changed": changed_since,
-            "forward": forward_shape}
+            "ratekinds": rate_kinds, "diff": diff_git, "ranges": ranges, "policy": policy,
+            "changed": changed_since, "forward": forward_shape}
 
 if __name__ == "__main__":
     main()

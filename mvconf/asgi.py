@@ -1,8 +1,14 @@
 """What mvconf's two servers (the emulator and receive-events) share below any framework:
-request headers, bodies read under a limit, strict JSON, and sending a whole answer."""
+request headers, bodies read under a limit, strict JSON, and sending a whole answer.
+
+A body is bounded three ways: its own size (`limit`), the time it may take to arrive
+(`BODY_SECONDS` from the first read), and the bytes held by all unfinished bodies at once
+(`BODY_BUDGET`): a body that would pass the budget is refused (`BodyRefused`) rather than held,
+so slow or unfinished bodies cannot fill memory however many there are."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from starlette.types import Receive, Scope, Send
@@ -16,25 +22,51 @@ def parse_json(raw: bytes) -> Any:
     return loads(raw)
 
 
+BODY_SECONDS = 10.0
+BODY_BUDGET = 64 * 1024 * 1024
+_held = [0]  # bytes held by unfinished bodies, over all requests of the process
+
+
+class BodyRefused(Exception):
+    """The body did not arrive in time, or the server holds too many bytes of bodies already.
+    `status` and `code` are the answer to give (408 or 503)."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
 def body_reader(headers: dict[str, str], receive: Receive):
-    """`await read(limit)`: the body, or None once it is known to be longer than `limit`."""
+    """`await read(limit)`: the body, or None once it is known to be longer than `limit`;
+    BodyRefused when it is too slow or the budget is spent."""
     declared = headers.get("content-length", "")
 
     async def read(limit: int) -> bytes | None:
         if declared.isdigit() and int(declared) > limit:
             return None
         chunks, size = [], 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                break
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                return None
-            chunks.append(chunk)
-            if not message.get("more_body"):
-                break
+        try:
+            async with asyncio.timeout(BODY_SECONDS):
+                while True:
+                    message = await receive()
+                    if message["type"] != "http.request":
+                        break
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > limit:
+                        return None
+                    if _held[0] + len(chunk) > BODY_BUDGET:
+                        raise BodyRefused(503, "busy", "The server is holding too many "
+                                          "unfinished bodies; try again")
+                    _held[0] += len(chunk)
+                    chunks.append(chunk)
+                    if not message.get("more_body"):
+                        break
+        except TimeoutError:
+            raise BodyRefused(408, "request_timeout",
+                              f"The body did not arrive within {BODY_SECONDS:g}s") from None
+        finally:
+            _held[0] -= sum(len(c) for c in chunks)
         return b"".join(chunks)
 
     return read

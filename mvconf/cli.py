@@ -21,6 +21,7 @@ from mvconf.commands import COMMANDS  # noqa: E402
 from mvconf.commands.options import State  # noqa: E402
 from mvconf.errors import Interrupted, ManifestError, MvconfError  # noqa: E402
 from mvconf.logs import redact  # noqa: E402
+from mvconf.plan.escape import terminal  # noqa: E402
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -71,14 +72,14 @@ def run(argv: list[str] | None = None) -> int:
         return 1
     except ManifestError as exc:
         for problem in exc.problems:
-            click.echo(str(problem), err=True)
+            click.echo(terminal(str(problem)), err=True)
         click.echo(f"{len(exc.problems)} problem(s) found.", err=True)
         return 1
     except Interrupted as exc:
         click.echo(str(exc), err=True)
         return exc.exit_code
     except MvconfError as exc:
-        click.echo(f"Error: {redact(str(exc))}", err=True)
+        click.echo(f"Error: {terminal(redact(str(exc)))}", err=True)
         return 1
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
@@ -86,7 +87,8 @@ def run(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 1
     except Exception as exc:  # a bug: say so briefly, the traceback only with --debug
-        click.echo(f"Error: unexpected {type(exc).__name__}: {redact(str(exc))}", err=True)
+        click.echo(f"Error: unexpected {type(exc).__name__}: {terminal(redact(str(exc)))}",
+                   err=True)
         if State.debug:
             traceback.print_exc()
         else:

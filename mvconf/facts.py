@@ -32,6 +32,10 @@ MAX_DIDS = 1_000_000
 MAX_DIDS_CEILING = 10_000_000
 
 APP_ID_PATTERN = r"^app_[A-Za-z0-9_-]+$"
+# A DID id as mvconf accepts it from the API (ours; MiniVoice shows `did_123`): a letter or
+# digit, then letters, digits and `_ . : + -`, so an id can never carry a control sequence, a
+# space or a path separator into a terminal, a URL or a journal.
+DID_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,127}$"
 E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
 # In Python, `$` also matches before a final newline: "+15551230000\n" would pass. `\Z` does not.
 APP_ID = re.compile(APP_ID_PATTERN.replace("$", r"\Z"))

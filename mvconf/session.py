@@ -120,13 +120,21 @@ class Session:
             from mvconf.emulator.inprocess import InProcessSender
 
             sender = InProcessSender(self._store, endpoint.headers())
-            yield MiniVoiceClient(sender, retry_timeout=self.conn.retry_timeout)
+            yield MiniVoiceClient(sender, retry_timeout=self.conn.retry_timeout,
+                                  on_retry=self._retrying)
             return
         from mvconf.minivoice.network import open_network_sender
 
         async with open_network_sender(endpoint, self.conn.parallelism,
                                        self.conn.retry_timeout) as sender:
-            yield MiniVoiceClient(sender, retry_timeout=self.conn.retry_timeout)
+            yield MiniVoiceClient(sender, retry_timeout=self.conn.retry_timeout,
+                                  on_retry=self._retrying)
+
+    def _retrying(self, message: str) -> None:
+        """The client has begun retrying: said through the view (a line on stderr)."""
+        warn = getattr(self.view, "warn", None)
+        if warn is not None:
+            warn(message)
 
     def run(self, work: Callable[[MiniVoiceClient], Awaitable[T]]) -> T:
         """Run `work` with this session's client: the command's one event loop."""

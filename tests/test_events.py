@@ -76,13 +76,16 @@ def test_untested_alone_is_not_wrong_and_stdin_array_works(cli, write):
 def test_receive_events_records_posts(tmp_path):
     out = tmp_path / "events.jsonl"
     proc = subprocess.Popen([sys.executable, "-m", "mvconf", "receive-events", "--port", "0",
-                             "--out", str(out)], stdout=subprocess.PIPE, text=True)
+                             "--out", str(out), "--path", "/hooks/minivoice"],
+                            stdout=subprocess.PIPE, text=True)
     try:
         url = proc.stdout.readline().strip().removeprefix("listening on ")
         hook = f"{url}/hooks/minivoice"
         assert httpx.post(hook, json=event("c1", "+15551230002")).status_code == 200
-        assert httpx.post(f"{url}/x", content=b"not json").status_code == 400
-        assert httpx.post(url + "/", json=event("c2", "+15551230003")).status_code == 200
+        assert httpx.post(hook, content=b"not json",
+                          headers={"Content-Type": "application/json"}).status_code == 400
+        assert httpx.post(url + "/", json=event("c9", "+15551230003")).status_code == 404
+        assert httpx.post(hook, json=event("c2", "+15551230003")).status_code == 200
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
@@ -108,7 +111,7 @@ def test_emulator_test_calls_follow_live_routing_and_reach_the_receiver(cli, wri
     receiver = subprocess.Popen([sys.executable, "-m", "mvconf", "receive-events", "--port", "0",
                                  "--out", str(out)], stdout=subprocess.PIPE, text=True)
     try:
-        hook = receiver.stdout.readline().strip().removeprefix("listening on ") + "/hooks"
+        hook = receiver.stdout.readline().strip().removeprefix("listening on ") + "/hooks/minivoice"
 
         async def place(body):
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),

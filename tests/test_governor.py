@@ -1,5 +1,6 @@
-"""The rate governor against a simulated fixed-window limit, on a fake clock: it learns the rate
-from the first 429s and then stays under it, so the run takes close to DIDs / limit."""
+"""The rate governor against simulated fixed-window and token-bucket limits, on a fake clock: it
+learns the rate (not a token bucket's burst) from the first 429s and then stays under it, so the
+run takes close to DIDs / limit."""
 
 from __future__ import annotations
 
@@ -39,6 +40,24 @@ class Simulation:
         return max(1, math.ceil(window + 1 - self.now))
 
 
+class Bucket(Simulation):
+    """A token bucket of `burst` requests refilled at `limit` a second, answering 429 with the
+    wait until the next token (as the emulator's --rate-burst does)."""
+
+    def __init__(self, limit: int, burst: int, latency: float = 0.002):
+        super().__init__(limit, latency)
+        self.burst, self.tokens, self.filled = burst, float(burst), self.now
+
+    def answer(self) -> float | None:
+        self.tokens = min(self.burst, self.tokens + (self.now - self.filled) * self.limit)
+        self.filled = self.now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return None
+        self.throttled += 1
+        return max(0.001, math.ceil((1 - self.tokens) / self.limit * 1000) / 1000)
+
+
 def run_requests(sim: Simulation, governor: RateGovernor, total: int) -> None:
     async def go():
         done = 0
@@ -67,6 +86,27 @@ def test_a_rate_limited_run_takes_close_to_the_least_possible_time(limit):
     assert sim.throttled <= 3  # learnt at once, then kept under the limit
 
 
+@pytest.mark.parametrize("limit, burst, total", [(40, 5, 200), (40, 5, 1000), (200, 20, 2000),
+                                                 (10, 1, 100)])
+def test_a_token_bucket_is_learnt_as_its_rate_not_its_burst(limit, burst, total):
+    sim = Bucket(limit, burst)
+    governor = RateGovernor(clock=sim.clock, sleep=sim.sleep)
+    started = sim.now
+    run_requests(sim, governor, total)
+    elapsed = sim.now - started
+    assert elapsed <= 1.15 * total / limit, (elapsed, sim.throttled, governor.rate)
+    assert governor.rate >= 0.9 * limit
+
+
+def test_a_pause_that_would_pass_the_deadline_is_not_taken():
+    sim = Simulation(1000)
+    governor = RateGovernor(clock=sim.clock, sleep=sim.sleep)
+    governor.throttled(120.0)
+    before = sim.now
+    assert asyncio.run(governor.acquire(deadline=before + 3)) is False
+    assert sim.now == before  # no time spent waiting in vain
+
+
 def test_no_request_is_sent_before_retry_after_has_passed():
     sim = Simulation(1000)
     governor = RateGovernor(clock=sim.clock, sleep=sim.sleep)
@@ -81,3 +121,17 @@ def test_an_unlimited_api_is_never_slowed():
     governor = RateGovernor(clock=sim.clock, sleep=sim.sleep)
     run_requests(sim, governor, 1000)
     assert governor.rate is None and sim.now == pytest.approx(0.3 + 1000 * sim.latency)
+
+
+def test_the_emulators_token_bucket_gives_a_burst_then_its_rate(monkeypatch):
+    from mvconf.emulator.faults import Faults
+
+    now = [100.0]
+    monkeypatch.setattr("mvconf.emulator.faults.time.monotonic", lambda: now[0])
+    faults = Faults(rate_limit=40, rate_burst=5)
+    assert [faults.rate_limited() for _ in range(5)] == [None] * 5  # the burst
+    assert faults.rate_limited() == 0.025  # then the wait for the next token
+    now[0] += 0.025
+    assert faults.rate_limited() is None and faults.rate_limited() == 0.025
+    now[0] += 10  # refilled, but only up to the burst
+    assert [faults.rate_limited() for _ in range(6)] == [None] * 5 + [0.025]

@@ -283,3 +283,261 @@ def test_plan_json_stays_parseable_after_masking(manifest):
     with hostile_server(leaky) as (url, _):
         result = plan(manifest, url, "--format", "json")
     assert json.loads(result.stdout)["summary"]["noop"] == 3
+
+
+# --- round 3: pauses, unreachable hosts, retry notices, encodings, lost answers, odd values
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self):
+        return self.now
+
+    async def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+class Scripted:
+    """A sender answering each request with `answer()`; stops a test that would never end."""
+
+    def __init__(self, answer, clock, cost=0.1):
+        self.answer, self.clock, self.cost, self.sent = answer, clock, cost, 0
+
+    async def send(self, method, path, body=None, headers=None):
+        self.sent += 1
+        if self.sent > 40:
+            raise RuntimeError("the client never gave up")
+        self.clock.now += self.cost
+        return self.answer()
+
+
+def scripted_client(answer, retry_timeout):
+    from mvconf.minivoice.client import MiniVoiceClient
+    from mvconf.minivoice.governor import RateGovernor
+
+    clock = FakeClock()
+    sender = Scripted(answer, clock)
+    governor = RateGovernor(clock=clock, sleep=clock.sleep)
+    return MiniVoiceClient(sender, retry_timeout=retry_timeout, governor=governor,
+                           clock=clock, backoff=1.0), clock
+
+
+def test_a_huge_retry_after_never_outlasts_the_retry_timeout():
+    import asyncio
+
+    from mvconf.errors import ApiError
+    from mvconf.minivoice.transport import Answer
+
+    def limited():
+        return Answer(429, {"retry-after": "1000000000"},
+                      b'{"error": {"code": "rate_limited", "message": "slow"}}')
+
+    client, clock = scripted_client(limited, retry_timeout=3)
+    started = clock.now
+    with pytest.raises(ApiError) as info:
+        asyncio.run(client.get("did_123"))
+    assert "429" in str(info.value) and "--retry-timeout 3" in str(info.value)
+    assert sum(clock.slept) <= 3 and clock.now - started <= 3
+
+
+def test_backoff_pauses_are_cut_to_the_time_left(monkeypatch):
+    import asyncio
+
+    from mvconf.errors import ApiError
+    from mvconf.minivoice.transport import TransportFailed
+
+    def down():
+        raise TransportFailed("the connection was closed by the other side")
+
+    client, clock = scripted_client(down, retry_timeout=5)
+    monkeypatch.setattr(asyncio, "sleep", clock.sleep)  # stamina's pauses, on the fake clock
+    started = clock.now
+    with pytest.raises(ApiError, match="gave up after"):
+        asyncio.run(client.get("did_123"))
+    assert clock.now - started <= 5, clock.slept
+
+
+@pytest.mark.parametrize("where", ["refused", "dns"])
+def test_a_wrong_host_or_port_fails_at_once_without_retrying(manifest, where):
+    if where == "refused":
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    else:
+        url = "https://api.minivoice.invalid"
+    result = invoke("plan", manifest, "--api-url", url, "--retry-timeout", "60",
+                    env={"MINIVOICE_API_KEY": KEY})
+    assert result.code == 1
+    cause = "connection refused" if where == "refused" else "host name was not found"
+    assert cause in result.stderr
+    assert "gave up after" not in result.stderr and "retrying" not in result.stderr
+
+
+def test_retrying_is_said_on_stderr(manifest):
+    failed = []
+
+    def flaky(handler):
+        if not failed:
+            failed.append(1)
+            send_json(handler, 503, {"error": {"code": "unavailable", "message": "later"}})
+            return
+        good(handler)
+
+    with hostile_server(flaky) as (url, _):
+        result = plan(manifest, url, "--retry-timeout", "30", "--parallelism", "1")
+    assert result.code == 0, result.stderr
+    notices = [line for line in result.stderr.splitlines() if "retrying for up to 30s" in line]
+    assert len(notices) == 1 and "503" in notices[0]
+
+
+def gzip_bomb() -> bytes:
+    import gzip
+
+    return gzip.compress(b" " * (64 * 1024 * 1024), compresslevel=9)  # 64 MiB in ~64 KiB
+
+
+def test_a_compressed_answer_is_refused_by_the_direct_sender(manifest):
+    bomb = gzip_bomb()
+
+    def compressed(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Encoding", "gzip")
+        handler.send_header("Content-Length", str(len(bomb)))
+        handler.end_headers()
+        handler.wfile.write(bomb)
+
+    with hostile_server(compressed) as (url, api):
+        result = plan(manifest, url)
+    assert result.code == 1 and "Content-Encoding gzip" in result.stderr
+    assert all(headers.get("Accept-Encoding") == "identity" for _, _, headers in api.requests)
+
+
+def test_a_compressed_answer_is_refused_by_the_httpx_sender():
+    import asyncio
+
+    import httpx
+
+    from mvconf.errors import ApiError
+    from mvconf.minivoice.client import MiniVoiceClient
+    from mvconf.minivoice.http import HttpSender
+
+    bomb = gzip_bomb()
+
+    async def go():
+        transport = httpx.MockTransport(lambda request: httpx.Response(
+            200, headers={"Content-Encoding": "gzip"}, stream=httpx.ByteStream(bomb)))
+        async with httpx.AsyncClient(transport=transport, base_url="https://api") as http:
+            return await MiniVoiceClient(HttpSender(http), retry_timeout=0).get("did_123")
+
+    tracemalloc.start()
+    with pytest.raises(ApiError, match="Content-Encoding gzip"):
+        asyncio.run(go())
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 16 * 1024 * 1024
+
+
+def stateful_api(cut_patch: bool):
+    """A small API that keeps one DID and applies PATCHes; with `cut_patch` the answer to each
+    PATCH is cut off after its first bytes (the write has landed)."""
+    record = did(NUMBERS[0], id="did_1")
+
+    def behave(handler):
+        if handler.command == "PATCH":
+            length = int(handler.headers.get("Content-Length", "0"))
+            record.update(json.loads(handler.rfile.read(length)))
+            if cut_patch:
+                data = json.dumps(record).encode()
+                handler.send_response(200)
+                handler.send_header("Content-Type", "application/json")
+                handler.send_header("Content-Length", str(len(data)))
+                handler.end_headers()
+                handler.wfile.write(data[:10])
+                handler.wfile.flush()
+                handler.close_connection = True
+                return
+        send_json(handler, 200, record)
+
+    return behave, record
+
+
+def test_a_patch_whose_answer_is_cut_off_is_read_back(write, tmp_path):
+    manifest = write("one.yaml", f'version: 1\ndids:\n  - number: "{NUMBERS[0]}"\n'
+                     "    application: app_123\n    route_mode: reject\n")
+    journal = tmp_path / "journal.jsonl"
+    behave, record = stateful_api(cut_patch=True)
+    with hostile_server(behave) as (url, _):
+        result = invoke("apply", manifest, "--api-url", url, "--executor", "api",
+                        "--auto-approve", "--journal", journal, "--retry-timeout", "1",
+                        env={"MINIVOICE_API_KEY": KEY})
+    assert record["route_mode"] == "reject"  # the write landed
+    records = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert [r["outcome"] for r in records if r.get("outcome")] == ["applied"], result.stderr
+    assert result.code == 0, result.stderr
+
+
+def test_an_etag_with_bytes_above_0x7f_is_a_clear_error_and_no_intent(write, tmp_path):
+    manifest = write("one.yaml", f'version: 1\ndids:\n  - number: "{NUMBERS[0]}"\n'
+                     "    application: app_123\n    route_mode: reject\n")
+    journal = tmp_path / "journal.jsonl"
+
+    def tagged(handler):
+        data = json.dumps(did(NUMBERS[0], id="did_1")).encode()
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()  # then an ETag line in raw bytes, as a hostile server may
+        handler.wfile.flush()
+
+    def raw(handler):
+        data = json.dumps(did(NUMBERS[0], id="did_1")).encode()
+        handler.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                            b'ETag: "v\xe91"\r\nContent-Length: ' + str(len(data)).encode()
+                            + b"\r\n\r\n" + data)
+
+    del tagged
+    with hostile_server(raw) as (url, _):
+        result = invoke("apply", manifest, "--api-url", url, "--executor", "api",
+                        "--auto-approve", "--journal", journal, "--retry-timeout", "1",
+                        env={"MINIVOICE_API_KEY": KEY})
+    assert result.code == 1 and "ETag that is not printable ASCII" in result.stderr
+    assert "unexpected" not in result.stderr
+    assert not journal.exists() or "intent" not in journal.read_text()
+
+
+def test_a_did_id_with_control_characters_is_refused(manifest):
+    def escaping(handler):
+        number = handler.path.rsplit("/", 1)[-1]
+        send_json(handler, 200, did(number, id="did_1\x1b]0;owned\x07"))
+
+    with hostile_server(escaping) as (url, _):
+        result = plan(manifest, url)
+    assert result.code == 1 and "malformed DID object (id" in result.stderr
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+
+
+def test_control_characters_from_the_api_are_escaped_in_what_is_shown(manifest):
+    def odd_status(handler):
+        number = handler.path.rsplit("/", 1)[-1]
+        send_json(handler, 200, did(number, status="\x1b[2J\x9bsuspended"))
+
+    with hostile_server(odd_status) as (url, _):
+        result = plan(manifest, url)
+    shown = result.stdout + result.stderr
+    assert "suspended" in shown, shown
+    assert "\x1b" not in shown and "\x9b" not in shown
+
+
+def test_a_hostile_servers_own_failure_never_reaches_the_clis_stderr(manifest):
+    def broken(handler):
+        raise ValueError("the test server itself failed")
+
+    with hostile_server(broken) as (url, recorder):
+        result = plan(manifest, url, "--retry-timeout", "0")
+    assert result.code == 1
+    assert "Traceback" not in result.stderr and "ValueError" not in result.stderr
+    assert any("ValueError" in error for error in recorder.errors)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mvconf.facts import DID_ID_PATTERN
 from mvconf.minivoice.models import LiveDID, parse_did
 
 json_values = st.recursive(
@@ -14,7 +15,8 @@ json_values = st.recursive(
     max_leaves=8)
 optional_text = st.none() | st.text(max_size=12)
 bodies = st.fixed_dictionaries(
-    {"id": st.text(min_size=1, max_size=10), "number_e164": st.just("+15551230000"),
+    {"id": st.from_regex(DID_ID_PATTERN.replace("$", r"\Z")).filter(lambda v: len(v) <= 128),
+     "number_e164": st.just("+15551230000"),
      "status": st.sampled_from(["active", "suspended", "odd"]),
      "route_mode": st.sampled_from(["webhook", "reject", "forward", "teleport"])},
     optional={"customer_id": optional_text, "application_id": optional_text,

@@ -87,8 +87,9 @@ def _big_plan(count: int, hostile: str = ""):
         number = f"+1555{i:07d}"
         desired.append(DesiredDid(number, f"app_{i % 7}", "sip", (f"sip:{hostile}{i}@x.example",),
                                   source=f"dids/{hostile}big.yaml:{i + 3}"))
-        live[number] = LiveDID.model_validate(did(number, app="app_old", mode="webhook",
-                                                  destinations=[], id=f"did_{hostile}{i}"))
+        # model_construct: the client refuses such ids now; rendering must stay inert anyway
+        live[number] = LiveDID.model_construct(**did(number, app="app_old", mode="webhook",
+                                                     destinations=[], id=f"did_{hostile}{i}"))
     plan = make_plan(desired, live, executor=Executor.manual, api_url="https://api.example",
                      created_at="t")
     return plan.model_copy(update={"aliases": {"app_1": "sales", "app_old": "legacy"}})

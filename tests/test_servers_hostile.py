@@ -160,11 +160,13 @@ def test_a_failed_save_undoes_the_change_and_says_so(app, monkeypatch):
 def test_receive_events_is_strict_and_limited(tmp_path):
     out = tmp_path / "events.jsonl"
     receiver = create_receiver(str(out))
-    assert call(receiver, "POST", "/hook", content=b'{"n": NaN}').status_code == 400
-    assert call(receiver, "POST", "/hook", content=b"[" * 50000).status_code == 400
-    assert call(receiver, "POST", "/hook", content=b"x" * (2 * 1024 * 1024)).status_code == 413
-    assert call(receiver, "GET", "/hook").status_code == 405
-    assert call(receiver, "POST", "/hook", json={"event": "call.completed"}).status_code == 200
+    hook, as_json = "/hooks/minivoice", {"Content-Type": "application/json"}
+    assert call(receiver, "POST", hook, content=b'{"n": NaN}', headers=as_json).status_code == 400
+    assert call(receiver, "POST", hook, content=b"[" * 50000, headers=as_json).status_code == 400
+    assert call(receiver, "POST", hook, content=b"x" * (2 * 1024 * 1024),
+                headers=as_json).status_code == 413
+    assert call(receiver, "GET", hook).status_code == 405
+    assert call(receiver, "POST", hook, json={"event": "call.completed"}).status_code == 200
     assert out.read_text().splitlines() == ['{"event":"call.completed"}']
 
 
@@ -241,3 +243,182 @@ def test_schemathesis_finds_no_failure(state_file, tmp_path):
     assert done.returncode == 0, done.stdout[-4000:]
     assert "No issues found" in done.stdout
     assert "Traceback" not in log.read_text()
+
+
+HOOK = "/hooks/minivoice"
+
+
+@pytest.mark.parametrize("path, headers, status", [
+    (HOOK, {"Content-Type": "text/plain"}, 415),  # a browser's cross-origin simple request
+    (HOOK, {"Content-Type": "application/x-www-form-urlencoded"}, 415),
+    (HOOK, {}, 415),
+    ("/anything/else", {"Content-Type": "application/json"}, 404),
+    ("/", {"Content-Type": "application/json"}, 404)])
+def test_receive_events_records_only_json_posts_to_its_one_path(tmp_path, path, headers,
+                                                                status):
+    out = tmp_path / "events.jsonl"
+    receiver = create_receiver(str(out), HOOK)  # --path
+    answer = call(receiver, "POST", path, content=b'{"event": "call.completed"}',
+                  headers=headers)
+    envelope(answer, status)
+    assert out.read_text() == ""
+
+
+def test_receive_events_takes_any_path_without_path(tmp_path):
+    out = tmp_path / "events.jsonl"
+    receiver = create_receiver(str(out))  # SPEC §7: any path
+    assert call(receiver, "POST", "/", json={"event": "a"}).status_code == 200
+    assert call(receiver, "POST", "/x/y", json={"event": "b"}).status_code == 200
+    assert call(receiver, "POST", "/x", content=b"{}",
+                headers={"Content-Type": "text/plain"}).status_code == 415
+    assert out.read_text().count("\n") == 2
+
+
+def test_receive_events_with_a_token_records_only_posts_that_carry_it(tmp_path):
+    out = tmp_path / "events.jsonl"
+    receiver = create_receiver(str(out), token="s3cret-token-value")
+    envelope(call(receiver, "POST", HOOK, json={"event": "a"}), 401, "unauthorized")
+    envelope(call(receiver, "POST", HOOK, json={"event": "b"},
+                  headers={"X-Mvconf-Token": "s3cret-token-valuX"}), 401)
+    good = call(receiver, "POST", HOOK, json={"event": "c"},
+                headers={"X-Mvconf-Token": "s3cret-token-value"})
+    assert good.status_code == 200
+    assert out.read_text().splitlines() == ['{"event":"c"}']
+
+
+def test_after_a_full_disk_the_next_event_has_a_line_of_its_own(tmp_path, monkeypatch):
+    import os
+
+    out = tmp_path / "events.jsonl"
+    receiver = create_receiver(str(out))
+    real_write = os.write
+    calls = []
+
+    def full_disk(fd, data):
+        calls.append(1)
+        if len(calls) == 1:
+            return real_write(fd, bytes(data[:5]))  # part of the line fits
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("mvconf.events.receiver.os.write", full_disk)
+    envelope(call(receiver, "POST", HOOK, json={"event": "lost"}), 503, "not_recorded")
+    monkeypatch.setattr("mvconf.events.receiver.os.write", real_write)
+    assert call(receiver, "POST", HOOK, json={"event": "kept"}).status_code == 200
+    lines = out.read_text().splitlines()
+    assert lines[-1] == '{"event":"kept"}' and len(lines) == 2
+    # and so does the first event of a new receiver on a file left torn
+    out.write_text(out.read_text() + '{"torn"')
+    assert call(create_receiver(str(out)), "POST", HOOK, json={"event": "next"}).status_code \
+        == 200
+    assert out.read_text().splitlines()[-1] == '{"event":"next"}'
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "directory"])
+def test_receive_events_refuses_an_out_that_is_not_a_regular_file(tmp_path, kind):
+    import os
+
+    from .helpers import mvconf
+
+    out = tmp_path / "events"
+    if kind == "fifo":
+        os.mkfifo(out)
+    elif kind == "directory":
+        out.mkdir()
+    else:
+        out = Path("/dev/null")
+    done = mvconf("receive-events", "--port", "0", "--out", out, timeout=60)
+    assert done.returncode == 1, done.stdout
+    assert "regular file" in done.stderr or "is a directory" in done.stderr
+    assert "listening" not in done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def test_a_slow_body_is_answered_408_and_not_held(app, monkeypatch):
+    monkeypatch.setattr("mvconf.asgi.BODY_SECONDS", 0.05)
+
+    async def never_ending():
+        yield b'{"route_mode": '
+        await asyncio.Event().wait()  # the rest never comes
+
+    envelope(call(app[0], "PATCH", "/v1/dids/did_123", content=never_ending()), 408)
+
+
+def test_unfinished_bodies_are_bounded_over_all_requests(app, monkeypatch):
+    import mvconf.asgi
+
+    monkeypatch.setattr("mvconf.asgi.BODY_BUDGET", 100)
+    monkeypatch.setattr(mvconf.asgi, "_held", [90])  # others' unfinished bodies
+    envelope(call(app[0], "PATCH", "/v1/dids/did_123", json={"route_mode": "reject"}), 503,
+             "busy")
+    mvconf.asgi._held[0] = 0
+    assert call(app[0], "PATCH", "/v1/dids/did_123",
+                json={"route_mode": "reject"}).status_code == 200
+
+
+def start_receiver(out, *extra, files=None):
+    """receive-events in its own process; with `files`, its limit of open files."""
+    import resource
+
+    def limit():
+        if files:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (files, files))
+
+    proc = subprocess.Popen([sys.executable, "-m", "mvconf", "receive-events", "--port", "0",
+                             "--out", str(out), *extra], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, preexec_fn=limit)
+    url = proc.stdout.readline().strip().removeprefix("listening on ")
+    assert url.startswith("http://127.0.0.1:"), url
+    return proc, url
+
+
+@pytest.mark.process
+def test_idle_connections_never_keep_a_webhook_out(tmp_path):
+    import socket
+
+    from .helpers import stop
+
+    out = tmp_path / "events.jsonl"
+    proc, url = start_receiver(out, files=1024)
+    port = int(url.rsplit(":", 1)[1])
+    idle = []
+    try:
+        for _ in range(1100):  # more than the server may hold open
+            sock = socket.socket()
+            sock.setblocking(False)
+            sock.connect_ex(("127.0.0.1", port))
+            idle.append(sock)
+        answer = httpx.post(f"{url}{HOOK}", json={"event": "call.completed"}, timeout=60)
+        assert answer.status_code == 200
+    finally:
+        for sock in idle:
+            sock.close()
+        stop(proc)
+    assert out.read_text().splitlines() == ['{"event":"call.completed"}']
+
+
+@pytest.mark.process
+def test_huge_headers_are_refused_before_they_are_held(state_file):
+    import socket
+
+    from .helpers import start, stop
+
+    proc, url = start(state_file([did("+15551230002", id="did_123")]))
+    port = int(url.rsplit(":", 1)[1])
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+            sock.sendall(b"GET /v1/dids/did_123 HTTP/1.1\r\nHost: x\r\nX-Big: ")
+            answer = b""
+            try:
+                for _ in range(2048):  # up to 128 MiB of one header, never ended
+                    sock.sendall(b"a" * 65536)
+            except OSError:
+                pass  # the server closed the connection: expected
+            try:
+                while chunk := sock.recv(65536):
+                    answer += chunk
+            except OSError:
+                pass
+        assert answer.startswith(b"HTTP/1.1 431"), answer[:100]
+        assert peak_rss_mb(proc.pid) < 100
+    finally:
+        stop(proc)

@@ -223,7 +223,7 @@ def test_the_events_check_passes_on_calls_recorded_after_the_wave(write, state_f
     with running_emulator(state) as url, receiving(events) as hook:
         run = waved(manifest, url, journal, "--waves", "2,100%", "--wave-events", events,
                     "--wave-min-calls", "1", "--wave-timeout", "60")
-        person = person_calling(url, hook + "/hooks", journal, 1, 2)
+        person = person_calling(url, hook + "/hooks/minivoice", journal, 1, 2)
         code, out, err = finish(run)
         person.join(10)
         assert code == 0, err

@@ -184,19 +184,22 @@ class ApiExecutor:
         if exc.status == 401:
             self._record(change, before, before, Result.failed, str(exc))
             raise Fatal(str(exc)) from exc
-        if isinstance(exc, ApiUnreachable):  # reading it back would fail the same way
-            self._record(change, before, None, Result.unknown, str(exc))
-            raise Fatal(str(exc)) from exc
-        if not exc.retryable:
+        if exc.status is not None and 400 <= exc.status < 500 and (exc.code is not None
+                                                                   or exc.status == 429):
+            # A refusal in the API's own words: the write did not happen.
             return self._record(change, before, before, Result.failed, str(exc))
-        # A timeout, dropped connection or 5xx after retries: did the write land?
+        # Any other end (no answer, an answer cut off or not readable, a 5xx, after retries):
+        # whether the write landed is read back, not guessed.
         live = await self._read_back(change)
         if matches(change.desired, live):
             return self._record(change, before, after, Result.applied)
         untouched = live is not None and before is not None and all(
             live.compared().get(k) == before.get(k) for k in change.fields)
         result = Result.failed if untouched else Result.unknown
-        return self._record(change, before, live.compared() if live else None, result, str(exc))
+        self._record(change, before, live.compared() if live else None, result, str(exc))
+        if isinstance(exc, ApiUnreachable) and live is None:  # the API is gone: stop
+            raise Fatal(str(exc)) from exc
+        return Done(change, result, str(exc))
 
 
 @dataclass

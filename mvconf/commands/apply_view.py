@@ -19,6 +19,7 @@ from mvconf.commands.console import print_lines, progress
 from mvconf.errors import Interrupted
 from mvconf.plan import render
 from mvconf.plan.change import Change
+from mvconf.plan.escape import terminal
 from mvconf.plan.model import Plan
 from mvconf.plan.steps import steps_for
 
@@ -71,7 +72,7 @@ class TerminalView:
             yield tick
 
     def warn(self, message: str) -> None:
-        click.echo(f"Warning: {message}", err=True)
+        click.echo(f"Warning: {terminal(message)}", err=True)
 
 
 class TerminalApplyView(TerminalView):

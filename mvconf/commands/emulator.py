@@ -17,6 +17,9 @@ from mvconf.commands.options import debug_option
               help="Delay every API response by this much.")
 @click.option("--rate-limit", default=0, type=click.IntRange(0), show_default=True,
               help="Answer 429 beyond N API requests per second (0: no limit).")
+@click.option("--rate-burst", default=0, type=click.IntRange(0), show_default=True,
+              help="Make --rate-limit a token bucket: bursts of up to this many requests, "
+              "refilled at --rate-limit a second (0: one-second fixed windows).")
 @click.option("--fail-rate", default=0.0, type=click.FloatRange(0, 1), show_default=True,
               help="Answer this fraction of API requests with 503.")
 @click.option("--drop-rate", default=0.0, type=click.FloatRange(0, 1), show_default=True,
@@ -30,7 +33,7 @@ from mvconf.commands.options import debug_option
               help="Let test calls (POST /_account/calls) post to webhook URLs that are not on "
               "this machine.")
 @debug_option
-def emulator(state, host, port, latency_ms, rate_limit, fail_rate, drop_rate, seed,
+def emulator(state, host, port, latency_ms, rate_limit, rate_burst, fail_rate, drop_rate, seed,
              read_only, allow_remote_webhooks) -> int:
     """Serve a MiniVoice-compatible API for local work and tests."""
     from mvconf.emulator.app import create_app
@@ -42,7 +45,8 @@ def emulator(state, host, port, latency_ms, rate_limit, fail_rate, drop_rate, se
     log_to_stderr("mvconf.emulator")  # its own problems (a state file that no longer parses)
 
     store = Store(state, lock="mvconf emulator")
-    faults = Faults(latency_ms=latency_ms, rate_limit=rate_limit, fail_rate=fail_rate,
+    faults = Faults(latency_ms=latency_ms, rate_limit=rate_limit, rate_burst=rate_burst,
+                    fail_rate=fail_rate,
                     drop_rate=drop_rate, seed=seed)
     try:
         return serve(create_app(store, faults, read_only=read_only,

@@ -80,7 +80,7 @@ class EmulatorApi:
             await faults.delay()
         wait = faults.rate_limited()
         if wait is not None:
-            return error(429, "rate_limited", "Too many requests", {"retry-after": str(wait)})
+            return error(429, "rate_limited", "Too many requests", {"retry-after": f"{wait:g}"})
         if faults.should_fail():
             return error(503, "service_unavailable", "Service temporarily unavailable")
         customer = self.customer(headers)

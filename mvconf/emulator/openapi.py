@@ -25,7 +25,10 @@ WHY = {
     "403": "Not from this machine (ours)", "404": "Not found",
     "405": "Method not allowed (ours); Allow lists the methods", "409": "Conflict (ours)",
     "412": "If-Match does not match the DID's ETag (ours)",
-    "413": "Request body too large (ours)", "429": "Rate limited (ours); see Retry-After",
+    "413": "Request body too large (ours)",
+    "429": "Rate limited (ours); see Retry-After: whole seconds to the next one-second window, or, "
+           "with the emulator's --rate-burst (ours, a token bucket), the seconds to the next "
+           "token with up to three decimals",
     "502": "The test call's webhook failed (ours)",
     "503": "Unavailable, or the change could not be saved (ours)",
 }

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mvconf.asgi import parse_json
+from mvconf.asgi import BodyRefused, parse_json
 from mvconf.emulator.store import SaveFailed, Store
 from mvconf.jsontext import dumps
 
@@ -64,7 +64,10 @@ async def read_object(source: BodySource) -> dict | Reply:
     if isinstance(source, bytes):
         raw: bytes | None = source if len(source) <= MAX_BODY else None
     else:
-        raw = await source(MAX_BODY)
+        try:
+            raw = await source(MAX_BODY)
+        except BodyRefused as exc:  # too slow, or too many bodies held at once
+            return error(exc.status, exc.code, str(exc))
     if raw is None:
         return error(413, "payload_too_large", f"Request body is larger than {MAX_BODY} bytes")
     try:

@@ -4,9 +4,15 @@ It sends through a `Sender` (transport.py), and every transport failure and erro
 an `ApiError` here and nowhere else. Three rules keep a real API from fooling it:
 
 - Rate limits are the shared `RateGovernor`'s business: a 429 waits, it is not a failed attempt.
-- Transient failures (no answer, 5xx) are retried with stamina's exponential backoff and jitter
+- Transient failures (no answer, 5xx) are retried with stamina, exponential backoff and jitter,
   until `retry_timeout` seconds have passed for that request; the first attempt runs outside
-  stamina, so a run without failures pays nothing for it.
+  stamina, so a run without failures pays nothing for it. The budget is the request's own,
+  from its first attempt: no pause (a backoff, a Retry-After) goes past it; a pause that would
+  is not taken, the request gives up at once. The first retry of a run is said (`on_retry`: a
+  line on stderr), and again at most every `RETRY_NOTICE_SECONDS` while retries go on.
+- A name that does not resolve, a port where nothing listens, a certificate not trusted: before
+  the API has answered anything in this run, these are a wrong URL, not a passing fault, and
+  fail at once.
 - An answer is trusted only when it is what was asked for: JSON, a DID, for the number or id
   asked about. A redirect, a non-JSON body or another number's DID is an error, never retried.
   Anything that echoes the API key is masked before it goes further.
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -28,12 +35,13 @@ from mvconf.jsontext import loads
 from mvconf.logs import contains_secret, redact, redact_data
 from mvconf.minivoice.governor import RateGovernor
 from mvconf.minivoice.models import LiveDID, parse_did
-from mvconf.minivoice.transport import Answer, AnswerTooLarge, Sender, TransportFailed
+from mvconf.minivoice.transport import Answer, AnswerRefused, Sender, TransportFailed
 from mvconf.numbers import to_e164
 
 log = logging.getLogger("mvconf.client")
 MAX_BODY_BYTES = 1024 * 1024
 MAX_RETRY_AFTER = 120.0
+RETRY_NOTICE_SECONDS = 30.0
 
 
 def _stamina():
@@ -62,6 +70,7 @@ class MiniVoiceClient:
         max_backoff: float = 8.0,
         governor: RateGovernor | None = None,
         clock: Callable[[], float] = time.monotonic,
+        on_retry: Callable[[str], None] | None = None,
     ):
         self.sender = sender
         self.retry_timeout = retry_timeout
@@ -69,7 +78,10 @@ class MiniVoiceClient:
         self.max_backoff = max_backoff
         self.governor = governor or RateGovernor(clock=clock)
         self.clock = clock
+        self.on_retry = on_retry
         self.retries = 0
+        self.answered = False  # whether any answer has come in this run
+        self._noticed: float | None = None  # when the last retry notice was given
 
     async def get_by_number(self, number: str) -> LiveDID | None:
         """The DID with this E.164 number, or None when the account has no such DID (404)."""
@@ -107,56 +119,82 @@ class MiniVoiceClient:
                     none_on_404: bool = False,
                     headers: dict[str, str] | None = None) -> tuple[Any, str | None]:
         """The parsed body (None for a 404 not_found when `none_on_404`) and the ETag."""
+        started = self.clock()
+        deadline = started + max(0.0, self.retry_timeout)
         try:
-            return await self._governed(method, path, what, json, none_on_404, headers)
+            return await self._governed(method, path, what, json, none_on_404, headers,
+                                        deadline)
         except ApiError as exc:
             if not _transient(exc):
                 raise
             first = exc
         if self.retry_timeout <= 0:  # --retry-timeout 0: no retries
             raise _gave_up(first, 1, 0.0) from None
-        log.debug("%s: %s; retrying for up to %gs", what, first, self.retry_timeout)
-        started, attempts = self.clock(), 1
+        attempts = 1
+        self._notice(what, first)
+
+        def pause(exc: BaseException) -> bool | float:
+            """stamina's hook: the pause before the next attempt, or False to give up (the
+            pause would pass the deadline)."""
+            if not _transient(exc):
+                return False
+            wait = min(self.max_backoff, self.backoff * 2 ** min(attempts - 1, 30))
+            wait += random.uniform(0, self.backoff)  # noqa: S311 (jitter, not a secret)
+            if self.clock() + wait >= deadline:
+                return False
+            return wait
+
         stamina = _stamina()
         try:
-            async for attempt in stamina.retry_context(
-                    on=_transient, attempts=None, timeout=self.retry_timeout,
-                    wait_initial=self.backoff, wait_max=self.max_backoff,
-                    wait_jitter=self.backoff):
+            async for attempt in stamina.retry_context(on=pause, attempts=None, timeout=None):
                 with attempt:
                     if attempt.num == 1:
                         raise first  # already tried: let stamina wait before the next one
                     attempts += 1
                     self.retries += 1
                     return await self._governed(method, path, what, json, none_on_404,
-                                                headers)
+                                                headers, deadline)
         except ApiError as exc:
             if not _transient(exc):
                 raise
             raise _gave_up(exc, attempts, self.clock() - started) from None
         raise AssertionError("unreachable")
 
-    async def _governed(self, method, path, what, body, none_on_404,
-                        headers) -> tuple[Any, str | None]:
-        """One attempt: sent when the governor allows, sent again after each 429."""
+    def _notice(self, what: str, error: ApiError) -> None:  # `error` names `what` already
+        """Say that retrying has begun: once, then at most every RETRY_NOTICE_SECONDS."""
+        log.debug("%s: %s; retrying for up to %gs", what, error, self.retry_timeout)
+        now = self.clock()
+        if self.on_retry is None or (self._noticed is not None
+                                     and now - self._noticed < RETRY_NOTICE_SECONDS):
+            return
+        self._noticed = now
+        self.on_retry(f"{error}; retrying for up to {self.retry_timeout:g}s (--retry-timeout)")
+
+    async def _governed(self, method, path, what, body, none_on_404, headers,
+                        deadline: float) -> tuple[Any, str | None]:
+        """One attempt: sent when the governor allows, sent again after each 429, until
+        `deadline` (a pause that would end after it is not taken)."""
         governor = self.governor
-        deadline = self.clock() + self.retry_timeout
         while True:
-            if not governor.open():
-                await governor.acquire()
+            if not governor.open() and not await governor.acquire(deadline):
+                wait = governor.paused_until - self.clock()
+                raise ApiError(f"{what}: still rate limited (429): the API asks for a pause "
+                               f"({wait:.0f}s) longer than what is left of --retry-timeout "
+                               f"{self.retry_timeout:g}s", status=429, transient=False)
             try:
                 answer = await self.sender.send(method, path, body, headers)
             except TransportFailed as exc:
-                raise ApiUnreachable(f"{what}: {exc}") from None
-            except AnswerTooLarge as exc:
+                # Before any answer, a wrong host or port is a wrong URL: no retrying.
+                final = exc.unreachable and not self.answered
+                raise ApiUnreachable(f"{what}: {exc}",
+                                     transient=False if final else None) from None
+            except AnswerRefused as exc:
                 raise ApiError(f"{what}: {exc}", transient=False) from None
+            self.answered = True
             if answer.status != 429:
                 governor.accepted()
-                return _interpret(answer, what, none_on_404), answer.headers.get("etag")
+                return _interpret(answer, what, none_on_404), _etag(answer, what)
             governor.throttled(_retry_after(answer))
-            if self.clock() >= deadline:
-                raise ApiError(f"{what}: still rate limited (429) after {self.retry_timeout:g}s",
-                               status=429, transient=False)
 
 
 def _same_id(did: LiveDID, did_id: str, what: str) -> LiveDID:
@@ -164,6 +202,16 @@ def _same_id(did: LiveDID, did_id: str, what: str) -> LiveDID:
         raise ApiError(f"{what}: the API answered with another DID ({did.id}); the answer is "
                        "not trusted", transient=False)
     return did
+
+
+def _etag(answer: Answer, what: str) -> str | None:
+    """The answer's ETag, which a write sends back as If-Match: visible ASCII only (RFC 9110
+    §8.8.3 allows bytes above 0x7F, but they cannot be sent back unchanged and shown safely)."""
+    tag = answer.headers.get("etag")
+    if tag is not None and not (tag.isascii() and tag.isprintable()):
+        raise ApiError(f"{what}: the API answered with an ETag that is not printable ASCII "
+                       f"({ascii(tag)[:80]}); the answer is not trusted", transient=False)
+    return tag
 
 
 def _gave_up(exc: ApiError, attempts: int, seconds: float) -> ApiError:

@@ -12,7 +12,8 @@ proxy rules are not repeated here.
 
 The same guards as the httpx sender: an overall deadline per request besides per-step timeouts
 (a body that drips a byte at a time still ends), answers counted as they arrive and cut off at
-the size limit, no redirects followed (a 3xx is handed back as it is), no compression asked for.
+the size limit, no redirects followed (a 3xx is handed back as it is), no compression asked
+for, and an answer in any Content-Encoding but identity refused before its body is read.
 """
 
 from __future__ import annotations
@@ -28,7 +29,14 @@ import h11
 
 from mvconf.jsontext import dumps
 from mvconf.logs import redact
-from mvconf.minivoice.transport import Answer, AnswerTooLarge, TransportFailed, network_cause
+from mvconf.minivoice.transport import (
+    Answer,
+    AnswerTooLarge,
+    TransportFailed,
+    check_encoding,
+    network_cause,
+    unreachable,
+)
 
 READ_BYTES = 65536
 log = logging.getLogger("mvconf.http")  # --debug: each exchange, never a header
@@ -113,8 +121,9 @@ class DirectSender:
             raise TransportFailed(f"cannot reach the MiniVoice API at {self.host}: the answer "
                                   f"is not valid HTTP ({why})") from None
         except OSError as exc:  # refused, reset, DNS, TLS (ssl.SSLError is an OSError)
-            raise TransportFailed(f"cannot reach the MiniVoice API at {self.host}: "
-                                  f"{network_cause(exc)}") from None
+            cause = network_cause(exc)
+            raise TransportFailed(f"cannot reach the MiniVoice API at {self.host}: {cause}",
+                                  unreachable=unreachable(cause)) from None
         finally:
             if kept is None and connection is not None:
                 connection.close()  # anything unfinished: never reused
@@ -177,6 +186,7 @@ class DirectSender:
         return Answer(response.status_code, _headers(response), b"".join(chunks))
 
     def _check_declared(self, response: h11.Response) -> None:
+        check_encoding(_headers(response))
         for name, value in response.headers:
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
                 raise AnswerTooLarge(f"the API answer is {int(value)} bytes, more than the "

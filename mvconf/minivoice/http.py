@@ -30,6 +30,8 @@ from mvconf.minivoice.transport import (
     Answer,
     AnswerTooLarge,
     TransportFailed,
+    check_encoding,
+    unreachable,
 )
 from mvconf.minivoice.transport import network_cause as transport_cause
 
@@ -58,8 +60,9 @@ class HttpSender:
         except httpx.TimeoutException:
             raise TransportFailed(f"{self.host} did not answer in time (timeout)") from None
         except httpx.TransportError as exc:
-            raise TransportFailed(f"cannot reach the MiniVoice API at {self.host}: "
-                                  f"{network_cause(exc)}") from None
+            cause = network_cause(exc)
+            raise TransportFailed(f"cannot reach the MiniVoice API at {self.host}: {cause}",
+                                  unreachable=unreachable(cause)) from None
         except httpx.HTTPError as exc:  # an answer that could not be read, for one
             raise TransportFailed(f"the request to {self.host} failed "
                                   f"({type(exc).__name__})") from None
@@ -81,6 +84,9 @@ class HttpSender:
             await response.aclose()
 
     async def _read(self, response: httpx.Response) -> bytes:
+        """The body as sent: an answer in any Content-Encoding but identity is refused before
+        its body is read (httpx would inflate a gzip bomb), so aiter_bytes decodes nothing."""
+        check_encoding(response.headers)
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
             raise AnswerTooLarge(f"the API answer is {int(declared)} bytes, more than the "

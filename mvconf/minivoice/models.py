@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from mvconf.errors import ApiError
-from mvconf.facts import COMPARED
+from mvconf.facts import COMPARED, DID_ID_PATTERN
 
 __all__ = ["COMPARED", "LiveDID", "parse_did"]
 
@@ -22,7 +22,7 @@ class LiveDID(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    id: str
+    id: Annotated[str, StringConstraints(pattern=DID_ID_PATTERN)]  # Rust regex: $ ends it
     customer_id: str | None = None
     application_id: str | None = None
     number_e164: str

@@ -42,12 +42,46 @@ class Sender(Protocol):
         sender's own); raise TransportFailed when no answer came."""
 
 
-class TransportFailed(Exception):
-    """No answer: the connection failed or the API did not answer in time."""
+class AnswerRefused(Exception):
+    """An answer came, but the sender would not read it: not retried."""
 
 
-class AnswerTooLarge(Exception):
+class AnswerTooLarge(AnswerRefused):
     """An answer came, but it was larger than the client will hold; it was cut off unread."""
+
+
+class TransportFailed(Exception):
+    """No answer: the connection failed or the API did not answer in time. `unreachable`: the
+    cause is one that asking again will not change (the name is not in DNS, nothing listens on
+    the port, the certificate is not trusted), unless the API was answering before."""
+
+    def __init__(self, message: str, *, unreachable: bool = False):
+        super().__init__(message)
+        self.unreachable = unreachable
+
+
+DNS = "the host name was not found (DNS)"
+REFUSED = "connection refused"
+UNTRUSTED = "TLS failure: the certificate was not accepted"
+
+
+def unreachable(cause: str) -> bool:
+    """Whether `network_cause`'s words name a cause that sending again will not change."""
+    return cause in (DNS, REFUSED) or cause.startswith(UNTRUSTED)
+
+
+class BadEncoding(AnswerRefused):
+    """An answer in a Content-Encoding other than identity: never decoded (a small compressed
+    body can stand for gigabytes), refused unread."""
+
+
+def check_encoding(headers: Mapping[str, str]) -> None:
+    """Raise BadEncoding unless the answer is sent as it is (no Content-Encoding, or identity)."""
+    encoding = headers.get("content-encoding", "").strip().lower()
+    if encoding and encoding != "identity":
+        shown = ascii(encoding)[1:-1][:40]
+        raise BadEncoding(f"the API answered with Content-Encoding {shown}; mvconf asks for "
+                          "and reads only uncompressed answers (identity)")
 
 
 def network_cause(exc: BaseException,
@@ -58,11 +92,11 @@ def network_cause(exc: BaseException,
     while current is not None and id(current) not in seen:
         seen.add(id(current))
         if isinstance(current, socket.gaierror):
-            return "the host name was not found (DNS)"
+            return DNS
         if isinstance(current, ConnectionRefusedError):
-            return "connection refused"
+            return REFUSED
         if isinstance(current, ssl.SSLCertVerificationError):
-            return f"TLS failure: the certificate was not accepted ({current.verify_message})"
+            return f"{UNTRUSTED} ({current.verify_message})"
         if isinstance(current, ssl.SSLError):
             return f"TLS failure ({current.reason or type(current).__name__})"
         if isinstance(current, timeouts):
@@ -72,9 +106,9 @@ def network_cause(exc: BaseException,
         current = current.__cause__ or current.__context__
     text = str(exc)
     if "name" in text.lower() and "resolution" in text.lower():
-        return "the host name was not found (DNS)"
+        return DNS
     if "refused" in text.lower():
-        return "connection refused"
+        return REFUSED
     if "ssl" in text.lower() or "certificate" in text.lower():
         return "TLS failure"
     return f"connection failed ({type(exc).__name__})"
