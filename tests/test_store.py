@@ -57,3 +57,32 @@ def test_yaml_state_files_load(tmp_path):
     store = store_of(tmp_path, "api_keys:\n  - {key: k, customer_id: c}\ndids: []\n",
                      name="state.yaml")
     assert store.first_key() == "k"
+
+
+def test_a_yaml_state_file_is_read_with_the_manifests_bounds(tmp_path):
+    with pytest.raises(InputError, match="nested too deeply"):
+        store_of(tmp_path, "[" * 100_000 + "]" * 100_000 + "\n", name="state.yaml")
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}" if i > 1 else "*a"] * 10) + "]\n"
+        for i in range(1, 9))
+    with pytest.raises(InputError, match="expand to too much"):
+        store_of(tmp_path, bomb, name="state.yaml")
+
+
+def test_a_hand_edit_made_before_a_save_wins_over_the_save(tmp_path):
+    import asyncio
+    import os
+
+    from mvconf.emulator.store import SaveFailed
+
+    store = store_of(tmp_path, {"api_keys": [KEY], "dids": [
+        {"id": "d1", "number_e164": "+15551230001"}]})
+    edited = json.loads(store.path.read_text())
+    edited["dids"][0]["route_mode"] = "reject"
+    store.path.write_text(json.dumps(edited))  # a person simulates drift
+    os.utime(store.path, ns=(1, 1))
+    store.update(store.dids["d1"], {"application_id": "app_9"})
+    with pytest.raises(SaveFailed, match="edited on disk"):
+        asyncio.run(store.commit())
+    assert store.find_number("+15551230001")["route_mode"] == "reject"
+    assert json.loads(store.path.read_text())["dids"][0]["route_mode"] == "reject"

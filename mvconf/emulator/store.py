@@ -193,6 +193,15 @@ class Store:
                 raise SaveFailed(self._lost_why)
             if self._saved >= wanted:
                 return  # a save that started after our change already covered it
+            if self._signature() != self._seen and self._bad_seen != self._signature():
+                # A person edited the file since it was read or written: their edit wins. The
+                # changes not yet saved are undone, the file is loaded again, the write fails.
+                self._revert()
+                self._lost, self._lost_why = self._changed, ("the state file was edited on "
+                                                             "disk meanwhile; it was loaded again")
+                self._saved = self._changed
+                self.refresh()
+                raise SaveFailed(self._lost_why)
             covered, text = self._changed, self._render()
             try:
                 await asyncio.to_thread(write_atomic, self.path, text)
@@ -242,12 +251,19 @@ def _read_state(path: Path) -> dict:
     except UnicodeDecodeError:
         raise InputError(f"cannot read emulator state file {path}: not UTF-8 text") from None
     try:
-        if path.suffix in (".yaml", ".yml"):
-            from ruamel.yaml import YAML
+        if path.suffix in (".yaml", ".yml"):  # as manifests are read: bounded depth and
+            from mvconf.manifest.yamlpos import YamlProblem, load_located  # alias expansion
 
-            data = YAML(typ="safe").load(text)
+            try:
+                located = load_located(text)
+            except YamlProblem as exc:
+                raise InputError(f"emulator state file {path}:{exc.line}:{exc.column}: "
+                                 f"{exc.message}") from None
+            data = located.data if located is not None else None
         else:
             data = json.loads(text)
+    except InputError:
+        raise
     except Exception as exc:  # any parse failure is bad input, said plainly
         raise InputError(f"emulator state file {path} is not valid JSON/YAML: {exc}") from None
     return _check_state(path, data)
