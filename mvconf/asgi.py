@@ -9,11 +9,16 @@ so slow or unfinished bodies cannot fill memory however many there are."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from starlette.types import Receive, Scope, Send
-
 from mvconf.jsontext import loads
+
+# The ASGI callables' types (ASGI 3.0), written here rather than taken from a framework.
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
 
 
 def parse_json(raw: bytes) -> Any:

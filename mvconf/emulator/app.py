@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from starlette.types import Receive, Scope, Send
-
-from mvconf.asgi import body_reader, request_headers, send_reply
+from mvconf.asgi import Receive, Scope, Send, body_reader, request_headers, send_reply
 from mvconf.emulator.api import EmulatorApi
 from mvconf.emulator.faults import Faults
 from mvconf.emulator.replies import error

@@ -21,9 +21,16 @@ import logging
 import os
 import stat
 
-from starlette.types import Receive, Scope, Send
-
-from mvconf.asgi import BodyRefused, body_reader, parse_json, request_headers, send_reply
+from mvconf.asgi import (
+    BodyRefused,
+    Receive,
+    Scope,
+    Send,
+    body_reader,
+    parse_json,
+    request_headers,
+    send_reply,
+)
 from mvconf.emulator.replies import error, ok
 
 MAX_BODY = 1024 * 1024
