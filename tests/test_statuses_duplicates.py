@@ -45,3 +45,13 @@ def test_import_takes_numbers_by_the_rules_of_validate(cli, state_file):
     for given in ("4155551000", "+1 415 555 1000", "tel:+14155551000"):
         result = cli("import", given, "--emulator", state)
         assert result.code == 1 and "E.164" in result.stderr and repr(given) in result.stderr
+
+
+def test_a_duplicate_is_reported_even_when_the_first_entry_has_a_type_error(cli, write):
+    a = write("a.yaml", 'version: 1\ndids:\n  - {number: "+15551230002", application: app_1, '
+              "route_mode: bogus}\n")
+    b = write("b.yaml", 'version: 1\ndids:\n  - {number: "+15551230002", application: app_1, '
+              "route_mode: webhook}\n")
+    result = cli("validate", a.parent)
+    assert result.code == 1 and "bogus" in result.stderr
+    assert f"{b}:3:" in result.stderr and f"is also managed at {a}:3" in result.stderr

@@ -7,7 +7,7 @@ import os
 import re
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -30,6 +30,9 @@ class LoadedFile:
     located: Located
     dids: list[tuple[int, DidSpec]]
     _lines: list[str] | None = None
+    # (index, number, environments) of entries too wrong to check further: their numbers are
+    # still checked for repeats (validate reports every problem of every DID)
+    invalid: list[tuple[int, str, object]] = field(default_factory=list)
 
     def where(self, *path: object) -> tuple[int, int]:
         return self.located.position(tuple(path))
@@ -174,8 +177,11 @@ def _salvage(path: str, located: Located, errors: list) -> LoadedFile | None:
             bad.add(index)
     manifest = header
     dids = []
+    invalid = []
     for i, item in enumerate(located.data.get("dids") or []):
         if i in bad:
+            if isinstance(item, dict) and isinstance(item.get("number"), str):
+                invalid.append((i, item["number"], item.get("environments")))
             continue
         if i in unknown:
             item = {k: v for k, v in item.items() if k not in unknown[i]}
@@ -183,7 +189,7 @@ def _salvage(path: str, located: Located, errors: list) -> LoadedFile | None:
             dids.append((i, DidSpec.model_validate(item)))
         except ValidationError:
             continue  # already reported
-    return LoadedFile(path, manifest, located, dids)
+    return LoadedFile(path, manifest, located, dids, invalid=invalid)
 
 
 def _salvage_header(data: dict, errors: list) -> ManifestFile | None:

@@ -77,6 +77,16 @@ def load_manifests(paths: list[str], strict: bool = False, scope: Scope | None =
     for loaded in files:
         if not _in_scope(loaded, loaded.manifest.environments, scope, problems, ()):
             continue
+        for index, number, names in loaded.invalid:  # reported already; repeats still count
+            if isinstance(names, list) and scope.environment is not None and \
+                    scope.environment not in names:
+                continue
+            if number in numbers:
+                line, col = loaded.where("dids", index, "number")
+                problems.append(Problem(loaded.path, line, col,
+                                        f"number {number} is also managed at {numbers[number]}"))
+            else:
+                numbers[number] = f"{loaded.path}:{loaded.where('dids', index)[0]}"
         for index, spec in loaded.dids:
             if not _in_scope(loaded, spec.environments, scope, problems, ("dids", index)):
                 continue
