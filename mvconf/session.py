@@ -30,7 +30,7 @@ from mvconf.apply.rollback import changed_records
 from mvconf.apply.view import ApplyView, ReadView, Tick
 from mvconf.clock import utc_now
 from mvconf.connection import Connection
-from mvconf.errors import ApiError, ConfigError, Interrupted
+from mvconf.errors import ApiError, ConfigError, Interrupted, MvconfError
 from mvconf.facts import MAX_DIDS
 from mvconf.lockfile import RunLock
 from mvconf.manifest import DesiredDid, Scope, load_manifests
@@ -283,7 +283,8 @@ class Session:
         plan = retarget(plan, executor, keep)
         opts.reviewed = True
         opts.judge_undo = self._judge_undo(opts)
-        findings = saved_plan_findings(plan, policy_of(self.context), clock.today())
+        findings = saved_plan_findings(plan, policy_of(self.context), clock.today(),
+                                       self._granted())
         enforce("apply", findings)  # SPEC §15: judged again, before connecting
 
         async def work(client: MiniVoiceClient, journal: Journal) -> int:
@@ -292,12 +293,26 @@ class Session:
 
         return self._journaled(opts, view, work)
 
+    def _granted(self) -> dict[str, set[tuple[str, str, str]]]:
+        """The policy exceptions the project's manifests grant, by number: the only ones a saved
+        plan or a journal may be applied under (their files can be edited). Without a project
+        that names its manifests, none."""
+        paths = self.context.manifest_paths(()) if self.context.project else []
+        if not paths:
+            return {}
+        try:
+            dids = load_manifests(paths, scope=self.scope).dids
+        except MvconfError:
+            return {}
+        return {d.number: {(g.rule, g.reason, g.expires) for g in d.exceptions}
+                for d in dids if d.exceptions}
+
     def _judge_undo(self, opts: ApplyOptions) -> Callable[[Plan, Journal], None]:
         """The undo of a failed wave is judged as `mvconf rollback` is (SPEC §15, §17)."""
 
         def judge(plan: Plan, journal: Journal) -> None:
             enforce("rollback", rollback_findings(plan, policy_of(self.context), clock.today(),
-                                                  opts.journal), journal)
+                                                  opts.journal, self._granted()), journal)
 
         return judge
 
@@ -316,7 +331,7 @@ class Session:
                              environment=self.environment)
             show(plan)
             enforce("rollback", rollback_findings(plan, policy_of(self.context), clock.today(),
-                                                  opts.journal), journal)
+                                                  opts.journal, self._granted()), journal)
             return await apply_plan(plan, client, journal, opts, view)
 
         return self._journaled(opts, view, work)

@@ -526,29 +526,31 @@ def test_the_ascii_fast_path_of_invisible_problem_agrees_with_each_character(tex
     assert (invisible_problem(text) is not None) == slow
 
 
-def test_rollback_accepts_an_exception_the_journal_recorded(cli, write, state_file, tmp_path,
-                                                            monkeypatch):
+def test_rollback_honours_a_journal_exception_only_while_the_manifests_grant_it(
+        cli, write, state_file, tmp_path, monkeypatch):
+    """A journal can be edited: an exception recorded there counts only if the project's
+    manifests still grant it (SPEC §15: exceptions live in the manifests)."""
+    monkeypatch.chdir(tmp_path)
+    grants = exception_yaml() + exception_yaml(rule="MV103", reason="FR").split("\n", 1)[1]
     excepted = ('version: 1\ndids:\n  - number: "+14155550100"\n    application: app_123\n'
-                '    route_mode: forward\n    destinations: ["+33891123456"]\n'
-                + exception_yaml() + exception_yaml(rule="MV103", reason="FR").split("\n", 1)[1])
-    path = write("dids.yaml", excepted)
+                '    route_mode: forward\n    destinations: ["+33891123456"]\n' + grants)
+    path = write("dids/dids.yaml", excepted)
     state = premium_state(state_file)
     journal = tmp_path / "j.jsonl"
     args = ("--emulator", state, "--executor", "api", "--auto-approve", "--journal", journal,
             "--allow-mass-change")
     assert cli("apply", path, *args).code == 0
-    write("dids.yaml", 'version: 1\ndids:\n  - number: "+14155550100"\n'
-          "    application: app_123\n    route_mode: webhook\n")
+    webhook = ('version: 1\ndids:\n  - number: "+14155550100"\n    application: app_123\n'
+               "    route_mode: webhook\n")
+    write("dids/dids.yaml", webhook)
     assert cli("apply", path, *args).code == 0
+    refused = cli("rollback", *args)  # no project: the journal's word alone is not enough
+    assert refused.code == 1 and "rollback refused" in refused.stderr
+    (tmp_path / "mvconf.toml").write_text('manifests = ["dids"]\n')
+    write("dids/dids.yaml", webhook + grants)  # the manifests still grant it
     restored = cli("rollback", *args)
     assert restored.code == 0, restored.stderr
     assert live(state)["+14155550100"]["destinations"] == ["+33891123456"]
-    monkeypatch.setattr(clock, "today", lambda: datetime.date(2027, 3, 2))  # expired since
-    assert cli("apply", write("dids.yaml", 'version: 1\ndids:\n  - number: "+14155550100"\n'
-                              "    application: app_123\n    route_mode: webhook\n"),
-               *args).code == 0
-    refused = cli("rollback", *args)
-    assert refused.code == 1 and "rollback refused" in refused.stderr
 
 
 def test_a_finding_on_default_destinations_is_placed_in_defaults(cli, write):
@@ -609,3 +611,41 @@ def test_plan_and_apply_judge_with_their_environments_policy(cli, write, state_f
     applied = cli("apply", "--env", "staging", "--executor", "api", "--auto-approve")
     assert applied.code == 0, applied.stderr
     assert live(state)["+14155550100"]["destinations"] == ["+33891123456"]
+
+
+@pytest.mark.parametrize("destination, rule", [
+    ("sip:%39%31%31@pbx.example.com", "MV102"),  # RFC 3261: the same as sip:911@
+    ("sip:9-1-1@pbx.example.com", "MV102"),
+    ("sip:%2B1911@pbx.example.com", "MV102"),
+    ("sip:desk@pbx.example.com;maddr=198.51.100.7", "MV104"),
+    ("sip:desk@pbx.example.com?Route=%3Csip:evil.example.org;lr%3E", "MV104"),
+    ("sip:desk@evil.example.org;x=@pbx.example.com", "MV104"),
+    ("sip:desk@a..pbx.example.com", "MV104"),
+])
+def test_disguised_sip_destinations_are_judged_as_a_server_reads_them(cli, write, destination,
+                                                                       rule):
+    path = write("d.yaml", 'version: 1\ndids:\n  - number: "+14155550100"\n'
+                 '    application: app_123\n    route_mode: sip\n'
+                 f'    destinations: ["{destination}"]\n')
+    project = write("mvconf.toml", '[policy]\nallowed_sip_domains = ["pbx.example.com"]\n')
+    result = cli("validate", path, "--project", project)
+    assert result.code == 1 and f"{rule} error" in result.stderr, result.stderr
+
+
+def test_112_and_911_are_emergency_numbers_for_a_non_geographic_did(cli, write):
+    path = write("d.yaml", 'version: 1\ndids:\n  - number: "+80012345678"\n'
+                 '    application: app_123\n    route_mode: sip\n'
+                 '    destinations: ["sip:112@pbx.example.com"]\n')
+    result = cli("validate", path)
+    assert result.code == 1 and "MV102 error" in result.stderr
+
+
+def test_an_invalid_number_does_not_decide_the_region_of_its_neighbours(cli, write):
+    project = write("mvconf.toml", '[policy]\nallowed_countries = ["RE"]\n')
+    path = write("d.yaml", 'version: 1\ndids:\n'
+                 '  - {number: "+262262123456", application: app_1, route_mode: forward, '
+                 'destinations: ["+262639085348"]}\n'
+                 '  - {number: "+262262123457", application: app_1, route_mode: forward, '
+                 'destinations: ["+262639012345"]}\n')
+    result = cli("validate", path, "--project", project)
+    assert "+262639012345 is in YT, not in allowed_countries" in result.stderr

@@ -27,12 +27,24 @@ def enforce(command: str, findings: list[dict[str, Any]], journal: Journal | Non
                     granted.append(item)
 
 
-def saved_plan_findings(plan: Plan, config: PolicyConfig,
-                        today: datetime.date) -> list[dict[str, Any]]:
+Grants = dict[str, set[tuple[str, str, str]]]  # number -> (rule, reason, expires)
+
+
+def only_granted(recorded: dict[str, list[Granted]], allowed: Grants) -> dict[str, list[Granted]]:
+    """The recorded exceptions that the manifests grant too. A saved plan or a journal can be
+    edited (and a checksum recomputed): an exception counts only where it is reviewed, in the
+    manifests (SPEC §15)."""
+    return {number: kept for number, grants in recorded.items()
+            if (kept := [g for g in grants
+                         if (g.rule, g.reason, g.expires) in allowed.get(number, set())])}
+
+
+def saved_plan_findings(plan: Plan, config: PolicyConfig, today: datetime.date,
+                        allowed: Grants) -> list[dict[str, Any]]:
     """A saved plan's changes judged again with today's settings; the only exceptions are those
-    the plan recorded (covered by its checksum), and only while they are still in force."""
-    return [f.to_data() for f in change_findings(plan.changes, config, today,
-                                                 granted_in_findings(plan.policy))]
+    the plan recorded that the manifests still grant, and only while they are in force."""
+    granted = only_granted(granted_in_findings(plan.policy), allowed)
+    return [f.to_data() for f in change_findings(plan.changes, config, today, granted)]
 
 
 def journal_granted(path: str, numbers: set[str]) -> dict[str, list[Granted]]:
@@ -54,7 +66,7 @@ def journal_granted(path: str, numbers: set[str]) -> dict[str, list[Granted]]:
 
 
 def rollback_findings(plan: Plan, config: PolicyConfig, today: datetime.date,
-                      journal_path: str) -> list[dict[str, Any]]:
+                      journal_path: str, allowed: Grants) -> list[dict[str, Any]]:
     numbers = {c.number for c in plan.changes if c.is_change}
-    return [f.to_data() for f in change_findings(plan.changes, config, today,
-                                                 journal_granted(journal_path, numbers))]
+    granted = only_granted(journal_granted(journal_path, numbers), allowed)
+    return [f.to_data() for f in change_findings(plan.changes, config, today, granted)]

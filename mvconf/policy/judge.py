@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import re
 from collections.abc import Callable, Iterable
 from functools import lru_cache
+from urllib.parse import unquote
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType, shortnumberinfo
@@ -58,20 +60,26 @@ def region_of(number: str) -> str | None:
                 phonenumbers.region_code_for_number(parsed) if regions else None) or \
                 phonenumbers.region_code_for_country_code(parsed.country_code)
             found = None if found == "ZZ" else found
+        if parsed is not None and not phonenumbers.is_valid_number(parsed):
+            return found  # an invalid number's region is a guess: never one for its prefix
         if len(_BY_PREFIX) > 65536:
             _BY_PREFIX.clear()
         _BY_PREFIX[prefix] = found
     return found
 
 
+# Reach emergency services from any mobile phone in the world (GSM), whatever the region.
+EVERYWHERE = ("112", "911")
+
+
 def _emergency(dialled: str, regions: Iterable[str | None]) -> str | None:
     """The first of `regions` where `dialled` is exactly an emergency number. Exactly: as a
     prefix (`connects_to_emergency_number`) every extension 1120-1129 of a French PBX would be
-    one."""
+    one. 112 and 911 are emergency numbers everywhere (a non-geographic +800 DID included)."""
     for region in dict.fromkeys(regions):
         if region and shortnumberinfo.is_emergency_number(dialled, region):
             return region
-    return None
+    return "from any mobile phone" if dialled in EVERYWHERE else None
 
 
 def _forward(destination: str, did_region: str | None, config: PolicyConfig) -> tuple[Raw, ...]:
@@ -120,6 +128,25 @@ def sip_parts(uri: str) -> tuple[str | None, str]:
     return user, host.lower().rstrip(".")
 
 
+_VISUAL = re.compile(r"[-.() ]")  # visual separators of a dialled number (RFC 3966)
+_HOST = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}"
+                   r"[a-z0-9])?$|^[0-9a-f:.]+$")
+
+
+def _reroutes(uri: str) -> str | None:
+    """Why a SIP URI may send calls somewhere other than its host: a maddr parameter, headers
+    (a Route), or more than one @ (parsers differ on which host counts)."""
+    match = SIP_URI.match(uri)
+    rest = unquote(match.group(2) if match else uri).lower()
+    if "maddr=" in rest:
+        return "it has a maddr parameter"
+    if "?" in rest:
+        return "it has headers (?...)"
+    if rest.count("@") > 1:
+        return "it has more than one @"
+    return None
+
+
 def host_allowed(host: str, allowed: Iterable[str]) -> bool:
     for pattern in allowed:
         if pattern.startswith("*."):
@@ -142,7 +169,8 @@ def _sip(uri: str, did_region: str | None, config: PolicyConfig) -> tuple[Raw, .
     found: list[Raw] = []
     user, host = sip_parts(uri)
     what = f"SIP destination {uri}"
-    if user:
+    if user:  # as a SIP server reads it: %-escapes decoded, visual separators dropped
+        user = _VISUAL.sub("", unquote(user))
         dialled, regions = user, [did_region]
         if user.startswith("+"):  # an E.164 user part: judged in its own country too
             parsed = _parse(user)
@@ -154,7 +182,13 @@ def _sip(uri: str, did_region: str | None, config: PolicyConfig) -> tuple[Raw, .
             if hit:
                 found.append(("MV102", f"{what}: its user part {user} is an emergency number "
                               f"({hit})"))
-    if config.allowed_sip_domains is not None:
+    elsewhere = _reroutes(uri)
+    if elsewhere:
+        found.append(("MV104", f"{what}: {elsewhere}, so where calls go cannot be judged from "
+                      "its host"))
+    elif not _HOST.match(host or ""):
+        found.append(("MV104", f"{what}: host {host or '(none)'} is not a host name or address"))
+    elif config.allowed_sip_domains is not None:
         if not host_allowed(host, config.allowed_sip_domains):
             found.append(("MV104", f"{what}: host {host or '(none)'} is not in "
                           f"allowed_sip_domains ({', '.join(config.allowed_sip_domains)})"))
