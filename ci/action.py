@@ -48,11 +48,14 @@ class Refused(Exception):
     """An input the action will not run with; the message says why."""
 
 
+INPUTS = {"MVCONF_REQUIRE_CHECKSUM": "require-reviewed-checksum"}  # the action's own names
+
+
 def flag(name: str, default: str) -> bool:
     value = os.environ.get(name, default)
     if value not in ("true", "false"):
-        raise Refused(f"{name.removeprefix('MVCONF_').lower().replace('_', '-')} must be true "
-                      f"or false, not {value!r}")
+        shown = INPUTS.get(name, name.removeprefix("MVCONF_").lower().replace("_", "-"))
+        raise Refused(f"{shown} must be true or false, not {value!r}")
     return value == "true"
 
 

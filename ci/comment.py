@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from forge import ForgeError, GitHub, GitLab  # noqa: E402
 
 MARKER = "<!-- mvconf-plan -->"
-TAG = re.compile(r"^<!-- mvconf-checksum:([A-Za-z0-9_-]{0,64}):([0-9a-f]{64}) -->$", re.M)
+TAG = re.compile(r"^<!-- mvconf-checksum:([A-Za-z0-9_-]{0,64}):([0-9a-f]{64}) -->\r?$", re.M)
 ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 LIMIT = 65_000
 MAX_INPUT = 1_000_000

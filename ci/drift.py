@@ -45,9 +45,14 @@ def body(environment: str, plan: str, run_url: str) -> str:
     return head + plan
 
 
+def _first_line(text: str) -> str:
+    """An issue body's first line, whatever its line ending (a body edited in the web editor
+    is saved with CRLF)."""
+    return text.split("\n", 1)[0].rstrip("\r").strip()
+
+
 def sync(forge, environment: str, plan: str, code: int, run_url: str = "") -> str:
-    mine = [i for i in forge.issues() if i["body"].startswith(marker(environment) + "\n")
-            or i["body"] == marker(environment)]
+    mine = [i for i in forge.issues() if _first_line(i["body"]) == marker(environment)]
     opened = [i for i in mine if i["open"]]
     if code == 2:
         text = body(environment, plan, run_url)

@@ -59,6 +59,8 @@ class GitHub:
             yield from (item for item in batch if isinstance(item, dict))
             if len(batch) < PER_PAGE:
                 return
+        raise ForgeError(f"{path.split('?')[0]}: more than {MAX_PAGES * PER_PAGE} items; stopped "
+                         "rather than act on a partial list (a duplicate could be made)")
 
     def login(self) -> str:
         if self._login is None:
@@ -146,6 +148,8 @@ class GitLab:
             yield from (item for item in batch if isinstance(item, dict))
             if len(batch) < PER_PAGE:
                 return
+        raise ForgeError(f"{url.split('?')[0]}: more than {MAX_PAGES * PER_PAGE} items; stopped "
+                         "rather than act on a partial list (a duplicate could be made)")
 
     def user(self) -> int:
         if self._user is None:

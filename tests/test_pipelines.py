@@ -496,3 +496,16 @@ def test_the_gitlab_validate_job_fails_while_its_environments_differ_from_mvconf
         assert done.returncode == 1
         assert "defines the environments production staging, the pipeline lists staging" \
             in done.stderr
+
+
+def test_a_drift_issue_edited_in_the_web_editor_is_still_ours(tmp_path):
+    """The web editor saves a body with CRLF: the marker line is still the marker."""
+    repo = project(tmp_path)
+    edited = {"number": 7, "title": "drift", "state": "open", "user": BOT,
+              "body": "<!-- mvconf-drift:staging -->\r\nedited by a maintainer\r\n"}
+    fake, state = fake_gh(tmp_path, {"me": BOT, "issues": [edited]})
+    done, out, _ = action(tmp_path, repo, state, fake, command="drift", environment="staging",
+                          args="--executor api", github={"GITHUB_EVENT_NAME": "schedule"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "updated #7" in done.stdout
+    assert [i["number"] for i in gh_state(state)["issues"] if i["user"] == BOT] == [7]
