@@ -102,12 +102,18 @@ def unsafe_reason(path: Path) -> str | None:
     mvconf (or root) and not be writable by group or others; a directory others may write
     must be sticky (as /tmp is), so that they cannot replace the file."""
     uid = os.geteuid()
-    for item, kind in ((path, "is"), (path.parent, "is in a directory")):
-        info = item.stat()
+    real = Path(os.path.realpath(path))  # a symlink's target is what is read
+    items = [(path.parent, "is in a directory"), (real, "is"), (real.parent, "is in a directory")]
+    if path.is_symlink():
+        items.insert(0, (path, "is"))
+    for item, kind in dict.fromkeys(items):
+        info = item.lstat() if item.is_symlink() else item.stat()
         if info.st_uid not in (uid, 0):
             return f"{kind} owned by another user (uid {info.st_uid})"
         writable = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
-        if writable and not (item is not path and info.st_mode & stat.S_ISVTX):
+        if item.is_symlink():
+            continue  # a link's own mode means nothing; its owner was checked
+        if writable and not (kind != "is" and info.st_mode & stat.S_ISVTX):
             who = "group and others" if writable == stat.S_IWGRP | stat.S_IWOTH else (
                 "its group" if writable == stat.S_IWGRP else "others")
             return f"{kind} writable by {who}"

@@ -134,3 +134,38 @@ def test_right_answers_through_25_percent_503s_and_a_rate_limit(state_file):
     result, retries = run(go())
     assert {n: d.id for n, d in result.items()} == {n: f"did_{i}" for i, n in enumerate(numbers)}
     assert retries > 0
+
+
+SECRET = "sk_live_ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+
+@pytest.mark.parametrize("headers", [
+    {"Content-Encoding": SECRET},  # shown lower-cased and cut, it once slipped the mask
+    [(b"etag", ("A" * 60 + SECRET).encode() + b"\xff")],
+])
+def test_a_header_that_echoes_the_key_is_masked_before_it_is_cut(headers):
+    from mvconf.logs import register_secret
+
+    register_secret(SECRET)
+    client = client_for(lambda r: httpx.Response(200, json=GOOD, headers=headers))
+    with pytest.raises(ApiError) as caught:
+        run(client.get("did_123"))
+    shown = str(caught.value)
+    assert SECRET[:12].lower() not in shown.lower() and "***" in shown
+
+
+def test_a_429_with_a_tiny_retry_after_gives_up_within_the_retry_timeout():
+    limited = httpx.Response(429, headers={"Retry-After": "0.0000001"},
+                             json={"error": {"code": "rate_limited", "message": "slow"}})
+    time = FakeTime()
+    sent = []
+
+    def handler(request):
+        sent.append(1)
+        return limited
+
+    client = client_for(handler, time)
+    client.retry_timeout = 3
+    with pytest.raises(ApiError, match="rate limited"):
+        run(client.get("did_123"))
+    assert len(sent) <= 3 / 0.02 + 10  # paced, and over once --retry-timeout is spent

@@ -67,3 +67,31 @@ def test_the_project_executor_setting_and_the_journal_it_moved(write, state_file
                   ".mvconf/journal.jsonl")
     assert back.code == 0, back.stderr  # through the API: the project's executor setting
     assert "1 applied" in back.stdout
+
+
+def test_a_port_out_of_range_is_a_clear_url_error(write, state_file):
+    from .helpers import invoke
+
+    manifest, _ = many(write, state_file, 1)
+    for url in ("http://127.0.0.1:99999", "http://127.0.0.1:abc"):
+        result = invoke("plan", manifest, "--api-url", url, env={"MINIVOICE_API_KEY": KEY})
+        assert result.code == 1 and "has a port that is not a number" in result.stderr
+
+
+def test_a_symlinked_project_file_is_judged_by_its_target(tmp_path, monkeypatch, write):
+    import os
+
+    from .helpers import invoke
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)  # anyone may replace what is in here
+    (shared / "mvconf.toml").write_text("max_dids = 5\n")
+    project = tmp_path / "proj"
+    project.mkdir()
+    os.symlink(shared / "mvconf.toml", project / "mvconf.toml")
+    write("proj/dids.yaml", 'version: 1\ndids:\n  - {number: "+15551230002", application: '
+          "app_1, route_mode: webhook}\n")
+    monkeypatch.chdir(project)
+    result = invoke("validate", "dids.yaml")
+    assert result.code == 1 and "writable by" in result.stderr

@@ -15,7 +15,7 @@ from mvconf.apply.stale import check_stale
 from mvconf.apply.view import ApplyView
 from mvconf.apply.waves import ROLLBACK, WavedExecutor, WavePlan
 from mvconf.clock import utc_now
-from mvconf.errors import Interrupted, PlanError
+from mvconf.errors import Interrupted, MvconfError, PlanError
 from mvconf.minivoice.client import MiniVoiceClient, read_many
 from mvconf.plan.change import Action, Change, Executor
 from mvconf.plan.model import Plan, require_checksum
@@ -124,7 +124,7 @@ async def apply_plan(plan: Plan, client: MiniVoiceClient, journal: Journal,
         journal.close()
     view.summary(report)
     if waved:
-        view.waves_summary(waved.run)
+        view.waves_summary(waved.run, undoing=not opts.stop.is_set())
         if waved.run.failed and opts.waves.on_failure == ROLLBACK and not opts.stop.is_set():
             await undo_run(journal, client, opts, view)
     if opts.stop.signum is not None:
@@ -153,5 +153,11 @@ async def undo_run(journal: Journal, client: MiniVoiceClient, opts: ApplyOptions
     again = replace(opts, reviewed=True, checksum=None, waves=None, command="rollback",
                     baseline_managed=chosen.managed)
     if opts.judge_undo is not None:
-        opts.judge_undo(plan, undo)  # the routing policy holds for an undo too
+        try:
+            opts.judge_undo(plan, undo)  # the routing policy holds for an undo too
+        except MvconfError as exc:
+            raise type(exc)(f"{exc} The undo of the failed wave was refused, so the "
+                            f"{len(chosen.records)} DID(s) this run changed keep their new "
+                            "values; fix what the policy refuses, then `mvconf rollback`.") \
+                from None
     return await apply_plan(plan, client, undo, again, view)

@@ -61,7 +61,7 @@ class ApplyView(ReadView, Protocol):
 
     def wave_checked(self, result: WaveResult) -> None: ...
 
-    def waves_summary(self, run: WaveRun) -> None:
+    def waves_summary(self, run: WaveRun, undoing: bool = True) -> None:
         """Each wave with its check's verdict, and which failed and why."""
 
     def rolling_back(self, count: int) -> None:

@@ -145,13 +145,16 @@ class TerminalApplyView(TerminalView):
     def wave_checked(self, result: WaveResult) -> None:
         print_lines([wave_line(result)])
 
-    def waves_summary(self, run: WaveRun) -> None:
+    def waves_summary(self, run: WaveRun, undoing: bool = True) -> None:
         lines = [("Waves:", "bold")] + [wave_line(r) for r in run.results]
         failed = run.failed
         if failed is not None:
             then = ("every DID this run changed is being restored to its values before the run"
-                    if run.on_failure == "rollback" else "the DIDs changed so far are left as "
-                    "they are (--on-check-failure stop); `mvconf rollback` restores them")
+                    if run.on_failure == "rollback" and undoing else
+                    "it was interrupted before the undo; `mvconf rollback` restores every DID "
+                    "this run changed" if run.on_failure == "rollback" else
+                    "the DIDs changed so far are left as they are (--on-check-failure stop); "
+                    "`mvconf rollback` restores them")
             lines.append((f"Wave {failed.index}'s check failed, so the apply stopped: {then}.",
                           "bold red"))
         print_lines(lines)

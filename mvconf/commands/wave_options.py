@@ -34,7 +34,8 @@ def wave_options(func):
     @click.option("--wave-min-calls", default=1, show_default=True, type=click.IntRange(1),
                   help="Calls each DID of a wave needs in --wave-events after the wave.")
     @click.option("--wave-timeout", default=600.0, show_default=True,
-                  type=click.FloatRange(0, 86400), help="Seconds a wave's checks may take.")
+                  type=click.FloatRange(0, 86400, min_open=True),
+                  help="Seconds a wave's checks may take (more than 0).")
     @click.option("--wave-wait", default=0.0, show_default=True,
                   type=click.FloatRange(0, 86400), help="Seconds to wait before checking a wave.")
     @click.option("--on-check-failure", type=click.Choice(ON_FAILURE), default="rollback",

@@ -195,6 +195,9 @@ class MiniVoiceClient:
                 governor.accepted()
                 return _interpret(answer, what, none_on_404), _etag(answer, what)
             governor.throttled(_retry_after(answer))
+            if self.clock() >= deadline:  # however short the pauses asked for
+                raise ApiError(f"{what}: still rate limited (429) after --retry-timeout "
+                               f"{self.retry_timeout:g}s", status=429, transient=False)
 
 
 def _same_id(did: LiveDID, did_id: str, what: str) -> LiveDID:
@@ -210,7 +213,8 @@ def _etag(answer: Answer, what: str) -> str | None:
     tag = answer.headers.get("etag")
     if tag is not None and not (tag.isascii() and tag.isprintable()):
         raise ApiError(f"{what}: the API answered with an ETag that is not printable ASCII "
-                       f"({ascii(tag)[:80]}); the answer is not trusted", transient=False)
+                       f"({ascii(redact(tag))[:80]}); the answer is not trusted",
+                       transient=False)
     return tag
 
 
@@ -257,6 +261,9 @@ def _envelope(answer: Answer) -> tuple[str | None, str | None]:
             redact(str(message))[:1000] if message is not None else None)
 
 
+MIN_RETRY_AFTER = 0.02
+
+
 def _retry_after(answer: Answer) -> float | None:
     value = answer.headers.get("retry-after")
     if not value:
@@ -273,7 +280,8 @@ def _retry_after(answer: Answer) -> float | None:
         seconds = parsed.timestamp() - time.time()
     if seconds != seconds:  # NaN
         return None
-    return min(max(0.0, seconds), MAX_RETRY_AFTER)
+    # At least 20 ms: a pause of nothing would have a run send 429s back to back.
+    return min(max(MIN_RETRY_AFTER, seconds), MAX_RETRY_AFTER)
 
 
 def _api_error(answer: Answer, what: str) -> ApiError:

@@ -112,6 +112,11 @@ def _check_url(url: str) -> None:
         raise ConfigError(f"the API URL {url!r} must be an http(s) URL such as {DEFAULT_URL}")
     if parts.username or parts.password:
         raise ConfigError("the API URL must not contain credentials; use MINIVOICE_API_KEY")
+    try:
+        parts.port  # noqa: B018  (urllib checks the port only when it is asked for)
+    except ValueError:
+        raise ConfigError(f"the API URL {url!r} has a port that is not a number from 0 to "
+                          "65535") from None
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigError(f"refusing plain http to {parts.hostname}: the API key would travel "
                           "unencrypted; use https (plain http is allowed to loopback only)")

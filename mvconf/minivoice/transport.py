@@ -77,9 +77,12 @@ class BadEncoding(AnswerRefused):
 
 def check_encoding(headers: Mapping[str, str]) -> None:
     """Raise BadEncoding unless the answer is sent as it is (no Content-Encoding, or identity)."""
-    encoding = headers.get("content-encoding", "").strip().lower()
+    given = headers.get("content-encoding", "").strip()
+    encoding = given.lower()
     if encoding and encoding != "identity":
-        shown = ascii(encoding)[1:-1][:40]
+        from mvconf.logs import redact
+
+        shown = ascii(redact(given))[1:-1][:40]  # masked before it is cut or changed
         raise BadEncoding(f"the API answered with Content-Encoding {shown}; mvconf asks for "
                           "and reads only uncompressed answers (identity)")
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field
 
 from mvconf.errors import PlanError
+from mvconf.facts import MAX_DIDS_CEILING
 from mvconf.jsontext import dumps, loads
 from mvconf.manifest.values import change_problem
 from mvconf.plan.change import ACTIONS, Action, Change, Executor, FieldDiff
@@ -38,7 +39,7 @@ class PlanScope(BaseModel):
     changed_since: str
     revision: str
     read: Annotated[int, Field(ge=0)]
-    unchanged: Annotated[int, Field(ge=0, le=100_000_000)]
+    unchanged: Annotated[int, Field(ge=0, le=MAX_DIDS_CEILING)]  # what a journal can record
 
     def checksummed(self) -> bytes:
         """What the plan's checksum covers: the commit and the counts, not how the revision
