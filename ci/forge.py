@@ -25,6 +25,21 @@ PER_PAGE = 100
 ACTIONS_BOT = "github-actions[bot]"
 
 
+
+def pages(call, path: str, label: str) -> Iterator[dict]:
+    """Every item of a paged list (GitHub and GitLab page alike), or an error: never a partial
+    list, on which the drift job could open a duplicate."""
+    joiner = "&" if "?" in path else "?"
+    for page in range(1, MAX_PAGES + 1):
+        batch = call("GET", f"{path}{joiner}per_page={PER_PAGE}&page={page}") or []
+        if not isinstance(batch, list):
+            raise ForgeError(f"{label} {path.split('?')[0]}: not a list")
+        yield from (item for item in batch if isinstance(item, dict))
+        if len(batch) < PER_PAGE:
+            return
+    raise ForgeError(f"{path.split('?')[0]}: more than {MAX_PAGES * PER_PAGE} items; stopped "
+                     "rather than act on a partial list (a duplicate could be made)")
+
 class ForgeError(Exception):
     """GitHub or GitLab refused or failed a call; the message says which."""
 
@@ -51,16 +66,7 @@ class GitHub:
             raise ForgeError(f"gh api {method} {path}: not JSON") from exc
 
     def pages(self, path: str) -> Iterator[dict]:
-        joiner = "&" if "?" in path else "?"
-        for page in range(1, MAX_PAGES + 1):
-            batch = self.call("GET", f"{path}{joiner}per_page={PER_PAGE}&page={page}") or []
-            if not isinstance(batch, list):
-                raise ForgeError(f"gh api GET {path}: not a list")
-            yield from (item for item in batch if isinstance(item, dict))
-            if len(batch) < PER_PAGE:
-                return
-        raise ForgeError(f"{path.split('?')[0]}: more than {MAX_PAGES * PER_PAGE} items; stopped "
-                         "rather than act on a partial list (a duplicate could be made)")
+        return pages(self.call, path, "gh api GET")
 
     def login(self) -> str:
         if self._login is None:
@@ -140,16 +146,7 @@ class GitLab:
             raise ForgeError(f"GitLab {method} {url.split('?')[0]}: {exc}") from exc
 
     def pages(self, url: str) -> Iterator[dict]:
-        joiner = "&" if "?" in url else "?"
-        for page in range(1, MAX_PAGES + 1):
-            batch = self.call("GET", f"{url}{joiner}per_page={PER_PAGE}&page={page}") or []
-            if not isinstance(batch, list):
-                raise ForgeError(f"GitLab GET {url}: not a list")
-            yield from (item for item in batch if isinstance(item, dict))
-            if len(batch) < PER_PAGE:
-                return
-        raise ForgeError(f"{url.split('?')[0]}: more than {MAX_PAGES * PER_PAGE} items; stopped "
-                         "rather than act on a partial list (a duplicate could be made)")
+        return pages(self.call, url, "GitLab GET")
 
     def user(self) -> int:
         if self._user is None:
