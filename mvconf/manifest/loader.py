@@ -6,6 +6,7 @@ import difflib
 import os
 import re
 import stat
+from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,20 @@ MAX_FILE_BYTES = 16 * 1024 * 1024
 SUFFIXES = (".yaml", ".yml")
 
 
+class _Lines:
+    """The lines of `text` by number, cut out when asked for."""
+
+    def __init__(self, text: str, starts: array):
+        self.text, self.starts = text, starts
+
+    def __len__(self) -> int:
+        return len(self.starts) - (1 if self.starts[-1] == len(self.text) else 0)
+
+    def __getitem__(self, number: int) -> str:
+        end = self.starts[number + 1] if number + 1 < len(self.starts) else len(self.text)
+        return self.text[self.starts[number]:end].rstrip("\r\n")
+
+
 @dataclass
 class LoadedFile:
     """A file whose header is valid, with its valid DIDs by index (the others were reported)."""
@@ -29,13 +44,23 @@ class LoadedFile:
     manifest: ManifestFile
     located: Located
     dids: list[tuple[int, DidSpec]]
-    _lines: list[str] | None = None
+    _lines: array | None = None
     # (index, number, environments) of entries too wrong to check further: their numbers are
     # still checked for repeats (validate reports every problem of every DID)
     invalid: list[tuple[int, str, object]] = field(default_factory=list)
 
     def where(self, *path: object) -> tuple[int, int]:
         return self.located.position(tuple(path))
+
+    def lines(self) -> _Lines | None:
+        """The file's lines by number (None once its text is not kept)."""
+        text = self.located.text
+        if text is None:
+            return None
+        if self._lines is None:  # where each line starts: 4 bytes a line, not a string each
+            self._lines = array("L", [0])
+            self._lines.extend(m.end() for m in re.finditer("\n", text))
+        return _Lines(text, self._lines)
 
     def find(self, entry: tuple, needle: str, key: str | None = None) -> tuple[int, int]:
         """Where `needle` is first written inside `entry` (a DID or `defaults`), after `key`
@@ -46,9 +71,7 @@ class LoadedFile:
         text = self.located.text
         if text is None:
             return start, column
-        if self._lines is None:
-            self._lines = text.splitlines()
-        lines = self._lines
+        lines = self.lines()
         end = len(lines)
         if isinstance(entry[-1], int):
             following = self.where(*entry[:-1], entry[-1] + 1)[0]
