@@ -9,6 +9,7 @@ from typing import Any
 from mvconf.plan.change import Action, Change
 from mvconf.plan.model import Plan
 from mvconf.plan.safety import describe
+from mvconf.policy import printable
 
 SYMBOLS = {Action.update: "~", Action.missing: "!", Action.blocked: "!", Action.conflict: "x"}
 STYLES = {Action.update: "yellow", Action.missing: "red", Action.blocked: "red",
@@ -17,11 +18,6 @@ WORDS = [(Action.update, "to update"), (Action.missing, "missing"), (Action.bloc
          (Action.conflict, "in conflict"), (Action.noop, "unchanged")]
 
 Line = tuple[str, str | None]  # text, rich style
-
-
-def printable(text: str) -> str:
-    """Text with its control characters written as escapes, for a terminal or a log."""
-    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text)
 
 
 def value(v: Any) -> str:
