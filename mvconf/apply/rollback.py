@@ -38,10 +38,9 @@ def changed_records(path: str, last: int | None, api_url: str,
         if record is None:
             bad.append(number)
             continue
-        if not (record["phase"] == "outcome" and record.get("outcome") in CHANGED):
+        if not _changed(record):
             continue
-        if record.get("api_url") not in (None, api_url) or \
-                record.get("environment") not in (None, environment):
+        if not _ours(record, api_url, environment):
             if record.get("api_url"):
                 others.add(str(record["api_url"]))
             continue
@@ -78,12 +77,21 @@ def changed_records(path: str, last: int | None, api_url: str,
                      sum(1 for r in chosen if r.get("api_url") is None))
 
 
+def _changed(record: dict) -> bool:
+    """An applied or confirmed outcome: a change a rollback can undo."""
+    return record["phase"] == "outcome" and record.get("outcome") in CHANGED
+
+
+def _ours(record: dict, api_url: str, environment: str | None) -> bool:
+    """Made against this API and environment (records that name none are older mvconf's)."""
+    return record.get("api_url") in (None, api_url) and \
+        record.get("environment") in (None, environment)
+
+
 def _done(path: str, api_url: str, environment: str | None):
-    """(line, record) of the applied or confirmed outcomes made against this API, streamed."""
+    """(line, record) of the changes made against this API, streamed."""
     for number, record in scan_journal(path):
-        if record is not None and record["phase"] == "outcome" and \
-                record.get("outcome") in CHANGED and record.get("api_url") in (None, api_url) \
-                and record.get("environment") in (None, environment):
+        if record is not None and _changed(record) and _ours(record, api_url, environment):
             yield number, record
 
 
