@@ -16,7 +16,7 @@ from mvconf.errors import InputError, ManifestError, MvconfError
 from mvconf.facts import TAKES_DESTINATIONS
 from mvconf.files import write_output
 from mvconf.importer import entries, fields_of, why_not
-from mvconf.manifest import DesiredDid, Scope, load_manifests
+from mvconf.manifest import DesiredDid, Manifests, Scope, load_manifests
 from mvconf.manifest.edit import entry_map, new_manifest
 from mvconf.manifest.loader import read_text
 from mvconf.manifest.splice import Entry, ManifestText, find_entry
@@ -77,13 +77,14 @@ def accept_drift(read: Read, into: str, wanted: list[str], scope: Scope, echo: E
     compared with what was read before the account was, so an edit made meanwhile is never
     overwritten. `project`: the project's manifest paths, for aliases and for numbers managed
     outside `into`."""
-    others = {name: _with_project_aliases(other, project) for name, other in
-              (others or {}).items()}
-    scope = _with_project_aliases(scope, project)
+    whole = _project_manifests(project, scope)  # read once: aliases, names, other files
+    others = {name: _with_aliases(other, _project_manifests(project, other))
+              for name, other in (others or {}).items()}
+    scope = _with_aliases(scope, whole)
     loaded = load_manifests([into], scope=scope)
     before = {path: read_text(path) for path in loaded.files}
-    elsewhere = _managed_outside(project or [], into, scope)
-    names = {**names_from(project or [], scope), **loaded.names(),
+    elsewhere = _managed_outside(whole, into)
+    names = {**(whole.names() if whole else {}), **loaded.names(),
              **{v: k for k, v in scope.applications.items()}}
     kept = {name: _desired_in(into, other, name) for name, other in others.items()}
     managed = {d.number: d for d in loaded.dids}
@@ -133,16 +134,22 @@ def accept_drift(read: Read, into: str, wanted: list[str], scope: Scope, echo: E
     return code
 
 
-def _with_project_aliases(scope: Scope, project: list[str] | None) -> Scope:
+def _project_manifests(project: list[str] | None, scope: Scope) -> Manifests | None:
+    """The whole project's manifests in `scope`, when it names them and they load."""
+    if not project:
+        return None
+    try:
+        return load_manifests(project, scope=scope)
+    except MvconfError:
+        return None
+
+
+def _with_aliases(scope: Scope, whole: Manifests | None) -> Scope:
     """`scope` with the aliases the whole project defines (some may live outside `into`); the
     environment's own still win."""
-    if not project:
+    if whole is None:
         return scope
-    try:
-        aliases = load_manifests(project, scope=scope).aliases
-    except MvconfError:
-        return scope
-    return dataclasses.replace(scope, applications={**aliases, **scope.applications})
+    return dataclasses.replace(scope, applications={**whole.aliases, **scope.applications})
 
 
 def _desired_in(into: str, scope: Scope, name: str) -> dict[str, DesiredDid]:
@@ -153,13 +160,9 @@ def _desired_in(into: str, scope: Scope, name: str) -> dict[str, DesiredDid]:
                          f"({exc.problems[0]}); fix that first") from None
 
 
-def _managed_outside(project: list[str], into: str, scope: Scope) -> dict[str, str]:
+def _managed_outside(whole: Manifests | None, into: str) -> dict[str, str]:
     """Numbers the project's manifests manage in files outside `into`: number -> source."""
-    if not project:
-        return {}
-    try:
-        dids = load_manifests(project, scope=scope).dids
-    except MvconfError:
+    if whole is None:
         return {}
     root = os.path.realpath(into)
 
@@ -167,7 +170,7 @@ def _managed_outside(project: list[str], into: str, scope: Scope) -> dict[str, s
         path = os.path.realpath(source.rpartition(":")[0])
         return path == root or path.startswith(root + os.sep)
 
-    return {d.number: d.source for d in dids if not inside(d.source)}
+    return {d.number: d.source for d in whole.dids if not inside(d.source)}
 
 
 def _doc(docs: dict[str, ManifestText], before: dict[str, str], absent: set[str],
