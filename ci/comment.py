@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from forge import ForgeError, GitHub, GitLab  # noqa: E402
+from forge import ForgeError, GitHub, open_forge  # noqa: E402
 
 MARKER = "<!-- mvconf-plan -->"
 TAG = re.compile(r"^<!-- mvconf-checksum:([A-Za-z0-9_-]{0,64}):([0-9a-f]{64}) -->\r?$", re.M)
@@ -122,8 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             command.add_argument("--body-file")
     args = parser.parse_args(argv)
     try:
-        forge = GitHub(args.repo) if args.where.startswith("github") else \
-            GitLab(args.api_url, args.project, os.environ.get("MVCONF_GITLAB_TOKEN", ""))
+        forge = open_forge(args.where.startswith("github"), args)
         if args.where.endswith("checksum"):
             found = reviewed_checksum(forge, args.sha, args.environment)
             print(found or "")

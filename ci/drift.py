@@ -14,14 +14,13 @@ Anything else: the plan failed; the issue is left as it is and this exits 1.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from forge import ForgeError, GitHub, GitLab  # noqa: E402
+from forge import ForgeError, open_forge  # noqa: E402
 
 PLAN_MARKER = "<!-- mvconf-plan -->"
 ENV_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
@@ -97,8 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     if not ENV_NAME.fullmatch(args.environment):
         parser.error("--environment: not an environment name")
     try:
-        forge = GitHub(args.repo) if args.where == "github" else \
-            GitLab(args.api_url, args.project, os.environ.get("MVCONF_GITLAB_TOKEN", ""))
+        forge = open_forge(args.where == "github", args)
         plan = Path(args.plan).read_text(encoding="utf-8")[:1_000_000] \
             if args.exit_code == 2 else ""
         print(f"mvconf drift {args.environment}: "

@@ -199,3 +199,11 @@ class GitLab:
 
     def note_issue(self, key: int, body: str) -> None:
         self.call("POST", f"{self.base}/issues/{key}/notes", {"body": body})
+
+
+def open_forge(github: bool, args) -> GitHub | GitLab:
+    """The forge a script's arguments name: GitHub through `gh` (--repo), or GitLab's API
+    (--api-url, --project) with the token in MVCONF_GITLAB_TOKEN."""
+    if github:
+        return GitHub(args.repo)
+    return GitLab(args.api_url, args.project, os.environ.get("MVCONF_GITLAB_TOKEN", ""))
