@@ -107,11 +107,14 @@ def require_regular(path: str | os.PathLike, what: str) -> bool:
     return True
 
 
-def open_regular(path: str | os.PathLike, what: str, *, append: bool = False):
-    """A binary handle on the regular file `path`, for reading (or appending, creating it). A
-    FIFO is opened without blocking and refused, like a device or a directory; InputError names
-    `what` and `path`. FileNotFoundError (when reading) is left to the caller."""
-    flags = (os.O_WRONLY | os.O_APPEND | os.O_CREAT) if append else os.O_RDONLY
+def open_regular(path: str | os.PathLike, what: str, *, append: bool = False,
+                 readable: bool = False):
+    """A binary handle on the regular file `path`, for reading (or appending, creating it, and
+    with `readable` reading it too). A FIFO is opened without blocking and refused, like a
+    device or a directory; InputError names `what` and `path`. FileNotFoundError (when
+    reading) is left to the caller."""
+    access = os.O_RDWR if readable else os.O_WRONLY
+    flags = (access | os.O_APPEND | os.O_CREAT) if append else os.O_RDONLY
     try:
         fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0),
                      0o666)
@@ -129,7 +132,7 @@ def open_regular(path: str | os.PathLike, what: str, *, append: bool = False):
     except BaseException:
         os.close(fd)
         raise
-    return os.fdopen(fd, "ab" if append else "rb")
+    return os.fdopen(fd, ("a+b" if readable else "ab") if append else "rb")
 
 
 def read_bounded(path: str | os.PathLike, what: str, limit: int) -> bytes:

@@ -238,4 +238,4 @@ def test_receive_events_writes_only_a_regular_file(tmp_path, kind):
             proc.kill()
             proc.wait()
     assert proc.returncode == 1
-    assert f"--out {out} is not a regular file" in err
+    assert f"the events file {out} is a {'device' if kind == 'device' else 'FIFO'}" in err

@@ -24,7 +24,7 @@ from mvconf.errors import ConfigError, InputError
 @debug_option
 def receive_events(host, port, out, hook_path, token_env) -> int:
     """A small webhook receiver that records MiniVoice events for verify-events."""
-    from mvconf.events.receiver import NotAFile, create_receiver
+    from mvconf.events.receiver import create_receiver
     from mvconf.logs import register_secret
     from mvconf.serve import serve
 
@@ -40,9 +40,6 @@ def receive_events(host, port, out, hook_path, token_env) -> int:
         register_secret(token)
     try:
         app = create_receiver(out, hook_path, token)
-    except NotAFile:
-        raise InputError(f"--out {out} is not a regular file (a FIFO, a device or a "
-                         "directory); events are appended to a regular file") from None
     except OSError as exc:
         raise InputError(f"cannot open {out} for appending: {exc.strerror}") from None
     return serve(app, host, port)

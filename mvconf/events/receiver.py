@@ -19,7 +19,6 @@ import hmac
 import json
 import logging
 import os
-import stat
 
 from mvconf.asgi import (
     BodyRefused,
@@ -32,34 +31,11 @@ from mvconf.asgi import (
     send_reply,
 )
 from mvconf.emulator.replies import error, ok
+from mvconf.files import open_regular
 
 MAX_BODY = 1024 * 1024
 TOKEN_HEADER = "x-mvconf-token"
 log = logging.getLogger("mvconf.events")
-
-
-class NotAFile(OSError):
-    """--out is not a regular file (a FIFO, a device, a directory)."""
-
-
-def open_append(path: str) -> int:
-    """A descriptor for appending to `path`, a regular file (created if missing). A FIFO is
-    refused without blocking (O_NONBLOCK), a device or a directory too."""
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise NotAFile(f"{path} is not a regular file")
-    except FileNotFoundError:
-        pass
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK
-                 | getattr(os, "O_CLOEXEC", 0), 0o644)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise NotAFile(f"{path} is not a regular file")
-        os.set_blocking(fd, True)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
 
 
 def _ends_torn(fd: int) -> bool:
@@ -70,7 +46,9 @@ def _ends_torn(fd: int) -> bool:
 
 class Receiver:
     def __init__(self, out_path: str, path: str | None = None, token: str | None = None):
-        self.fd = open_append(out_path)
+        # A regular file only (files.py): a FIFO would hang, /dev/full swallow every event.
+        self.handle = open_regular(out_path, "the events file", append=True, readable=True)
+        self.fd = self.handle.fileno()  # each event is one os.write on it
         self.torn = _ends_torn(self.fd)
         self.path = path
         self.token = token.encode() if token else None
