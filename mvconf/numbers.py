@@ -64,20 +64,34 @@ def e164_problem(text: str, strict: bool = False) -> str | None:
     if not E164_SHAPE.match(text):  # '+' and digits only: nothing invisible to name
         return invisible_problem(text) or ("must be in E.164 form: '+', country code and "
                                            "digits, e.g. \"+15551230002\"")
-    try:
-        parsed = parse_e164(text)
-    except NumberParseException as exc:
-        return f"is not a phone number ({exc._msg})"
-    canonical = canonical_e164(parsed, text)
-    if canonical != text:  # "+4402012345678" (a trunk zero kept) is +442012345678
-        return (f"is not in canonical E.164 form: the same number is {canonical} (no trunk "
-                "prefix such as 0 after the country code); write it so")
-    reason = phonenumbers.is_possible_number_with_reason(parsed)
+    split = _plain_split(text)
+    if split is not None:  # the usual case: checked by its country code and length alone
+        code, national = split
+        reason = _length_reason(code, len(national))
+        parsed = None
+    else:
+        try:
+            parsed = phonenumbers.parse(text, None)
+        except NumberParseException as exc:
+            return f"is not a phone number ({exc._msg})"
+        canonical = canonical_e164(parsed, text)
+        if canonical != text:  # "+4402012345678" (a trunk zero kept) is +442012345678
+            return (f"is not in canonical E.164 form: the same number is {canonical} (no trunk "
+                    "prefix such as 0 after the country code); write it so")
+        reason = phonenumbers.is_possible_number_with_reason(parsed)
     if reason != ValidationResult.IS_POSSIBLE:
         return _REASONS.get(reason, "is not a possible number")
-    if strict and not phonenumbers.is_valid_number(parsed):
+    if strict and not phonenumbers.is_valid_number(parsed or parse_e164(text)):
         return "is possible but not a valid number for its region (--strict)"
     return None
+
+
+@lru_cache(maxsize=1024)
+def _length_reason(code: int, length: int) -> ValidationResult:
+    """phonenumbers.is_possible_number_with_reason for a number of this country code and
+    national-number length: that check reads only the two (its metadata's possible lengths)."""
+    return phonenumbers.is_possible_number_with_reason(
+        PhoneNumber(country_code=code, national_number=int("9" * length)))
 
 
 def canonical_e164(parsed: PhoneNumber, text: str) -> str:
@@ -104,22 +118,41 @@ def parse_e164(text: str) -> PhoneNumber:
     may strip those). Every other number is parsed. The result is equal either way
     (tests/test_numbers.py compares them across every country code); 10,000 parses cost 0.1 s.
     """
+    split = _plain_split(text)
+    if split is None:
+        return phonenumbers.parse(text, None)
+    return PhoneNumber(country_code=split[0], national_number=int(split[1]))
+
+
+def _plain_split(text: str) -> tuple[int, str] | None:
+    """(country code, national number) of E.164-shaped text when parse would give exactly
+    those, else None (see parse_e164)."""
     digits = text[1:]
     for size in (1, 2, 3):
         code = int(digits[:size])
         if code in COUNTRY_CODE_TO_REGION_CODE:
             break
     else:
-        return phonenumbers.parse(text, None)
+        return None
     national = digits[size:]
     if len(digits) <= 2 or not 2 <= len(national) <= 17 or national[0] == "0":
-        return phonenumbers.parse(text, None)
+        return None
+    prefix = _national_prefix(code)
+    if prefix is False or (prefix is not None and prefix.match(national)):
+        return None
+    return code, national
+
+
+@lru_cache(maxsize=512)
+def _national_prefix(code: int) -> re.Pattern | None | bool:
+    """The compiled national prefix pattern of a country code's main region (None: it has
+    none; False: no metadata at all)."""
     metadata = PhoneMetadata.metadata_for_region_or_calling_code(
         code, phonenumbers.region_code_for_country_code(code))
-    prefix = metadata.national_prefix_for_parsing if metadata else None
-    if metadata is None or (prefix is not None and re.match(prefix, national)):
-        return phonenumbers.parse(text, None)
-    return PhoneNumber(country_code=code, national_number=int(national))
+    if metadata is None:
+        return False
+    prefix = metadata.national_prefix_for_parsing
+    return re.compile(prefix) if prefix is not None else None
 
 
 def to_e164(text: str) -> str | None:

@@ -36,10 +36,11 @@ changes = st.builds(
     source=st.text(max_size=20),
     fields=st.dictionaries(st.sampled_from(["application_id", "route_mode", "status"]),
                            st.builds(FieldDiff, scalars, scalars), max_size=3),
-    unverified=st.lists(st.text(max_size=5), max_size=2),
+    unverified=st.lists(st.text(max_size=5), max_size=2).map(tuple),
     desired=st.dictionaries(st.text(max_size=6), values, max_size=3),
     live=st.none() | st.dictionaries(st.text(max_size=6), values, max_size=5),
-    live_etag=st.none() | st.text(max_size=8), steps=st.lists(st.text(max_size=20), max_size=3),
+    live_etag=st.none() | st.text(max_size=8),
+    steps=st.lists(st.text(max_size=20), max_size=3).map(tuple),
     pin_id=st.none() | st.text(max_size=6), message=st.none() | st.text(max_size=20),
 )
 

@@ -45,3 +45,45 @@ def test_ordinary_numbers_pass(text):
     ("15551230000", "E.164 form")])
 def test_bad_numbers_say_why(text, why):
     assert why in (e164_problem(text) or "")
+
+
+def e164_problem_by_parsing(text: str, strict: bool) -> str | None:
+    """What e164_problem answers, the slow way: parse, format, check possible and valid."""
+    try:
+        parsed = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        return "not a phone number"
+    if phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) != text:
+        return "not canonical"
+    reason = phonenumbers.is_possible_number_with_reason(parsed)
+    if reason != phonenumbers.ValidationResult.IS_POSSIBLE:
+        return "impossible"
+    if strict and not phonenumbers.is_valid_number(parsed):
+        return "not valid"
+    return None
+
+
+def kind_of(problem: str | None) -> str | None:
+    if problem is None:
+        return None
+    for word, kind in (("not a phone number", "not a phone number"),
+                       ("canonical", "not canonical"), ("--strict", "not valid")):
+        if word in problem:
+            return kind
+    return "impossible"
+
+
+@settings(max_examples=3000)
+@given(st.sampled_from(CODES), st.text("0123456789", min_size=1, max_size=14), st.booleans())
+@example(1, "6502000000", False)
+@example(44, "2079460000", True)
+@example(44, "02079460000", False)  # a trunk zero: the same number written otherwise
+@example(39, "0612345678", True)
+@example(1, "555", False)
+def test_the_fast_check_answers_as_parsing_does(code, national, strict):
+    text = f"+{code}{national}"
+    if len(text) > 16:
+        return
+    e164_problem.cache_clear()
+    expected = e164_problem_by_parsing(text, strict)
+    assert kind_of(e164_problem(text, strict)) == expected

@@ -47,14 +47,14 @@ def test_table_of_actions():
 
 def test_api_executor_has_no_steps_but_missing_stays_manual():
     p = plan_of([(desired(mode="reject"), live()), (desired("+15551230003"), None)], "api")
-    assert (p.changes[0].executor, p.changes[0].steps) == ("api", [])
+    assert (p.changes[0].executor, p.changes[0].steps) == ("api", ())
     assert p.changes[1].executor == "manual" and p.changes[1].steps
 
 
 def test_unobservable_destinations_are_unverified_not_changed():
     d = desired(mode="forward", dests=["+4915112345678"])
     p = plan_of([(d, live(mode="forward"))])
-    assert p.changes[0].action == Action.noop and p.changes[0].unverified == ["destinations"]
+    assert p.changes[0].action == Action.noop and p.changes[0].unverified == ("destinations",)
 
 
 def test_destinations_are_normalised_before_comparison():

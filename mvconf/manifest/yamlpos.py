@@ -10,6 +10,7 @@ line without a second parse, and nothing but the data itself is kept.
 from __future__ import annotations
 
 import warnings
+from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,12 +41,38 @@ _NO_KEY = object()
 SHALLOW = 2
 
 
+class Positions:
+    """Where each key and list item starts (1-based): keys in a dict, a list's items in two
+    arrays, of lines and of columns: 8 bytes an item, where a dict of tuples took about 200 (a
+    plan keeps every manifest's positions, to place its findings)."""
+
+    __slots__ = ("keys", "items")
+
+    def __init__(self) -> None:
+        self.keys: dict[Path, tuple[int, int]] = {(): (1, 1)}
+        self.items: dict[Path, tuple[array, array]] = {}
+
+    def get(self, path: Path) -> tuple[int, int] | None:
+        found = self.keys.get(path)
+        if found is None and path and type(path[-1]) is int:
+            columns = self.items.get(path[:-1])
+            index = path[-1]
+            if columns is not None and 0 <= index < len(columns[0]):
+                return columns[0][index], columns[1][index]
+        return found
+
+    def list_of(self, path: Path) -> tuple[array, array]:
+        """The (lines, columns) arrays of the list at `path`, new and empty."""
+        columns = self.items[path] = (array("I"), array("I"))
+        return columns
+
+
 @dataclass
 class Located:
     """Plain data from one YAML document and where each part of it starts (1-based)."""
 
     data: Any
-    positions: dict[Path, tuple[int, int]] = field(default_factory=dict)
+    positions: Positions = field(default_factory=Positions)
     text: str | None = None  # the source, to find deeper positions when asked
 
     def position(self, path: Path) -> tuple[int, int]:
@@ -93,11 +120,16 @@ def load_located(text: str) -> Located | None:
 class _Frame:
     """An open mapping or sequence: its data, its path, and the key waiting for a value."""
 
-    __slots__ = ("data", "path", "anchor", "count", "key", "at")
+    __slots__ = ("data", "path", "anchor", "count", "key", "at", "keyed", "deep", "columns")
 
-    def __init__(self, data: Any, path: Path, anchor: str | None, count: int, at: tuple[int, int]):
+    def __init__(self, data: Any, path: Path, anchor: str | None, count: int, at: tuple[int, int],
+                 positions: Positions | None):
         self.data, self.path, self.anchor, self.count, self.at = data, path, anchor, count, at
         self.key: Any = _NO_KEY
+        self.keyed = isinstance(data, dict)  # a mapping, whose scalars alternate key and value
+        self.deep = positions is not None  # positions of its keys or items are kept
+        # a list's: where its items start
+        self.columns = positions.list_of(path) if self.deep and not self.keyed else None
 
 
 class _Builder:
@@ -105,7 +137,7 @@ class _Builder:
         self.loader = loader
         self.limit = limit if limit is not None else float("inf")
         self.depth = depth if depth is not None else float("inf")
-        self.positions: dict[Path, tuple[int, int]] = {(): (1, 1)}
+        self.positions = Positions()
         self.anchors: dict[str, tuple[Any, int]] = {}
         self.count = 0
         # One object per distinct short string: 10,000 DIDs repeat the same keys and values.
@@ -135,12 +167,13 @@ class _Builder:
         """Build the value starting at the next event, without recursion.
 
         The hot loop of every manifest read (about 10 events per DID): positions are taken from
-        an event only when they are kept or reported, and scalars take the shortest way."""
+        an event only when they are kept or reported, and the usual scalars (a quoted string, a
+        plain one seen before, a mapping's key) take the shortest way."""
         get = self.loader.get_event
         stack: list[_Frame] = []
         scalar_event, end_events = events.ScalarEvent, (events.MappingEndEvent,
                                                         events.SequenceEndEvent)
-        limit = self.limit
+        limit, plain, strings, positions = self.limit, self.plain, self.strings, self.positions
         while True:
             event = get()
             kind = type(event)
@@ -148,9 +181,33 @@ class _Builder:
                 self.count += 1
                 if self.count > limit:
                     self._grow(0, event)
-                value, started = self._scalar(event), None
-                if event.anchor:
-                    self.anchors[event.anchor] = (value, 1)
+                if event.ctag is None and not event.anchor:  # _scalar's usual cases, inline
+                    text = event.value
+                    if not event.implicit[0]:
+                        value = text if len(text) > 40 else strings.setdefault(text, text)
+                    else:
+                        value = plain.get(text, _NO_KEY)
+                        if value is _NO_KEY:
+                            value = self._scalar(event)
+                else:
+                    value = self._scalar(event)
+                    if event.anchor:
+                        self.anchors[event.anchor] = (value, 1)
+                if stack:
+                    frame = stack[-1]
+                    if frame.key is not _NO_KEY:
+                        if value is not _MERGE:  # a mapping's value
+                            frame.data[frame.key] = value
+                            frame.key = _NO_KEY
+                            continue
+                    elif frame.keyed and value is not _MERGE:  # a mapping's key
+                        if value in frame.data:
+                            raise YamlProblem(f"duplicate key {value!r}", *_at(event))
+                        if frame.deep:
+                            positions.keys[frame.path + (value,)] = _at(event)
+                        frame.key = value
+                        continue
+                started = None
             elif kind in end_events:
                 frame = stack.pop()
                 value, started = frame.data, frame
@@ -175,7 +232,8 @@ class _Builder:
                     if event.tag not in SEQ_TAGS:
                         raise YamlProblem(f"unsupported YAML tag {event.tag!r}", *at)
                     data = []
-                stack.append(_Frame(data, path, event.anchor, self.count, at))
+                stack.append(_Frame(data, path, event.anchor, self.count, at,
+                                    positions if len(path) < self.depth else None))
                 continue
             if started is not None and started.anchor:
                 self.anchors[started.anchor] = (value, self.count - started.count + 1)
@@ -205,8 +263,10 @@ class _Builder:
         if value is _MERGE:
             raise YamlProblem("YAML merge keys ('<<') are not supported", *(at or _at(where)))
         if isinstance(frame.data, list):
-            if len(frame.path) < self.depth:
-                self.positions[frame.path + (len(frame.data),)] = at or _at(where)
+            if frame.deep:
+                line, column = at or _at(where)
+                frame.columns[0].append(line)
+                frame.columns[1].append(column)
             frame.data.append(value)
             return
         if compound:
@@ -214,8 +274,8 @@ class _Builder:
                               *(at or _at(where)))
         if value in frame.data:
             raise YamlProblem(f"duplicate key {value!r}", *(at or _at(where)))
-        if len(frame.path) < self.depth:
-            self.positions[frame.path + (value,)] = at or _at(where)
+        if frame.deep:
+            self.positions.keys[frame.path + (value,)] = at or _at(where)
         frame.key = value
 
     def _scalar(self, event: events.ScalarEvent) -> Any:

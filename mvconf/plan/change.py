@@ -7,7 +7,7 @@ and a `FieldDiff` per differing field, written in JSON as `{"from": ..., "to": .
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, NamedTuple
 
@@ -63,8 +63,10 @@ class Change:
     """One managed DID in a plan.
 
     A plain slotted dataclass, not a pydantic model: a plan holds one per managed DID, and a
-    model instance costs about 1.3 KB more each. Pydantic still checks every field when a saved
-    plan is loaded (`Plan.changes`), and writes it as JSON."""
+    model instance costs more each. Pydantic still checks every field when a saved plan is
+    loaded (`Plan.changes`), and writes it as JSON. `unverified` and `steps` are tuples, and a
+    change with no differing field shares one empty `fields` (a change is never edited, only
+    replaced): most DIDs of a plan are noops, and each held three empty containers."""
 
     number: str
     did_id: str | None
@@ -72,11 +74,11 @@ class Change:
     executor: Executor | None  # None for noop and conflict
     source: str
     fields: dict[str, FieldDiffJson]
-    unverified: list[str] = field(default_factory=list)
+    unverified: tuple[str, ...] = ()
     desired: dict[str, Any]  # the compared fields mvconf wants (absent: left as it is)
     live: dict[str, Any] | None
     live_etag: str | None = None  # ours (SPEC §10): sent as If-Match by the api executor
-    steps: list[str] = field(default_factory=list)
+    steps: tuple[str, ...] = ()
     pin_id: str | None = None
     message: str | None = None  # why a DID is blocked or in conflict
 

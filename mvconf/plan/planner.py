@@ -37,10 +37,14 @@ def _desired(application_id: str | None, route_mode: str, destinations: tuple[st
     return fields
 
 
-def diff(desired: dict[str, Any], live: LiveDID) -> tuple[dict[str, FieldDiff], list[str]]:
+# The `fields` of every change with none (a change's values are read, never edited).
+NO_FIELDS: dict[str, FieldDiff] = {}
+
+
+def diff(desired: dict[str, Any], live: LiveDID) -> tuple[dict[str, FieldDiff], tuple[str, ...]]:
     """Fields that differ and desired fields the API did not let us see."""
     fields: dict[str, FieldDiff] = {}
-    unverified: list[str] = []
+    unverified: tuple[str, ...] = ()
     if "application_id" in desired and live.application_id != desired["application_id"]:
         fields["application_id"] = FieldDiff(live.application_id, desired["application_id"])
     if live.route_mode != desired["route_mode"]:
@@ -48,10 +52,10 @@ def diff(desired: dict[str, Any], live: LiveDID) -> tuple[dict[str, FieldDiff], 
     wanted = desired["destinations"]
     if live.destinations is None:
         if wanted:
-            unverified.append("destinations")
+            unverified = ("destinations",)
     elif [normal_destination(d) for d in live.destinations] != wanted:
         fields["destinations"] = FieldDiff(list(live.destinations), wanted)
-    return fields, unverified
+    return fields or NO_FIELDS, unverified
 
 
 def matches(desired: dict[str, Any], live: LiveDID | None) -> bool:
@@ -63,8 +67,8 @@ def matches(desired: dict[str, Any], live: LiveDID | None) -> bool:
 
 def with_steps(change: Change) -> Change:
     """A manual change carries its account-setup steps; any other carries none."""
-    steps = steps_for(change) if change.executor == Executor.manual else []
-    return change.replace(steps=steps)
+    steps = steps_for(change) if change.executor == Executor.manual else ()
+    return change.replace(steps=tuple(steps))
 
 
 def classify(*, number: str, source: str, desired: dict[str, Any], live: LiveDID | None,
