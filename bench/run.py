@@ -32,8 +32,9 @@ Every plan measured is also checked to be exact: its summary must count the DIDs
 
 `python bench/run.py network plan` runs only those sections (network, validate, plan, plan100k,
 imports, apply, events, ratelimit, ratefaults, ratekinds, diff, ranges, policy, changed,
-forward). SKIP_OCTODNS=1 skips installing octoDNS into a throwaway venv (it needs the package
-index).
+forward). mvconf is measured pip-installed (not editable) in a throwaway venv, as octoDNS is;
+BENCH_EDITABLE=1 measures the mvconf on PATH instead. SKIP_OCTODNS=1 skips installing octoDNS
+into a throwaway venv (both installs need the package index).
 """
 
 from __future__ import annotations
@@ -128,6 +129,30 @@ def start_emulator(state: Path, latency_ms: int, *extra: str) -> tuple[subproces
     return proc, line.split()[-1]
 
 
+def install_mvconf(work: Path) -> None:
+    """mvconf as a user installs it, as octoDNS is below: `pip install` of this tree (not
+    editable) into a throwaway venv, whose `mvconf` every measured command runs. BENCH_EDITABLE=1
+    measures the `mvconf` already on PATH instead (offline; an editable install costs each
+    command the import of its path finder)."""
+    if os.environ.get("BENCH_EDITABLE") == "1":
+        # pip writes bytecode when it installs a package; this tree has none where
+        # PYTHONDONTWRITEBYTECODE is set, and every run would compile mvconf again.
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(HERE.parent / "mvconf")],
+                       check=True)
+        return
+    venv = work / "mvconf-venv"
+    print("installing mvconf (pip install ., not editable) into a throwaway venv ...",
+          flush=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    done = subprocess.run([str(venv / "bin/pip"), "install", "--quiet", str(HERE.parent)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"pip install of mvconf failed (BENCH_EDITABLE=1 measures the mvconf "
+                         f"on PATH instead):\n{done.stderr[-2000:]}")
+    path = f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+    os.environ["PATH"] = ENV["PATH"] = path
+
+
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="mvconf-bench-"))
     wanted = sys.argv[1:] or list(SECTIONS)
@@ -135,11 +160,7 @@ def main() -> None:
     if unknown:
         raise SystemExit(f"unknown section(s) {', '.join(unknown)}; choose from "
                          f"{', '.join(SECTIONS)}")
-    # mvconf as installed: pip writes bytecode when it installs a package, but this working
-    # tree has none where PYTHONDONTWRITEBYTECODE is set (as on this machine), and every run
-    # would compile mvconf's 60 modules again (25-30 ms). octoDNS, pip-installed, has its own.
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(HERE.parent / "mvconf")],
-                   check=True)
+    install_mvconf(work)
     try:
         big, net, rated = work / "big", work / "net", work / "rated"
         for where, n in ((big, 10_000), (net, 4_000), (rated, RATED_DIDS)):
@@ -217,7 +238,8 @@ def plan_100k(work: Path) -> None:
 def import_ms(argv: list[str]) -> float:
     """Milliseconds of imports in one run, the sum of `python -X importtime`'s top-level lines
     (each includes what it imported)."""
-    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "mvconf", *argv],
+    python = Path(shutil.which("mvconf", path=ENV.get("PATH")) or "mvconf").parent / "python"
+    done = subprocess.run([str(python), "-X", "importtime", "-m", "mvconf", *argv],
                           capture_output=True, text=True, env=ENV)
     total = 0
     for line in done.stderr.splitlines():

@@ -96,10 +96,16 @@ def _one(value: Any) -> Any:
 
 
 def _share_repeated(body: dict) -> None:
+    shared = _shared
     for name in REPEATED:
         value = body.get(name)
         if type(value) is str:
-            body[name] = _one(value)
+            kept = shared.get(value)
+            if kept is None:
+                if len(shared) < 4096 and len(value) <= 100:
+                    shared[value] = value
+            elif kept is not value:
+                body[name] = kept
     destinations = body.get("destinations")
     if type(destinations) is list and all(type(v) is str for v in destinations):
         # Forward and sip DIDs mostly share a few destination lists: one list each (a plan's

@@ -56,12 +56,14 @@ def region_of(number: str) -> str | None:
         found = None
         if parsed is not None:
             regions = _regions_of_code(parsed.country_code)
-            found = regions[0] if len(regions) == 1 else (
-                phonenumbers.region_code_for_number(parsed) if regions else None) or \
+            # what is_valid_number looks the number up in (found once: for an invalid number
+            # of a shared code it tries every region of the code)
+            own = phonenumbers.region_code_for_number(parsed)
+            found = regions[0] if len(regions) == 1 else (own if regions else None) or \
                 phonenumbers.region_code_for_country_code(parsed.country_code)
             found = None if found == "ZZ" else found
-        if parsed is not None and not phonenumbers.is_valid_number(parsed):
-            return found  # an invalid number's region is a guess: never one for its prefix
+            if not phonenumbers.is_valid_number_for_region(parsed, own):
+                return found  # an invalid number's region is a guess: never one for its prefix
         if len(_BY_PREFIX) > 65536:
             _BY_PREFIX.clear()
         _BY_PREFIX[prefix] = found
