@@ -19,9 +19,9 @@ import click  # noqa: E402
 from mvconf import __version__  # noqa: E402
 from mvconf.commands import COMMANDS  # noqa: E402
 from mvconf.commands.options import State  # noqa: E402
-from mvconf.errors import Interrupted, ManifestError, MvconfError  # noqa: E402
-from mvconf.logs import redact  # noqa: E402
-from mvconf.plan.escape import terminal  # noqa: E402
+from mvconf.core.errors import Interrupted, ManifestError, MvconfError  # noqa: E402
+from mvconf.core.logs import redact  # noqa: E402
+from mvconf.render.escape import terminal  # noqa: E402
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 

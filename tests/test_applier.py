@@ -11,8 +11,8 @@ import pytest
 
 from mvconf.apply.applier import ApplyOptions, apply_plan
 from mvconf.apply.journal import Journal
+from mvconf.core.errors import PlanError
 from mvconf.emulator.inprocess import InProcessSender, open_emulator
-from mvconf.errors import PlanError
 from mvconf.manifest import DesiredDid
 from mvconf.minivoice.client import MiniVoiceClient, read_many
 from mvconf.plan.change import Executor

@@ -6,13 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
+from mvconf.apply.report import Report, WaveResult, WaveRun
 from mvconf.plan.change import Change
-
-if TYPE_CHECKING:
-    from mvconf.apply.applier import Report
-    from mvconf.apply.waves import WaveResult, WaveRun
 
 Tick = Callable[[], None]
 

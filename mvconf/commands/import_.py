@@ -8,7 +8,7 @@ import sys
 import click
 
 from mvconf.commands.options import api_options, debug_option, project_options
-from mvconf.errors import ConfigError, InputError
+from mvconf.core.errors import ConfigError, InputError
 
 MAX_LIST_BYTES = 4 * 1024 * 1024
 EXIT_COMMENTED = 2
@@ -16,7 +16,7 @@ EXIT_COMMENTED = 2
 
 def read_numbers(given: tuple[str, ...], from_file: str | None) -> list[str]:
     """Numbers from the arguments and --from-file (one a line, # comments; - for stdin)."""
-    from mvconf.numbers import e164_problem
+    from mvconf.core.phone import e164_problem
 
     raw = list(given)
     if from_file:
@@ -54,20 +54,20 @@ def read_numbers(given: tuple[str, ...], from_file: str | None) -> list[str]:
 @api_options
 @project_options(needs_api=True)
 @debug_option
-def import_(numbers, from_file, out, into, no_ranges, conn, ctx) -> int:
+def import_(numbers, from_file, out, into, no_ranges, api, ctx) -> int:
     """Read live DIDs and write valid manifest entries for them (exit 2 when some could only be
     written as comments)."""
-    from mvconf.commands.apply_view import TerminalView
-    from mvconf.session import Session
+    from mvconf.commands.views.apply import TerminalView
+    from mvconf.run.runtime import Session
 
     if out and into:
         raise click.UsageError("--out writes a new manifest and --into merges into existing "
                                "ones: give one of them")
     wanted = read_numbers(numbers, from_file)
-    session = Session(conn, TerminalView(), context=ctx)
+    session = Session(api, TerminalView(), context=ctx)
     if into:
-        from mvconf.adopt import accept_drift
-        from mvconf.scoping import scope_of
+        from mvconf.adopt.merge import accept_drift
+        from mvconf.config.scope import scope_of
 
         others = {name: scope_of(ctx, name) for name in ctx.names
                   if ctx.environment and name != ctx.environment}
@@ -84,10 +84,10 @@ def _echo(line: str, err: bool = False) -> None:
 
 
 def _import_new(session, wanted: list[str], out: str | None, ranges: bool) -> int:
-    from mvconf.adopt import manifest_for, names_from
-    from mvconf.clock import utc_now
-    from mvconf.files import write_output
-    from mvconf.scoping import scope_of
+    from mvconf.adopt.merge import manifest_for, names_from
+    from mvconf.config.scope import scope_of
+    from mvconf.core.clock import utc_now
+    from mvconf.core.files import write_output
 
     context = session.context
     names = names_from(context.manifest_paths(()) if context.project else [], scope_of(context))

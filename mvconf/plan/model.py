@@ -10,9 +10,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field
 
-from mvconf.errors import PlanError
-from mvconf.facts import MAX_DIDS_CEILING
-from mvconf.jsontext import dumps, loads
+from mvconf.core.errors import PlanError
+from mvconf.core.facts import MAX_DIDS_CEILING
+from mvconf.core.jsontext import dumps, loads
 from mvconf.manifest.values import change_problem
 from mvconf.plan.change import ACTIONS, Action, Change, Executor, FieldDiff
 from mvconf.plan.safety import Safety, assess

@@ -7,9 +7,9 @@ from functools import lru_cache
 from typing import Any
 
 from mvconf import __version__
+from mvconf.core.phone import normal_destination
 from mvconf.manifest import DesiredDid
 from mvconf.minivoice.models import LiveDID
-from mvconf.numbers import normal_destination
 from mvconf.plan.change import Action, Change, Executor, FieldDiff
 from mvconf.plan.model import Plan, PlanScope
 from mvconf.plan.steps import steps_for

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict
 
-from mvconf.errors import PlanError
+from mvconf.core.errors import PlanError
 from mvconf.plan.change import Action, Change
 
 MINIMUM_MANAGED = 10

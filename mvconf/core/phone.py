@@ -15,7 +15,7 @@ from phonenumbers import (
     ValidationResult,
 )
 
-from mvconf.facts import APP_ID, E164_SHAPE
+from mvconf.core.facts import APP_ID, E164_SHAPE
 
 SIP_URI = re.compile(r"^(sips?):(\S+)\Z", re.IGNORECASE)
 

@@ -24,7 +24,7 @@ import time
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from mvconf.errors import ConfigError
+from mvconf.core.errors import ConfigError
 
 
 def _bind(host: str, port: int) -> socket.socket:

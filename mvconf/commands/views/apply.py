@@ -12,16 +12,15 @@ from contextlib import contextmanager
 
 import click
 
-from mvconf.apply.executors import Report
+from mvconf.apply.report import Report, WaveResult, WaveRun
 from mvconf.apply.view import Tick
-from mvconf.apply.waves import WaveResult, WaveRun
-from mvconf.commands.console import print_lines, progress
-from mvconf.errors import Interrupted
-from mvconf.plan import render
+from mvconf.commands.views.console import print_lines, progress
+from mvconf.core.errors import Interrupted
 from mvconf.plan.change import Change
-from mvconf.plan.escape import terminal
 from mvconf.plan.model import Plan
 from mvconf.plan.steps import steps_for
+from mvconf.render import text as render
+from mvconf.render.escape import terminal
 
 ANSWER_LIMIT = 4096
 

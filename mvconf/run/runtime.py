@@ -21,33 +21,33 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, TypeVar
 
-from mvconf import clock
 from mvconf.apply.applier import ApplyOptions, Stop, apply_plan
 from mvconf.apply.journal import Journal
 from mvconf.apply.policy import enforce, rollback_findings, saved_plan_findings
 from mvconf.apply.recover import resolve_dangling
 from mvconf.apply.rollback import changed_records
 from mvconf.apply.view import ApplyView, ReadView, Tick
-from mvconf.clock import utc_now
-from mvconf.connection import Connection
-from mvconf.errors import ApiError, ConfigError, Interrupted, MvconfError
-from mvconf.facts import MAX_DIDS
-from mvconf.lockfile import RunLock
+from mvconf.config.project import Context, policy_of
+from mvconf.config.scope import scope_of
+from mvconf.core import clock
+from mvconf.core.api_settings import ApiSettings
+from mvconf.core.clock import utc_now
+from mvconf.core.errors import ApiError, ConfigError, Interrupted, MvconfError
+from mvconf.core.facts import MAX_DIDS
+from mvconf.core.lockfile import RunLock
+from mvconf.core.phone import to_e164
 from mvconf.manifest import DesiredDid, Scope, load_manifests
 from mvconf.minivoice.client import MiniVoiceClient, read_many
 from mvconf.minivoice.connect import Endpoint, api_endpoint
 from mvconf.minivoice.models import LiveDID
-from mvconf.numbers import to_e164
 from mvconf.plan.change import Change, Executor
 from mvconf.plan.model import Plan, PlanScope
 from mvconf.plan.planner import assemble, plan_change, retarget
 from mvconf.plan.policy import change_findings
 from mvconf.plan.undo import undo_plan
-from mvconf.project import Context, policy_of
-from mvconf.scoping import scope_of
 
 T = TypeVar("T")
-__all__ = ["Connection", "QuietView", "Session", "guard_wrong_account", "scope_of",
+__all__ = ["ApiSettings", "QuietView", "Session", "guard_wrong_account", "scope_of",
            "select_numbers", "select_targets"]
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -63,7 +63,7 @@ class QuietView:
 class Session:
     """Runs one command's stages against one API, in one event loop with one client."""
 
-    def __init__(self, conn: Connection, view: ReadView | None = None, *, writes: bool = False,
+    def __init__(self, conn: ApiSettings, view: ReadView | None = None, *, writes: bool = False,
                  lock_timeout: float = 0.0, context: Context | None = None):
         self.conn = conn
         self.context = context or Context()
@@ -202,7 +202,7 @@ class Session:
         that REV did not manage, and the plan's scope saying so (SPEC §16)."""
         if changed_since is None:
             return desired, None
-        from mvconf.since import changed_since as changed_since_of  # git, only when asked
+        from mvconf.run.since import changed_since as changed_since_of  # git, only when asked
 
         since = changed_since_of(changed_since, self.context, paths, desired)
         return since.read, PlanScope(changed_since=since.revision, revision=since.commit,

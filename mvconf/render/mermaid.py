@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from mvconf.plan.change import Action, Change
-from mvconf.plan.escape import mermaid_label
+from mvconf.render.escape import mermaid_label
 
 SMALL = 20  # changes drawn number by number; beyond, per pair of applications
 MAX_EDGES = 60

@@ -12,10 +12,10 @@ import os
 import stat
 from collections.abc import Callable, Mapping
 
-from mvconf.errors import InputError, ManifestError, MvconfError
-from mvconf.facts import TAKES_DESTINATIONS
-from mvconf.files import write_output
-from mvconf.importer import entries, fields_of, why_not
+from mvconf.adopt.entries import entries, fields_of, why_not
+from mvconf.core.errors import InputError, ManifestError, MvconfError
+from mvconf.core.facts import TAKES_DESTINATIONS
+from mvconf.core.files import write_output
 from mvconf.manifest import DesiredDid, Manifests, Scope, load_manifests
 from mvconf.manifest.edit import entry_map, new_manifest
 from mvconf.manifest.loader import read_text

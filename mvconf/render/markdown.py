@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections import Counter
 
 from mvconf.plan.change import Action, Change
-from mvconf.plan.escape import code, md
-from mvconf.plan.mermaid import flowchart
 from mvconf.plan.model import Plan
-from mvconf.plan.render import SYMBOLS, not_read
 from mvconf.plan.safety import describe
+from mvconf.render.escape import code, md
+from mvconf.render.mermaid import flowchart
+from mvconf.render.text import SYMBOLS, not_read
 
 MARKER = "<!-- mvconf-plan -->"
 LIMIT = 65_000

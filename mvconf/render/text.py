@@ -1,5 +1,5 @@
-"""Plans for people (text), pull requests (markdown) and machines (JSON). Renders; decides
-nothing."""
+"""Plans for people: the text plan (lines with their rich style), its summary line and policy
+findings. Renders; decides nothing."""
 
 from __future__ import annotations
 
@@ -117,17 +117,3 @@ def policy_lines(plan: Plan) -> list[Line]:
 
 def text(plan: Plan) -> str:
     return "\n".join(t for t, _ in text_lines(plan)) + "\n"
-
-
-def markdown(plan: Plan) -> str:
-    from mvconf.plan.markdown import markdown as render_markdown
-
-    return render_markdown(plan, summary_line(plan))
-
-
-def render(plan: Plan, fmt: str) -> str:
-    if fmt == "json":
-        return plan.to_json()
-    if fmt == "markdown":
-        return markdown(plan)
-    return text(plan)
