@@ -67,21 +67,25 @@ def apply(paths, executor, targets, changed_since, allow_all_missing, checksum, 
 
     PATH: manifests (files or directories; default: the project's `manifests`). PLAN_FILE: a
     plan saved with `mvconf plan --out`, applied as it was reviewed."""
+    import dataclasses
+
     from mvconf.commands.views.apply import TerminalApplyView
     from mvconf.plan.model import load_plan
-    from mvconf.run.runtime import Session
+    from mvconf.run import flows
+    from mvconf.run.runtime import Runtime
 
-    opts.checksum = checksum
+    opts = dataclasses.replace(opts, checksum=checksum)
     view = TerminalApplyView(opts.allow_mass_change)
-    session = Session(api, view, writes=True, lock_timeout=opts.lock_timeout, context=ctx)
+    runtime = Runtime(api, ctx, view, writes=True, lock_timeout=opts.lock_timeout)
     saved = saved_plan_text(paths)
     if saved is not None:
         if changed_since:
             raise click.UsageError("--changed-since chooses what a new plan reads; a saved "
                                    "plan is applied as it was reviewed (its scope is in it)")
         plan = load_plan(saved, paths[0])
-        return session.apply_saved(plan, executor=executor, targets=targets, opts=opts, view=view)
-    return session.apply(ctx.manifest_paths(paths), executor=executor or default_executor(ctx),
-                         targets=targets, opts=opts, view=view, show=view.show_changes,
-                         allow_all_missing=allow_all_missing, changed_since=changed_since,
-                         given=tuple(paths))
+        return flows.apply_saved(runtime, plan, executor=executor, targets=targets, opts=opts,
+                                 view=view)
+    request = flows.PlanRequest(executor or default_executor(ctx), targets, allow_all_missing,
+                                changed_since, tuple(paths))
+    return flows.apply(runtime, ctx.manifest_paths(paths), request, opts=opts, view=view,
+                       show=view.show_changes)

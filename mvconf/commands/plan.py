@@ -40,7 +40,8 @@ def plan(paths, fmt, out, detailed_exitcode, strict, executor, targets, changed_
     from mvconf.commands.views.apply import TerminalView
     from mvconf.core.files import write_output
     from mvconf.policy import printable
-    from mvconf.run.runtime import Session
+    from mvconf.run import flows
+    from mvconf.run.runtime import Runtime
 
     if every_env and out:
         raise click.UsageError("--out saves one plan: use --env NAME with --out")
@@ -52,10 +53,10 @@ def plan(paths, fmt, out, detailed_exitcode, strict, executor, targets, changed_
             context = dataclasses.replace(ctx, environment=name)
             each = api if api.api_url else dataclasses.replace(
                 api, emulator=context.emulator(api.emulator))
-        plans.append(Session(each, TerminalView(), context=context).plan(
-            ctx.manifest_paths(paths), executor=executor or default_executor(ctx), strict=strict,
-            targets=targets, allow_all_missing=allow_all_missing, changed_since=changed_since,
-            given=tuple(paths)))
+        request = flows.PlanRequest(executor or default_executor(ctx), targets,
+                                    allow_all_missing, changed_since, tuple(paths))
+        plans.append(flows.plan(Runtime(each, context, TerminalView()),
+                                ctx.manifest_paths(paths), request, strict=strict))
     if out:
         write_output(out, plans[0].json_chunks())
     show(plans, fmt, every_env)

@@ -40,10 +40,11 @@ def _older_journal(journal: str) -> None:
 def rollback(last, executor, api, opts, ctx) -> int:
     """Restore the values recorded before the last applied changes."""
     from mvconf.commands.views.apply import TerminalApplyView
-    from mvconf.run.runtime import Session
+    from mvconf.run import flows
+    from mvconf.run.runtime import Runtime
 
     _older_journal(opts.journal)
     view = TerminalApplyView(opts.allow_mass_change)
-    session = Session(api, view, writes=True, lock_timeout=opts.lock_timeout, context=ctx)
-    return session.rollback(last, executor=executor or default_executor(ctx), opts=opts, view=view,
-                            show=view.show_plan)
+    runtime = Runtime(api, ctx, view, writes=True, lock_timeout=opts.lock_timeout)
+    return flows.rollback(runtime, last, executor=executor or default_executor(ctx), opts=opts,
+                          view=view, show=view.show_plan)

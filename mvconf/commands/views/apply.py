@@ -7,11 +7,12 @@ import os
 import select
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import click
 
+from mvconf.apply.recover import Resolved
 from mvconf.apply.report import Report, WaveResult, WaveRun
 from mvconf.apply.view import Tick
 from mvconf.commands.views.console import print_lines, progress
@@ -73,6 +74,9 @@ class TerminalView:
     def warn(self, message: str) -> None:
         click.echo(f"Warning: {terminal(message)}", err=True)
 
+    def skipped(self, path: str) -> None:
+        self.warn(f"{path}: not a regular file; skipped")
+
 
 class TerminalApplyView(TerminalView):
     def __init__(self, mass_change_allowed: bool = False):
@@ -130,6 +134,24 @@ class TerminalApplyView(TerminalView):
 
     def no_changes(self) -> None:
         click.echo("No changes.")
+
+    def lock_taken_over(self, path: str, holder: str) -> None:
+        self.warn(f"took over the lock {path} left by {holder}, which is no longer running")
+
+    def recovered(self, journal: str, resolved: Sequence[Resolved], bad: Sequence[int]) -> None:
+        if bad:
+            shown = ", ".join(map(str, bad[:20])) + (" ..." if len(bad) > 20 else "")
+            self.warn(f"{journal}: line(s) {shown} are not journal records (a torn last line "
+                      "after a crash, or a foreign line); they were skipped")
+        for item in resolved:
+            self.warn(f"resolved an interrupted write of run {item.run}: {item.number} "
+                      f"({item.did_id}) is {item.result.value}"
+                      + (": its live values are neither the old nor the new ones; check it"
+                         if item.result.value == "unknown" else ""))
+
+    def legacy_records(self, count: int, api_label: str) -> None:
+        self.warn(f"{count} journal record(s) name no API (written by an older mvconf); they "
+                  f"are taken to be about {api_label}")
 
     def summary(self, report: Report) -> None:
         print_lines([(report.summary(), "bold")])
