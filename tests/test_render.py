@@ -93,7 +93,7 @@ def _big_plan(count: int, hostile: str = ""):
                                                      destinations=[], id=f"did_{hostile}{i}"))
     plan = make_plan(desired, live, executor=Executor.manual, api_url="https://api.example",
                      created_at="t")
-    return plan.model_copy(update={"aliases": {"app_1": "sales", "app_old": "legacy"}})
+    return plan.model_copy(update={"app_names": {"app_1": "sales", "app_old": "legacy"}})
 
 
 def test_a_5000_change_markdown_plan_fits_a_comment():

@@ -34,7 +34,7 @@ def names_from(paths: list[str], scope: Scope) -> dict[str, str]:
     if not paths:
         return names
     try:
-        return {**load_manifests(paths, scope=scope).names(), **names}
+        return {**load_manifests(paths, scope=scope).app_names(), **names}
     except MvconfError:
         return names  # the manifests do not load: ids are written as they are
 
@@ -84,7 +84,7 @@ def accept_drift(read: Read, into: str, wanted: list[str], scope: Scope, echo: E
     loaded = load_manifests([into], scope=scope)
     before = {path: read_text(path) for path in loaded.files}
     elsewhere = _managed_outside(whole, into)
-    names = {**(whole.names() if whole else {}), **loaded.names(),
+    names = {**(whole.app_names() if whole else {}), **loaded.app_names(),
              **{v: k for k, v in scope.applications.items()}}
     kept = {name: _desired_in(into, other, name) for name, other in others.items()}
     managed = {d.number: d for d in loaded.dids}

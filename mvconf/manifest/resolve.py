@@ -53,7 +53,7 @@ class Manifests:
         value = did.destinations[index] if index < len(did.destinations) else ""
         return (path, *loaded.find(at, value, "destinations"))
 
-    def names(self) -> dict[str, str]:
+    def app_names(self) -> dict[str, str]:
         """Application id -> its alias (the first, when several name it), for display."""
         names: dict[str, str] = {}
         for alias, app_id in self.aliases.items():

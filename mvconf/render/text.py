@@ -60,10 +60,10 @@ def text_lines(plan: Plan, mass_change_allowed: bool = False,
         lines.append((f"    at {change.source}", "dim"))
         for name, diff in change.fields.items():
             line = f"    {name}: {value(diff.old)} -> {value(diff.new)}"
-            if name == "application_id" and (diff.old in plan.aliases or
-                                             diff.new in plan.aliases):
-                line += (f"  ({plan.aliases.get(diff.old, diff.old or 'none')} -> "
-                         f"{plan.aliases.get(diff.new, diff.new or 'none')})")
+            if name == "application_id" and (diff.old in plan.app_names or
+                                             diff.new in plan.app_names):
+                line += (f"  ({plan.app_names.get(diff.old, diff.old or 'none')} -> "
+                         f"{plan.app_names.get(diff.new, diff.new or 'none')})")
             lines.append((line, None))
         for step_no, step in enumerate(change.steps if with_steps else (), 1):
             lines.append((f"    {step_no}. {step}", "cyan"))

@@ -73,7 +73,7 @@ async def plan_with(runtime: Runtime, client: MiniVoiceClient, loaded: Manifests
     context = runtime.context
     plan = assemble(list(changes.values()), executor=executor, api_url=runtime.endpoint.label,
                     created_at=utc_now(), environment=context.environment,
-                    aliases=loaded.names(), scope=scope)
+                    app_names=loaded.app_names(), scope=scope)
     if not request.allow_all_missing:  # SPEC §16: of the DIDs read
         guard_wrong_account(plan.changes)
     findings = change_findings(plan.changes, policy_of(context), clock.today(),
