@@ -40,13 +40,6 @@ class Report:
     manual: list[Change] = field(default_factory=list)
     confirmed: list[Change] = field(default_factory=list)
 
-    def summary(self) -> str:
-        parts = [f"{len(self.applied)} applied", f"{len(self.failed)} failed",
-                 f"{len(self.skipped)} skipped", f"{len(self.manual)} manual"]
-        if self.confirmed:
-            parts.insert(1, f"{len(self.confirmed)} confirmed")
-        return "Apply: " + ", ".join(parts) + "."
-
 
 @dataclass
 class WaveResult:

@@ -154,7 +154,7 @@ class TerminalApplyView(TerminalView):
                   f"are taken to be about {api_label}")
 
     def summary(self, report: Report) -> None:
-        print_lines([(report.summary(), "bold")])
+        print_lines([(summary_line(report), "bold")])
 
     def wave_started(self, index: int, count: int, writes: int) -> None:
         print_lines([(f"Wave {index} of {count}: {writes} write(s)", "bold")])
@@ -182,6 +182,14 @@ class TerminalApplyView(TerminalView):
 
     def rolling_back(self, count: int) -> None:
         print_lines([("", None), (f"Rolling back the {count} DID(s) this run changed:", "bold")])
+
+
+def summary_line(report: Report) -> str:
+    parts = [f"{len(report.applied)} applied", f"{len(report.failed)} failed",
+             f"{len(report.skipped)} skipped", f"{len(report.manual)} manual"]
+    if report.confirmed:
+        parts.insert(1, f"{len(report.confirmed)} confirmed")
+    return "Apply: " + ", ".join(parts) + "."
 
 
 def wave_line(result: WaveResult) -> tuple[str, str | None]:
