@@ -10,8 +10,8 @@ import sys
 import traceback
 
 # mvconf uses no pydantic plugins. Looking for them reads the metadata of every installed
-# distribution when the first model is built (about 60 ms of a 10,000-DID plan here, more in a
-# larger environment). Documented by pydantic; set it to "" to look for plugins anyway.
+# distribution when the first model is built (measured in ARCHITECTURE.md). Documented by
+# pydantic; set it to "" to look for plugins anyway.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 import click  # noqa: E402
@@ -19,15 +19,15 @@ import click  # noqa: E402
 from mvconf import __version__  # noqa: E402
 from mvconf.commands import COMMANDS  # noqa: E402
 from mvconf.commands.options import State  # noqa: E402
-from mvconf.errors import Interrupted, ManifestError, MvconfError  # noqa: E402
-from mvconf.logs import redact  # noqa: E402
-from mvconf.plan.escape import terminal  # noqa: E402
+from mvconf.core.errors import Interrupted, ManifestError, MvconfError  # noqa: E402
+from mvconf.core.logs import redact  # noqa: E402
+from mvconf.render.escape import terminal  # noqa: E402
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
 class LazyGroup(click.Group):
-    """Commands imported when they are asked for (about 10 ms less for every run)."""
+    """Commands imported when they are asked for, not all of them for every run."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: run a command and turn every outcome into an exit code (SPEC §6)."""
     # A plan makes millions of small objects that live to its end, almost none in cycles.
     # Python's default young-generation threshold (700) ran a collection, and in time full ones
-    # over everything, every few hundred of them: 15% of a 100,000-DID plan. Cycles are still
+    # over everything, every few hundred of them (ARCHITECTURE.md has the cost). Cycles are still
     # collected, in batches of 10,000 allocations, so servers (emulator, receive-events) stay
     # bounded.
     gc.set_threshold(10_000, 10, 10)

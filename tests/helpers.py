@@ -89,3 +89,27 @@ def running_emulator(state, *extra, stderr=None):
         yield url
     finally:
         stop(proc)
+
+
+class RecordingView:
+    """A view of apply (or of reading) that records each call, and answers the prompt."""
+
+    def __init__(self, answer=True):
+        self.answer = answer
+        self.seen: list[tuple] = []
+
+    @contextmanager
+    def progress(self, total, label):
+        yield lambda: None
+
+    def __getattr__(self, name):
+        def record(*args):
+            self.seen.append((name, *args))
+        return record
+
+    def ask(self, count):
+        self.seen.append(("ask", count))
+        return self.answer
+
+    def names(self):
+        return [event[0] for event in self.seen]

@@ -5,42 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from contextlib import contextmanager
 
 import pytest
 
 from mvconf.apply.applier import ApplyOptions, apply_plan
 from mvconf.apply.journal import Journal
+from mvconf.core.errors import PlanError
 from mvconf.emulator.inprocess import InProcessSender, open_emulator
-from mvconf.errors import PlanError
 from mvconf.manifest import DesiredDid
 from mvconf.minivoice.client import MiniVoiceClient, read_many
 from mvconf.plan.change import Executor
 from mvconf.plan.planner import make_plan
 
-from .helpers import did
-
-
-class RecordingView:
-    def __init__(self, answer=True):
-        self.answer = answer
-        self.seen: list[tuple] = []
-
-    @contextmanager
-    def progress(self, total, label):
-        yield lambda: None
-
-    def __getattr__(self, name):
-        def record(*args):
-            self.seen.append((name, *args))
-        return record
-
-    def ask(self, count):
-        self.seen.append(("ask", count))
-        return self.answer
-
-    def names(self):
-        return [event[0] for event in self.seen]
+from .helpers import RecordingView, did
 
 
 def run(state_path, journal, view, executor=Executor.api, **opts):

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from mvconf.apply.journal import read_journal
-from mvconf.lockfile import RunLock
+from mvconf.core.lockfile import RunLock
 
 from .helpers import KEY, many, mvconf, running_emulator
 

@@ -11,10 +11,10 @@ import httpx
 import pytest
 import stamina
 
+from mvconf.core.errors import ApiError
 from mvconf.emulator.app import create_app
 from mvconf.emulator.faults import Faults
 from mvconf.emulator.store import Store
-from mvconf.errors import ApiError
 from mvconf.minivoice.client import MiniVoiceClient, read_many
 from mvconf.minivoice.governor import RateGovernor
 from mvconf.minivoice.http import HttpSender
@@ -144,7 +144,7 @@ SECRET = "sk_live_ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
     [(b"etag", ("A" * 60 + SECRET).encode() + b"\xff")],
 ])
 def test_a_header_that_echoes_the_key_is_masked_before_it_is_cut(headers):
-    from mvconf.logs import register_secret
+    from mvconf.core.logs import register_secret
 
     register_secret(SECRET)
     client = client_for(lambda r: httpx.Response(200, json=GOOD, headers=headers))

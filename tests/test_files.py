@@ -7,8 +7,8 @@ import stat
 
 import pytest
 
-from mvconf.errors import InputError
-from mvconf.files import write_output
+from mvconf.core.errors import InputError
+from mvconf.core.files import write_output
 
 
 def test_a_device_is_refused_and_left_a_device():

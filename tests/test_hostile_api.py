@@ -329,7 +329,7 @@ def scripted_client(answer, retry_timeout):
 def test_a_huge_retry_after_never_outlasts_the_retry_timeout():
     import asyncio
 
-    from mvconf.errors import ApiError
+    from mvconf.core.errors import ApiError
     from mvconf.minivoice.transport import Answer
 
     def limited():
@@ -347,7 +347,7 @@ def test_a_huge_retry_after_never_outlasts_the_retry_timeout():
 def test_backoff_pauses_are_cut_to_the_time_left(monkeypatch):
     import asyncio
 
-    from mvconf.errors import ApiError
+    from mvconf.core.errors import ApiError
     from mvconf.minivoice.transport import TransportFailed
 
     def down():
@@ -422,7 +422,7 @@ def test_a_compressed_answer_is_refused_by_the_httpx_sender():
 
     import httpx
 
-    from mvconf.errors import ApiError
+    from mvconf.core.errors import ApiError
     from mvconf.minivoice.client import MiniVoiceClient
     from mvconf.minivoice.http import HttpSender
 

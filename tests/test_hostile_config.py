@@ -216,7 +216,7 @@ def test_forwarding_chains_without_a_loop_are_valid(tmp_path):
 def test_every_accepted_number_is_its_own_canonical_form(text):
     import phonenumbers
 
-    from mvconf.numbers import e164_problem
+    from mvconf.core.phone import e164_problem
 
     if e164_problem(text) is None:
         parsed = phonenumbers.parse(text, None)

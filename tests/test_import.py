@@ -216,8 +216,8 @@ def test_a_read_only_manifest_is_not_rewritten(cli, write, state_file):
 
 
 def test_an_edit_made_during_the_read_is_not_lost(write, state_file, monkeypatch):
-    from mvconf.adopt import accept_drift
-    from mvconf.errors import InputError
+    from mvconf.adopt.merge import accept_drift
+    from mvconf.core.errors import InputError
     from mvconf.manifest import Scope
     from mvconf.minivoice.models import LiveDID
 

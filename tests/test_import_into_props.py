@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import nodes
 
-from mvconf.adopt import accept_drift
+from mvconf.adopt.merge import accept_drift
 from mvconf.manifest import Scope, load_manifests
 from mvconf.minivoice.models import LiveDID
 from mvconf.plan.planner import desired_fields, matches

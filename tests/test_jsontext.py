@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
-from mvconf.jsontext import MAX_DEPTH, dumps, loads
+from mvconf.core.jsontext import MAX_DEPTH, dumps, loads
 from mvconf.plan.change import Action, Change, Executor, FieldDiff, FieldDiffJson
 
 scalars = (st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mvconf.facts import DID_ID_PATTERN
+from mvconf.core.facts import DID_ID_PATTERN
 from mvconf.minivoice.models import LiveDID, parse_did
 
 json_values = st.recursive(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mvconf.errors import ManifestError
+from mvconf.core.errors import ManifestError
 from mvconf.manifest import load_desired
 
 GOOD_HEAD = "version: 1\napplications:\n  receptionist: app_123\n  sales: app_456\ndids:\n"

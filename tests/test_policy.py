@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from phonenumbers import PhoneNumberFormat, PhoneNumberType, shortnumberinfo
 
-from mvconf import clock
+from mvconf.core import clock
 from mvconf.policy.judge import host_allowed, sip_parts
 
 from .helpers import did
@@ -519,7 +519,7 @@ def test_the_ascii_fast_path_of_invisible_problem_agrees_with_each_character(tex
     # validate checks every destination this way; the fast path keeps 10,000 DIDs in budget
     import unicodedata
 
-    from mvconf.numbers import INVISIBLE, invisible_problem
+    from mvconf.core.phone import INVISIBLE, invisible_problem
 
     slow = any(c != " " and (unicodedata.category(c) in INVISIBLE or c.isspace())
                for c in text)

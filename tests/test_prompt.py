@@ -87,7 +87,7 @@ def test_a_signal_before_the_read_starts_is_not_missed(monkeypatch):
     read. A blocking read would wait for a line forever; the answer must be cancelled."""
     import click
 
-    from mvconf.commands.apply_view import read_answer
+    from mvconf.commands.views.apply import read_answer
 
     r, w = os.pipe()  # a terminal that never answers
     try:

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from mvconf.errors import ManifestError
+from mvconf.core.errors import ManifestError
 from mvconf.manifest import load_desired
 
 from .helpers import did

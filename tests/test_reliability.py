@@ -237,7 +237,7 @@ def test_fuzzed_api_answers_are_clear_errors(body, status):
 
     import stamina
 
-    from mvconf.errors import ApiError
+    from mvconf.core.errors import ApiError
     from mvconf.minivoice.client import MiniVoiceClient
     from mvconf.minivoice.http import HttpSender
 

@@ -8,9 +8,10 @@ import pytest
 
 from mvconf.manifest import DesiredDid
 from mvconf.minivoice.models import LiveDID
-from mvconf.plan import render
 from mvconf.plan.change import Executor
 from mvconf.plan.planner import make_plan
+from mvconf.render import formats
+from mvconf.render.text import text as plan_text
 
 from .helpers import did
 
@@ -34,7 +35,7 @@ def _plan(executor=Executor.manual):
 
 
 def test_markdown_starts_with_the_marker_and_tables_each_change_but_not_noops():
-    text = render.markdown(_plan())
+    text = formats.markdown(_plan())
     assert text.startswith("<!-- mvconf-plan -->\n")
     assert "Plan: 1 to update, 1 missing, 1 blocked, 1 unchanged." in text
     rows = [line for line in text.splitlines() if line.startswith("| ~") or line.startswith("| !")]
@@ -45,7 +46,7 @@ def test_markdown_starts_with_the_marker_and_tables_each_change_but_not_noops():
 
 
 def test_markdown_escapes_table_pipes_and_lists_manual_steps():
-    text = render.markdown(_plan())
+    text = formats.markdown(_plan())
     blocked = next(line for line in text.splitlines() if "| +15551230004 |" in line)
     assert "sip&#58;a&#124;b&#64;x&#46;example" in blocked  # a pipe cannot break the row
     assert "<details><summary>Manual steps</summary>" in text
@@ -53,7 +54,7 @@ def test_markdown_escapes_table_pipes_and_lists_manual_steps():
 
 
 def test_markdown_of_api_plan_has_no_manual_steps_for_updates():
-    text = render.markdown(_plan(Executor.api))
+    text = formats.markdown(_plan(Executor.api))
     assert "| update (api) |" in text
     assert "**+15551230002**" not in text  # api updates have no steps
 
@@ -62,12 +63,12 @@ def test_markdown_without_changes_says_so():
     desired = [DesiredDid("+15551230001", "app_123", "webhook", (), source="a.yaml:3")]
     live = {"+15551230001": LiveDID.model_validate(did("+15551230001"))}
     plan = make_plan(desired, live, executor=Executor.manual, api_url="x", created_at="t")
-    text = render.markdown(plan)
+    text = formats.markdown(plan)
     assert "No changes. The live account matches the manifests." in text and "| ~" not in text
 
 
 def test_text_plan_shows_fields_source_and_counts():
-    lines = render.text(_plan())
+    lines = plan_text(_plan())
     assert "~ +15551230002 (did_15551230002)  update (manual)" in lines
     assert '    application_id: "app_123" -> "app_456"' in lines
     assert "    at a.yaml:7" in lines
@@ -76,7 +77,7 @@ def test_text_plan_shows_fields_source_and_counts():
 
 def test_json_rendering_is_the_saved_plan():
     plan = _plan()
-    data = json.loads(render.render(plan, "json"))
+    data = json.loads(formats.render(plan, "json"))
     assert data["summary"] == {"noop": 1, "update": 1, "missing": 1, "blocked": 1, "conflict": 0}
     assert data["changes"][1]["fields"]["route_mode"] == {"from": "webhook", "to": "reject"}
 
@@ -92,12 +93,12 @@ def _big_plan(count: int, hostile: str = ""):
                                                      destinations=[], id=f"did_{hostile}{i}"))
     plan = make_plan(desired, live, executor=Executor.manual, api_url="https://api.example",
                      created_at="t")
-    return plan.model_copy(update={"aliases": {"app_1": "sales", "app_old": "legacy"}})
+    return plan.model_copy(update={"app_names": {"app_1": "sales", "app_old": "legacy"}})
 
 
 def test_a_5000_change_markdown_plan_fits_a_comment():
     plan = _big_plan(5000)
-    text = render.markdown(plan)
+    text = formats.markdown(plan)
     assert len(text) <= 65_000
     assert text.startswith("<!-- mvconf-plan -->")
     assert "more change(s) are not listed here" in text and "--out plan.json" in text
@@ -109,7 +110,7 @@ def test_a_5000_change_markdown_plan_fits_a_comment():
 @pytest.mark.parametrize("hostile", ["`", "<script>alert(1)</script>", "|", "\n## Injected\n",
                                      "[x](https://evil.example)", "@everyone", "*_~"])
 def test_hostile_strings_render_inert(hostile):
-    text = render.markdown(_big_plan(3, hostile))
+    text = formats.markdown(_big_plan(3, hostile))
     body = text.split("```mermaid")[0] + text.split("```\n", 1)[1]
     assert "<script>" not in text and "## Injected" not in text and "](https" not in text
     ours = ("Plan checksum:", "> **Warning")  # the only lines where mvconf writes backticks
@@ -121,7 +122,7 @@ def test_hostile_strings_render_inert(hostile):
 
 
 def test_the_mermaid_flowchart_draws_the_changed_routing():
-    from mvconf.plan.mermaid import flowchart
+    from mvconf.render.mermaid import flowchart
 
     small = flowchart(_big_plan(3).changes, {"app_old": "legacy"})
     assert small[0] == "flowchart LR"

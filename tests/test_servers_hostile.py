@@ -14,11 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from mvconf.core.hosts import is_loopback
 from mvconf.emulator.app import create_app
 from mvconf.emulator.openapi import openapi_text
 from mvconf.emulator.store import Store
 from mvconf.events.receiver import create_receiver
-from mvconf.hosts import is_loopback
 
 from .helpers import ROOT, did, start, stop
 
@@ -334,7 +334,7 @@ def test_receive_events_refuses_an_out_that_is_not_a_regular_file(tmp_path, kind
 
 
 def test_a_slow_body_is_answered_408_and_not_held(app, monkeypatch):
-    monkeypatch.setattr("mvconf.asgi.BODY_SECONDS", 0.05)
+    monkeypatch.setattr("mvconf.web.asgi.BODY_SECONDS", 0.05)
 
     async def never_ending():
         yield b'{"route_mode": '
@@ -344,13 +344,13 @@ def test_a_slow_body_is_answered_408_and_not_held(app, monkeypatch):
 
 
 def test_unfinished_bodies_are_bounded_over_all_requests(app, monkeypatch):
-    import mvconf.asgi
+    import mvconf.web.asgi
 
-    monkeypatch.setattr("mvconf.asgi.BODY_BUDGET", 100)
-    monkeypatch.setattr(mvconf.asgi, "_held", [90])  # others' unfinished bodies
+    monkeypatch.setattr("mvconf.web.asgi.BODY_BUDGET", 100)
+    monkeypatch.setattr(mvconf.web.asgi, "_held", [90])  # others' unfinished bodies
     envelope(call(app[0], "PATCH", "/v1/dids/did_123", json={"route_mode": "reject"}), 503,
              "busy")
-    mvconf.asgi._held[0] = 0
+    mvconf.web.asgi._held[0] = 0
     assert call(app[0], "PATCH", "/v1/dids/did_123",
                 json={"route_mode": "reject"}).status_code == 200
 

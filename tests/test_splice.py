@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mvconf.errors import InputError
+from mvconf.core.errors import InputError
 from mvconf.manifest.splice import ManifestText, find_entry, scalar_text
 
 BLOCK = ('version: 1\ndids:\n  # desk\n  - number: "+15551230002"  # pinned\n'

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from mvconf.core.errors import InputError
 from mvconf.emulator.store import Store
-from mvconf.errors import InputError
 
 KEY = {"key": "k", "customer_id": "cust_1", "application_id": "app_1"}
 

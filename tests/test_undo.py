@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mvconf.errors import PlanError
+from mvconf.core.errors import PlanError
 from mvconf.minivoice.models import LiveDID
 from mvconf.plan.change import Action, Executor, FieldDiff
 from mvconf.plan.undo import undo_plan

@@ -360,7 +360,7 @@ def test_the_events_file_is_read_as_it_grows_whatever_it_holds(tmp_path, monkeyp
     import asyncio
     from datetime import UTC, datetime
 
-    from mvconf.apply.executors import Stop
+    from mvconf.apply.report import Stop
     from mvconf.apply.waves import Wave
     from mvconf.events import wave_events
     from mvconf.plan.change import Action, Change, Executor

@@ -8,14 +8,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from mvconf.apply.executors import ApiExecutor, ManualExecutor, Report, Stop
+from mvconf.apply.executors import ApiExecutor, ManualExecutor
 from mvconf.apply.journal import Journal
+from mvconf.apply.report import ROLLBACK, Report, Stop
 from mvconf.apply.rollback import changed_records
 from mvconf.apply.stale import check_stale
 from mvconf.apply.view import ApplyView
-from mvconf.apply.waves import ROLLBACK, WavedExecutor, WavePlan
-from mvconf.clock import utc_now
-from mvconf.errors import Interrupted, MvconfError, PlanError
+from mvconf.apply.waves import WavedExecutor, WavePlan
+from mvconf.core.clock import utc_now
+from mvconf.core.errors import Interrupted, MvconfError, PlanError
 from mvconf.minivoice.client import MiniVoiceClient, read_many
 from mvconf.plan.change import Action, Change, Executor
 from mvconf.plan.model import Plan, require_checksum

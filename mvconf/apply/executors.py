@@ -16,49 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from mvconf.apply.journal import Journal, JournalError, Result
+from mvconf.apply.report import Done, Report, Stop
 from mvconf.apply.stale import why_stale
 from mvconf.apply.view import ApplyView
-from mvconf.errors import ApiError, ApiUnreachable
+from mvconf.core.errors import ApiError, ApiUnreachable
 from mvconf.minivoice.client import MiniVoiceClient, read_many
 from mvconf.minivoice.models import COMPARED, LiveDID
 from mvconf.plan.change import Change
 from mvconf.plan.planner import matches
-
-
-@dataclass
-class Stop:
-    """Set by SIGINT or SIGTERM (SPEC §11): no new write starts; writes under way finish."""
-
-    signum: int | None = None
-    writing: bool = False  # set once writes may have begun: a signal no longer cancels at once
-
-    def is_set(self) -> bool:
-        return self.signum is not None
-
-
-@dataclass
-class Done:
-    """One change carried out (or not), with why not."""
-
-    change: Change
-    result: Result
-    error: str | None = None
-
-
-@dataclass
-class Report:
-    applied: list[Done] = field(default_factory=list)
-    failed: list[Done] = field(default_factory=list)
-    skipped: list[Change] = field(default_factory=list)
-    manual: list[Change] = field(default_factory=list)
-    confirmed: list[Change] = field(default_factory=list)
-
-    def summary(self) -> str:
-        parts = [f"{len(self.applied)} applied", f"{len(self.failed)} failed",
-                 f"{len(self.skipped)} skipped", f"{len(self.manual)} manual"]
-        if self.confirmed:
-            parts.insert(1, f"{len(self.confirmed)} confirmed")
-        return "Apply: " + ", ".join(parts) + "."
 
 
 class ChangeExecutor(Protocol):

@@ -14,10 +14,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from mvconf.clock import MICROSECONDS, new_run_id
-from mvconf.errors import InputError, MvconfError
-from mvconf.facts import E164_SHAPE, MAX_DIDS_CEILING
-from mvconf.files import iter_lines, open_regular
+from mvconf.core.clock import MICROSECONDS, new_run_id
+from mvconf.core.errors import InputError, MvconfError
+from mvconf.core.facts import E164_SHAPE, MAX_DIDS_CEILING
+from mvconf.core.files import iter_lines, open_regular
 
 DEFAULT_PATH = os.path.join(".mvconf", "journal.jsonl")
 

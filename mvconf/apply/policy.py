@@ -7,7 +7,7 @@ import datetime
 from typing import Any
 
 from mvconf.apply.journal import Journal, read_journal
-from mvconf.errors import InputError
+from mvconf.core.errors import InputError
 from mvconf.plan.model import Plan
 from mvconf.plan.policy import change_findings, granted_in_findings
 from mvconf.policy import Granted, PolicyConfig, refusal

@@ -7,8 +7,8 @@ from collections import deque
 from dataclasses import dataclass
 
 from mvconf.apply.journal import CHANGED, scan_journal
-from mvconf.errors import InputError
-from mvconf.facts import MAX_DIDS
+from mvconf.core.errors import InputError
+from mvconf.core.facts import MAX_DIDS
 
 
 @dataclass(frozen=True)

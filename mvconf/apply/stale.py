@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mvconf.errors import PlanError
+from mvconf.core.errors import PlanError
 from mvconf.minivoice.client import MiniVoiceClient, read_many
 from mvconf.minivoice.models import LiveDID
 from mvconf.plan.change import Change

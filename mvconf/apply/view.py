@@ -1,18 +1,17 @@
-"""What apply and rollback show and ask, behind a protocol (as Terraform's `views.Apply` keeps
-display out of apply): the applier decides, a view shows. `commands/apply_view.py` is the terminal
-one; tests may give their own."""
+"""What a run shows and asks, behind a protocol (as Terraform's `views.Apply` keeps display out
+of apply): the applier and the run's flows decide, a view shows and words it.
+`commands/views/apply.py` holds the terminal ones; `QuietView` shows nothing; tests may give
+their own."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Protocol
 
+from mvconf.apply.recover import Resolved
+from mvconf.apply.report import Report, WaveResult, WaveRun
 from mvconf.plan.change import Change
-
-if TYPE_CHECKING:
-    from mvconf.apply.applier import Report
-    from mvconf.apply.waves import WaveResult, WaveRun
 
 Tick = Callable[[], None]
 
@@ -20,6 +19,26 @@ Tick = Callable[[], None]
 class ReadView(Protocol):
     def progress(self, total: int, label: str) -> AbstractContextManager[Tick]:
         """A callback to call once per DID read (a progress bar, or nothing)."""
+
+    def warn(self, message: str) -> None:
+        """Something the person should know that does not stop the run (a retry, say)."""
+
+    def skipped(self, path: str) -> None:
+        """A manifest path that is not a regular file was skipped."""
+
+
+class QuietView:
+    """A read view that shows nothing (JSON output, tests)."""
+
+    @contextmanager
+    def progress(self, total: int, label: str) -> Iterator[Tick]:
+        yield lambda: None
+
+    def warn(self, message: str) -> None:
+        pass
+
+    def skipped(self, path: str) -> None:
+        pass
 
 
 class ApplyView(ReadView, Protocol):
@@ -48,8 +67,15 @@ class ApplyView(ReadView, Protocol):
 
     def no_changes(self) -> None: ...
 
-    def warn(self, message: str) -> None:
-        """Something the person should know that does not stop the run."""
+    def lock_taken_over(self, path: str, holder: str) -> None:
+        """The journal's lock was left by `holder`, no longer running, and was taken over."""
+
+    def recovered(self, journal: str, resolved: Sequence[Resolved], bad: Sequence[int]) -> None:
+        """Before a run: intents a killed run left dangling, now resolved, and the journal's
+        lines (numbers) that are not records."""
+
+    def legacy_records(self, count: int, api_label: str) -> None:
+        """Rollback: `count` journal records name no API and are taken to be about this one."""
 
     def summary(self, report: Report) -> None: ...
 

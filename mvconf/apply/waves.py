@@ -18,17 +18,17 @@ import signal
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from mvconf.apply.executors import ApiExecutor, Report, Stop
+from mvconf.apply.executors import ApiExecutor
 from mvconf.apply.journal import Journal
+from mvconf.apply.report import ROLLBACK, Report, Stop, WaveResult, WaveRun
 from mvconf.apply.view import ApplyView
-from mvconf.errors import MvconfError
+from mvconf.core.errors import MvconfError
 from mvconf.plan.change import Change
 
-ROLLBACK, STOP = "rollback", "stop"
 MAX_WAVES = 100
 POLL = 0.05  # seconds between looks at a signal, a check's process or a deadline
 _COUNT = re.compile(r"[1-9][0-9]{0,8}")
@@ -117,28 +117,6 @@ class WavePlan:
     wait: float = 0.0
     timeout: float = 600.0
     on_failure: str = ROLLBACK
-
-
-@dataclass
-class WaveResult:
-    index: int
-    planned: int
-    applied: int = 0
-    failed: int = 0
-    started: bool = False
-    checked: bool = False  # False for the last wave, one never started, or one with nothing
-    passed: bool | None = None
-    reason: str | None = None
-
-
-@dataclass
-class WaveRun:
-    results: list[WaveResult] = field(default_factory=list)
-    on_failure: str = ROLLBACK
-
-    @property
-    def failed(self) -> WaveResult | None:
-        return next((r for r in self.results if r.passed is False), None)
 
 
 async def pause(seconds: float, stop: Stop) -> bool:

@@ -19,7 +19,7 @@ from mvconf.commands.options import (
     target_option,
 )
 from mvconf.commands.wave_options import wave_options
-from mvconf.errors import InputError
+from mvconf.core.errors import InputError
 
 
 def saved_plan_text(paths: tuple[str, ...]) -> str | None:
@@ -35,7 +35,7 @@ def saved_plan_text(paths: tuple[str, ...]) -> str | None:
     if len(paths) != 1 or not os.path.isfile(paths[0]) or paths[0].endswith((".yaml", ".yml")):
         return None
     try:
-        from mvconf.files import read_bounded  # a regular file of bounded size only
+        from mvconf.core.files import read_bounded  # a regular file of bounded size only
 
         text = read_bounded(paths[0], "the saved plan", 64 * 1024 * 1024).decode("utf-8")
         data = json.loads(text)
@@ -61,27 +61,31 @@ def saved_plan_text(paths: tuple[str, ...]) -> str | None:
 @wave_options
 @project_options(needs_api=True)
 @debug_option
-def apply(paths, executor, targets, changed_since, allow_all_missing, checksum, conn, opts,
+def apply(paths, executor, targets, changed_since, allow_all_missing, checksum, api, opts,
           ctx) -> int:
     """Make the changes: through the API, or as steps for a person (exit 3 while steps remain).
 
     PATH: manifests (files or directories; default: the project's `manifests`). PLAN_FILE: a
     plan saved with `mvconf plan --out`, applied as it was reviewed."""
-    from mvconf.commands.apply_view import TerminalApplyView
-    from mvconf.plan.model import load_plan
-    from mvconf.session import Session
+    import dataclasses
 
-    opts.checksum = checksum
+    from mvconf.commands.views.apply import TerminalApplyView
+    from mvconf.plan.model import load_plan
+    from mvconf.run import flows
+    from mvconf.run.runtime import Runtime
+
+    opts = dataclasses.replace(opts, checksum=checksum)
     view = TerminalApplyView(opts.allow_mass_change)
-    session = Session(conn, view, writes=True, lock_timeout=opts.lock_timeout, context=ctx)
+    runtime = Runtime(api, ctx, view, writes=True, lock_timeout=opts.lock_timeout)
     saved = saved_plan_text(paths)
     if saved is not None:
         if changed_since:
             raise click.UsageError("--changed-since chooses what a new plan reads; a saved "
                                    "plan is applied as it was reviewed (its scope is in it)")
         plan = load_plan(saved, paths[0])
-        return session.apply_saved(plan, executor=executor, targets=targets, opts=opts, view=view)
-    return session.apply(ctx.manifest_paths(paths), executor=executor or default_executor(ctx),
-                         targets=targets, opts=opts, view=view, show=view.show_changes,
-                         allow_all_missing=allow_all_missing, changed_since=changed_since,
-                         given=tuple(paths))
+        return flows.apply_saved(runtime, plan, executor=executor, targets=targets, opts=opts,
+                                 view=view)
+    request = flows.PlanRequest(executor or default_executor(ctx), targets, allow_all_missing,
+                                changed_since, tuple(paths))
+    return flows.apply(runtime, ctx.manifest_paths(paths), request, opts=opts, view=view,
+                       show=view.show_changes)

@@ -22,12 +22,12 @@ from mvconf.commands.options import debug_option, project_options
 @debug_option
 def diff(paths, base, fmt, detailed_exitcode, ctx) -> int:
     """Compare the manifests at a git revision with the working tree, offline."""
-    from mvconf.commands.console import print_lines
-    from mvconf.errors import ManifestError, Problem
+    from mvconf.commands.views.console import print_lines
+    from mvconf.config.scope import scope_of
+    from mvconf.core.errors import ManifestError, Problem
     from mvconf.manifest import load_desired
     from mvconf.manifest.compare import compare
     from mvconf.manifest.revision import manifests_at
-    from mvconf.scoping import scope_of
 
     paths = ctx.manifest_paths(paths)
     scope = scope_of(ctx)
@@ -43,7 +43,7 @@ def diff(paths, base, fmt, detailed_exitcode, ctx) -> int:
     if fmt == "json":
         click.echo(json.dumps(result.to_data(base), indent=2, ensure_ascii=False))
     elif fmt == "markdown":
-        from mvconf.plan.markdown import diff_markdown
+        from mvconf.render.markdown import diff_markdown
 
         click.echo(diff_markdown(result, base), nl=False)
     else:

@@ -36,11 +36,11 @@ from mvconf.commands.options import debug_option
 def emulator(state, host, port, latency_ms, rate_limit, rate_burst, fail_rate, drop_rate, seed,
              read_only, allow_remote_webhooks) -> int:
     """Serve a MiniVoice-compatible API for local work and tests."""
+    from mvconf.core.logs import log_to_stderr
     from mvconf.emulator.app import create_app
     from mvconf.emulator.faults import Faults
     from mvconf.emulator.store import Store
-    from mvconf.logs import log_to_stderr
-    from mvconf.serve import serve
+    from mvconf.web.serve import serve
 
     log_to_stderr("mvconf.emulator")  # its own problems (a state file that no longer parses)
 

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 
 import click
 
 from mvconf.commands.options import api_options, debug_option, project_options
-from mvconf.errors import ConfigError, InputError
+from mvconf.core.errors import ConfigError, InputError
 
 MAX_LIST_BYTES = 4 * 1024 * 1024
 EXIT_COMMENTED = 2
@@ -16,7 +17,7 @@ EXIT_COMMENTED = 2
 
 def read_numbers(given: tuple[str, ...], from_file: str | None) -> list[str]:
     """Numbers from the arguments and --from-file (one a line, # comments; - for stdin)."""
-    from mvconf.numbers import e164_problem
+    from mvconf.core.phone import e164_problem
 
     raw = list(given)
     if from_file:
@@ -54,49 +55,52 @@ def read_numbers(given: tuple[str, ...], from_file: str | None) -> list[str]:
 @api_options
 @project_options(needs_api=True)
 @debug_option
-def import_(numbers, from_file, out, into, no_ranges, conn, ctx) -> int:
+def import_(numbers, from_file, out, into, no_ranges, api, ctx) -> int:
     """Read live DIDs and write valid manifest entries for them (exit 2 when some could only be
     written as comments)."""
-    from mvconf.commands.apply_view import TerminalView
-    from mvconf.session import Session
+    from mvconf.commands.views.apply import TerminalView
+    from mvconf.run import flows
+    from mvconf.run.runtime import Runtime
 
     if out and into:
         raise click.UsageError("--out writes a new manifest and --into merges into existing "
                                "ones: give one of them")
     wanted = read_numbers(numbers, from_file)
-    session = Session(conn, TerminalView(), context=ctx)
+    runtime = Runtime(api, ctx, TerminalView())
     if into:
-        from mvconf.adopt import accept_drift
-        from mvconf.scoping import scope_of
+        from mvconf.adopt.merge import accept_drift
+        from mvconf.config.scope import scope_of
 
         others = {name: scope_of(ctx, name) for name in ctx.names
                   if ctx.environment and name != ctx.environment}
         project = ctx.manifest_paths(()) if ctx.project else []
-        return accept_drift(session.read_numbers, into, wanted, scope_of(ctx), _echo,
-                            others=others, project=project)
+        read = functools.partial(flows.read_numbers, runtime)
+        return accept_drift(read, into, wanted, scope_of(ctx), _echo, others=others,
+                            project=project)
     if not wanted:
         raise click.UsageError("give numbers (or --from-file), or --into PATH to accept drift")
-    return _import_new(session, wanted, out, not no_ranges)
+    return _import_new(runtime, wanted, out, not no_ranges)
 
 
 def _echo(line: str, err: bool = False) -> None:
     click.echo(line, err=err)
 
 
-def _import_new(session, wanted: list[str], out: str | None, ranges: bool) -> int:
-    from mvconf.adopt import manifest_for, names_from
-    from mvconf.clock import utc_now
-    from mvconf.files import write_output
-    from mvconf.scoping import scope_of
+def _import_new(runtime, wanted: list[str], out: str | None, ranges: bool) -> int:
+    from mvconf.adopt.merge import manifest_for, names_from
+    from mvconf.config.scope import scope_of
+    from mvconf.core.clock import utc_now
+    from mvconf.core.files import write_output
+    from mvconf.run import flows
 
-    context = session.context
+    context = runtime.context
     names = names_from(context.manifest_paths(()) if context.project else [], scope_of(context))
-    live = session.read_numbers(wanted)
+    live = flows.read_numbers(runtime, wanted)
     absent = [n for n, d in live.items() if d is None]
     if absent:
         click.echo("Not in the account (404 not_found), skipped: " + ", ".join(absent), err=True)
     found = [d for d in live.values() if d is not None]
-    text, skipped = manifest_for(found, names, ranges, session.endpoint.label, utc_now())
+    text, skipped = manifest_for(found, names, ranges, runtime.endpoint.label, utc_now())
     for line in skipped:
         click.echo(f"Warning: {line}; written as a comment", err=True)
     if out:

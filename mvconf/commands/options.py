@@ -7,7 +7,7 @@ import functools
 import click
 
 from mvconf.apply.journal import DEFAULT_PATH
-from mvconf.connection import Connection
+from mvconf.core.api_settings import ApiSettings
 
 
 class State:
@@ -24,7 +24,7 @@ def debug_option(func):
     def wrapper(*args, debug: bool, **kwargs):
         State.debug = debug
         if debug:
-            from mvconf.logs import enable_debug_logging
+            from mvconf.core.logs import enable_debug_logging
 
             enable_debug_logging()
         return func(*args, **kwargs)
@@ -33,7 +33,7 @@ def debug_option(func):
 
 
 def api_options(func):
-    """--api-url, --api-key-file, --emulator and --parallelism, passed on as `conn`."""
+    """--api-url, --api-key-file, --emulator and --parallelism, passed on as `api`."""
 
     @click.option("--api-url", envvar=None, help="MiniVoice API base URL [env MINIVOICE_API_URL; "
                   "default https://api.minivoice.eu].")
@@ -49,8 +49,8 @@ def api_options(func):
                   "and 5xx answers (429s are waited out, not counted).")
     @functools.wraps(func)
     def wrapper(*args, api_url, api_key_file, emulator, parallelism, retry_timeout, **kwargs):
-        conn = Connection(api_url, api_key_file, emulator, parallelism, retry_timeout)
-        return func(*args, conn=conn, **kwargs)
+        api = ApiSettings(api_url, api_key_file, emulator, parallelism, retry_timeout)
+        return func(*args, api=api, **kwargs)
 
     return wrapper
 
@@ -146,7 +146,7 @@ def project_options(needs_api: bool, allow_all: bool = False):
                       help="The project file [default: mvconf.toml here or in a parent].")
         @functools.wraps(func)
         def wrapper(*args, env_name, project_file, **kwargs):
-            from mvconf.project import choose
+            from mvconf.config.project import choose
 
             every = allow_all and env_name == "all"
             ctx = choose(project_file, None if every else env_name,
@@ -167,17 +167,17 @@ def _settle(ctx, kwargs: dict) -> None:
     import dataclasses
 
 
-    conn = kwargs.get("conn")
-    if conn is not None:
-        parallelism = conn.parallelism or ctx.setting("parallelism") or 8
-        emulator = conn.emulator if conn.api_url else ctx.emulator(conn.emulator)
-        kwargs["conn"] = conn = dataclasses.replace(conn, parallelism=parallelism,
+    api = kwargs.get("api")
+    if api is not None:
+        parallelism = api.parallelism or ctx.setting("parallelism") or 8
+        emulator = api.emulator if api.api_url else ctx.emulator(api.emulator)
+        kwargs["api"] = api = dataclasses.replace(api, parallelism=parallelism,
                                                     emulator=emulator)
     opts = kwargs.get("opts")
     if opts is not None:
         from mvconf.plan.safety import MINIMUM_MANAGED, THRESHOLD_PERCENT
 
-        opts.parallelism = conn.parallelism if conn else 8
+        opts.parallelism = api.parallelism if api else 8
         opts.journal = ctx.journal(opts.journal, DEFAULT_PATH)
         for name, builtin in (("max_change_percent", THRESHOLD_PERCENT),
                               ("min_managed", MINIMUM_MANAGED)):

@@ -32,30 +32,31 @@ from mvconf.commands.options import (
 @project_options(needs_api=True, allow_all=True)
 @debug_option
 def plan(paths, fmt, out, detailed_exitcode, strict, executor, targets, changed_since,
-         allow_all_missing, conn, ctx, every_env) -> int:
+         allow_all_missing, api, ctx, every_env) -> int:
     """Read the live account and show what would change (`--env all`: one plan per
     environment, each against its own account)."""
     import dataclasses
 
-    from mvconf.commands.apply_view import TerminalView
-    from mvconf.files import write_output
+    from mvconf.commands.views.apply import TerminalView
+    from mvconf.core.files import write_output
     from mvconf.policy import printable
-    from mvconf.session import Session
+    from mvconf.run import flows
+    from mvconf.run.runtime import Runtime
 
     if every_env and out:
         raise click.UsageError("--out saves one plan: use --env NAME with --out")
     names = ctx.names if every_env else (ctx.environment,)
     plans = []
     for name in names:
-        context, each = ctx, conn
+        context, each = ctx, api
         if every_env:
             context = dataclasses.replace(ctx, environment=name)
-            each = conn if conn.api_url else dataclasses.replace(
-                conn, emulator=context.emulator(conn.emulator))
-        plans.append(Session(each, TerminalView(), context=context).plan(
-            ctx.manifest_paths(paths), executor=executor or default_executor(ctx), strict=strict,
-            targets=targets, allow_all_missing=allow_all_missing, changed_since=changed_since,
-            given=tuple(paths)))
+            each = api if api.api_url else dataclasses.replace(
+                api, emulator=context.emulator(api.emulator))
+        request = flows.PlanRequest(executor or default_executor(ctx), targets,
+                                    allow_all_missing, changed_since, tuple(paths))
+        plans.append(flows.plan(Runtime(each, context, TerminalView()),
+                                ctx.manifest_paths(paths), request, strict=strict))
     if out:
         write_output(out, plans[0].json_chunks())
     show(plans, fmt, every_env)
@@ -74,8 +75,8 @@ def plan(paths, fmt, out, detailed_exitcode, strict, executor, targets, changed_
 
 
 def show(plans, fmt: str, every_env: bool) -> None:
-    from mvconf.commands.console import print_lines, write_chunks
-    from mvconf.plan import render
+    from mvconf.commands.views.console import print_lines, write_chunks
+    from mvconf.render import text as render
 
     if fmt == "json":
         if not every_env:
@@ -89,7 +90,7 @@ def show(plans, fmt: str, every_env: bool) -> None:
         write_chunks(pieces)
         return
     if fmt == "markdown" and every_env:
-        from mvconf.plan.markdown import every_environment
+        from mvconf.render.markdown import every_environment
 
         click.echo(every_environment(plans, [render.summary_line(p) for p in plans]), nl=False)
         return
@@ -100,6 +101,8 @@ def show(plans, fmt: str, every_env: bool) -> None:
         if fmt == "text":
             print_lines(render.text_lines(plan))
         else:
-            click.echo(render.render(plan, fmt), nl=False)
+            from mvconf.render.formats import render as in_format  # markdown's modules: only now
+
+            click.echo(in_format(plan, fmt), nl=False)
         if every_env and fmt == "text" and plan is not plans[-1]:
             click.echo("")

@@ -7,7 +7,7 @@ import os
 import click
 
 from mvconf.commands.options import debug_option
-from mvconf.errors import ConfigError, InputError
+from mvconf.core.errors import ConfigError, InputError
 
 
 @click.command(name="receive-events")
@@ -24,9 +24,9 @@ from mvconf.errors import ConfigError, InputError
 @debug_option
 def receive_events(host, port, out, hook_path, token_env) -> int:
     """A small webhook receiver that records MiniVoice events for verify-events."""
+    from mvconf.core.logs import register_secret
     from mvconf.events.receiver import create_receiver
-    from mvconf.logs import register_secret
-    from mvconf.serve import serve
+    from mvconf.web.serve import serve
 
     if hook_path is not None and not hook_path.startswith("/"):
         raise ConfigError(f"--path must start with '/': {hook_path!r}")

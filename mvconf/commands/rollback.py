@@ -20,7 +20,7 @@ def _older_journal(journal: str) -> None:
     import os
 
     from mvconf.apply.journal import DEFAULT_PATH
-    from mvconf.errors import InputError
+    from mvconf.core.errors import InputError
 
     if os.path.lexists(journal) or journal == DEFAULT_PATH or not os.path.isfile(DEFAULT_PATH):
         return
@@ -37,13 +37,14 @@ def _older_journal(journal: str) -> None:
 @apply_options
 @project_options(needs_api=True)
 @debug_option
-def rollback(last, executor, conn, opts, ctx) -> int:
+def rollback(last, executor, api, opts, ctx) -> int:
     """Restore the values recorded before the last applied changes."""
-    from mvconf.commands.apply_view import TerminalApplyView
-    from mvconf.session import Session
+    from mvconf.commands.views.apply import TerminalApplyView
+    from mvconf.run import flows
+    from mvconf.run.runtime import Runtime
 
     _older_journal(opts.journal)
     view = TerminalApplyView(opts.allow_mass_change)
-    session = Session(conn, view, writes=True, lock_timeout=opts.lock_timeout, context=ctx)
-    return session.rollback(last, executor=executor or default_executor(ctx), opts=opts, view=view,
-                            show=view.show_plan)
+    runtime = Runtime(api, ctx, view, writes=True, lock_timeout=opts.lock_timeout)
+    return flows.rollback(runtime, last, executor=executor or default_executor(ctx), opts=opts,
+                          view=view, show=view.show_plan)

@@ -9,7 +9,7 @@ import json
 import click
 
 from mvconf.commands.options import debug_option, project_options
-from mvconf.errors import ManifestError, MvconfError
+from mvconf.core.errors import ManifestError, MvconfError
 
 
 def _github_escape(text: str, prop: bool = False) -> str:
@@ -49,7 +49,7 @@ def _github_errors(func):
         except ManifestError as exc:
             _annotate(exc.problems)
         except MvconfError as exc:
-            from mvconf.logs import redact
+            from mvconf.core.logs import redact
 
             click.echo(f"::error title=mvconf::{_github_escape(redact(str(exc)))}")
         return 1
@@ -75,11 +75,11 @@ def validate(paths: tuple[str, ...], strict: bool, fmt: str, skip_other_yaml: bo
     """Check manifests offline (no API key needed), and the routing policy on every value they
     would write. Exit 0 when valid (warnings allowed), 1 otherwise. Without --env, a project's
     manifests are checked in every environment."""
-    from mvconf import clock
+    from mvconf.config.project import policy_of
+    from mvconf.config.scope import scope_of
+    from mvconf.core import clock
     from mvconf.manifest import load_manifests
     from mvconf.manifest.findings import manifest_findings
-    from mvconf.project import policy_of
-    from mvconf.scoping import scope_of
 
     paths = tuple(ctx.manifest_paths(paths))
     environments = [ctx.environment] if ctx.environment or not ctx.names else list(ctx.names)

@@ -8,7 +8,7 @@ import sys
 import click
 
 from mvconf.commands.options import debug_option, project_options
-from mvconf.errors import InputError
+from mvconf.core.errors import InputError
 
 MAX_EVENTS_BYTES = 256 * 1024 * 1024
 
@@ -23,17 +23,17 @@ MAX_EVENTS_BYTES = 256 * 1024 * 1024
 @debug_option
 def verify_events(paths, events_path, fmt, ctx) -> int:
     """Check recorded calls against the manifests (exit 2 when traffic contradicts them)."""
-    from mvconf.commands.console import print_lines
+    from mvconf.commands.views.console import print_lines
+    from mvconf.config.scope import scope_of
     from mvconf.events.verify import exit_code, read_events, text_report, verify
     from mvconf.manifest import load_desired
-    from mvconf.scoping import scope_of
 
     desired = load_desired(ctx.manifest_paths(paths), scope=scope_of(ctx))
     try:
         if events_path == "-":
             text = sys.stdin.read()
         else:
-            from mvconf.files import read_bounded  # a regular file only: never /dev/zero
+            from mvconf.core.files import read_bounded  # a regular file only: never /dev/zero
 
             text = read_bounded(events_path, "the events file", MAX_EVENTS_BYTES).decode(
                 "utf-8", errors="replace")

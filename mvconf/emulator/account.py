@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import re
 
+from mvconf.core.facts import E164_SHAPE
+from mvconf.core.hosts import is_loopback
+from mvconf.core.phone import to_e164
 from mvconf.emulator.checks import ACCOUNT_PATCHABLE, PUTTABLE, changes
 from mvconf.emulator.replies import (
     NOT_FOUND,
@@ -26,9 +29,6 @@ from mvconf.emulator.replies import (
     saved,
 )
 from mvconf.emulator.store import Store
-from mvconf.facts import E164_SHAPE
-from mvconf.hosts import is_loopback
-from mvconf.numbers import to_e164
 
 _ACCOUNT_DID = re.compile(r"^/_account/dids/([^/]+)$")
 

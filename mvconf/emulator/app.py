@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import logging
 
-from mvconf.asgi import Receive, Scope, Send, body_reader, request_headers, send_reply
 from mvconf.emulator.api import EmulatorApi
 from mvconf.emulator.faults import Faults
 from mvconf.emulator.replies import error
 from mvconf.emulator.store import Store
+from mvconf.web.asgi import Receive, Scope, Send, body_reader, request_headers, send_reply
 
 log = logging.getLogger("mvconf.emulator")
 

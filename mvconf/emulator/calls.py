@@ -9,8 +9,8 @@ import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
-from mvconf.clock import utc_now
-from mvconf.hosts import is_loopback
+from mvconf.core.clock import utc_now
+from mvconf.core.hosts import is_loopback
 
 DEFAULT_CALLER = "+15551230001"
 

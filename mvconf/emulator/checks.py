@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mvconf.core.facts import APP_ID, E164_SHAPE, ROUTE_MODES
 from mvconf.emulator.replies import Reply, error
-from mvconf.facts import APP_ID, E164_SHAPE, ROUTE_MODES
 
 PATCHABLE = frozenset({"application_id", "route_mode", "destinations"})
 ACCOUNT_PATCHABLE = PATCHABLE | {"status"}

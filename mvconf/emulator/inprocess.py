@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
+from mvconf.core.jsontext import dumps
+from mvconf.core.logs import register_secret
 from mvconf.emulator.api import EmulatorApi
 from mvconf.emulator.store import Store
-from mvconf.jsontext import dumps
-from mvconf.logs import register_secret
 from mvconf.minivoice.connect import KEY_VARIABLE, Endpoint
 from mvconf.minivoice.transport import Answer, TransportFailed
 

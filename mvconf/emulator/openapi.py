@@ -13,9 +13,9 @@ from functools import cache
 from typing import Any
 
 from mvconf import __version__
+from mvconf.core.facts import APP_ID_PATTERN, E164_PATTERN, ROUTE_MODES
 from mvconf.emulator.checks import DESTINATION_PATTERN, MAX_DESTINATIONS, STATUSES
 from mvconf.emulator.replies import Reply, ok
-from mvconf.facts import APP_ID_PATTERN, E164_PATTERN, ROUTE_MODES
 
 JSON = "application/json"
 ERROR = {"$ref": "#/components/schemas/Error"}

@@ -11,9 +11,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mvconf.asgi import BodyRefused, parse_json
+from mvconf.core.jsontext import dumps
 from mvconf.emulator.store import SaveFailed, Store
-from mvconf.jsontext import dumps
+from mvconf.web.asgi import BodyRefused, parse_json
 
 MAX_BODY = 64 * 1024
 JSON_HEADERS = {"content-type": "application/json"}

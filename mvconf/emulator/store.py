@@ -11,11 +11,11 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from mvconf.clock import utc_after, utc_now
-from mvconf.errors import InputError
-from mvconf.files import read_bounded, write_atomic
-from mvconf.lockfile import RunLock
-from mvconf.numbers import to_e164
+from mvconf.core.clock import utc_after, utc_now
+from mvconf.core.errors import InputError
+from mvconf.core.files import read_bounded, write_atomic
+from mvconf.core.lockfile import RunLock
+from mvconf.core.phone import to_e164
 
 log = logging.getLogger("mvconf.emulator")
 

@@ -20,7 +20,9 @@ import json
 import logging
 import os
 
-from mvconf.asgi import (
+from mvconf.core.files import open_regular
+from mvconf.emulator.replies import error, ok
+from mvconf.web.asgi import (
     BodyRefused,
     Receive,
     Scope,
@@ -30,8 +32,6 @@ from mvconf.asgi import (
     request_headers,
     send_reply,
 )
-from mvconf.emulator.replies import error, ok
-from mvconf.files import open_regular
 
 MAX_BODY = 1024 * 1024
 TOKEN_HEADER = "x-mvconf-token"

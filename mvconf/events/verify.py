@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from mvconf.asgi import parse_json
-from mvconf.errors import InputError
+from mvconf.core.errors import InputError
+from mvconf.core.phone import to_e164
 from mvconf.manifest import DesiredDid
-from mvconf.numbers import to_e164
+from mvconf.web.asgi import parse_json
 
 WRONG = ("wrong_application", "not_rejected")
 

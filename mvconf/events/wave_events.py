@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from mvconf.errors import InputError
+from mvconf.core.errors import InputError
 from mvconf.events.verify import WRONG, Call, Events, judge, moment, read_lines
 from mvconf.manifest import DesiredDid
 from mvconf.plan.change import Change

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from mvconf.errors import InputError, ManifestError, Problem
-from mvconf.facts import ROUTE_MODES
+from mvconf.core.errors import InputError, ManifestError, Problem
+from mvconf.core.facts import ROUTE_MODES
 from mvconf.manifest.models import KNOWN_KEYS, DidSpec, ManifestFile
 from mvconf.manifest.yamlpos import Located, YamlProblem, load_located
 

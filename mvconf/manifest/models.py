@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from mvconf.facts import APP_ID_PATTERN, E164_PATTERN, RouteMode
+from mvconf.core.facts import APP_ID_PATTERN, E164_PATTERN, RouteMode
 from mvconf.policy.exceptions import PolicyException
 
 AppId = Annotated[str, StringConstraints(pattern=APP_ID_PATTERN)]

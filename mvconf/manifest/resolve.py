@@ -8,21 +8,21 @@ import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from mvconf.errors import ManifestError, Problem
-from mvconf.facts import APP_ID, MAX_DIDS, TAKES_DESTINATIONS, RouteMode
-from mvconf.manifest.desired import DesiredDid, Scope
-from mvconf.manifest.loader import LoadedFile, load_all
-from mvconf.manifest.models import KNOWN_STATUSES, DidSpec
-from mvconf.manifest.ranges import NumberRange, overlapping, parse_range
-from mvconf.manifest.values import destination_problem as _destination_problem
-from mvconf.manifest.yamlpos import Located
-from mvconf.numbers import (
+from mvconf.core.errors import ManifestError, Problem
+from mvconf.core.facts import APP_ID, MAX_DIDS, TAKES_DESTINATIONS, RouteMode
+from mvconf.core.phone import (
     alias_problem,
     country_code,
     e164_problem,
     invisible_problem,
     normal_destination,
 )
+from mvconf.manifest.desired import DesiredDid, Scope
+from mvconf.manifest.loader import LoadedFile, load_all
+from mvconf.manifest.models import KNOWN_STATUSES, DidSpec
+from mvconf.manifest.ranges import NumberRange, overlapping, parse_range
+from mvconf.manifest.values import destination_problem as _destination_problem
+from mvconf.manifest.yamlpos import Located
 from mvconf.policy.exceptions import Granted
 
 
@@ -53,7 +53,7 @@ class Manifests:
         value = did.destinations[index] if index < len(did.destinations) else ""
         return (path, *loaded.find(at, value, "destinations"))
 
-    def names(self) -> dict[str, str]:
+    def app_names(self) -> dict[str, str]:
         """Application id -> its alias (the first, when several name it), for display."""
         names: dict[str, str] = {}
         for alias, app_id in self.aliases.items():

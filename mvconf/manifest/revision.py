@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mvconf.errors import InputError
+from mvconf.core.errors import InputError
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_FILES = 20_000

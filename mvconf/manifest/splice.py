@@ -26,7 +26,7 @@ from typing import Any
 from ruamel.yaml import nodes
 from ruamel.yaml.error import YAMLError
 
-from mvconf.errors import InputError
+from mvconf.core.errors import InputError
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

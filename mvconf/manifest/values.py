@@ -6,10 +6,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from mvconf.facts import APP_ID, COMPARED, ROUTE_MODES, TAKES_DESTINATIONS, RouteMode
+from mvconf.core.facts import APP_ID, COMPARED, ROUTE_MODES, TAKES_DESTINATIONS, RouteMode
+from mvconf.core.phone import e164_problem, invisible_problem, is_sip_uri, normal_destination
 from mvconf.manifest.models import STATUS_PATTERN
 from mvconf.manifest.ranges import NumberRange
-from mvconf.numbers import e164_problem, invisible_problem, is_sip_uri, normal_destination
 
 STATUS = re.compile(STATUS_PATTERN.replace("$", r"\Z"))
 WRITTEN = (*COMPARED, "status")  # what a plan may want; mvconf writes COMPARED only

@@ -28,15 +28,15 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote
 
-from mvconf.connection import DEFAULT_RETRY_TIMEOUT
-from mvconf.errors import ApiError, ApiUnreachable
-from mvconf.facts import COMPARED, E164_SHAPE, did_label
-from mvconf.jsontext import loads
-from mvconf.logs import contains_secret, redact, redact_data
+from mvconf.core.api_settings import DEFAULT_RETRY_TIMEOUT
+from mvconf.core.errors import ApiError, ApiUnreachable
+from mvconf.core.facts import COMPARED, E164_SHAPE, did_label
+from mvconf.core.jsontext import loads
+from mvconf.core.logs import contains_secret, redact, redact_data
+from mvconf.core.phone import to_e164
 from mvconf.minivoice.governor import RateGovernor
 from mvconf.minivoice.models import LiveDID, parse_did
 from mvconf.minivoice.transport import Answer, AnswerRefused, Sender, TransportFailed
-from mvconf.numbers import to_e164
 
 log = logging.getLogger("mvconf.client")
 MAX_BODY_BYTES = 1024 * 1024

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from mvconf import __version__
-from mvconf.errors import ConfigError
-from mvconf.hosts import is_loopback
-from mvconf.logs import register_secret
+from mvconf.core.errors import ConfigError
+from mvconf.core.hosts import is_loopback
+from mvconf.core.logs import register_secret
 
 DEFAULT_URL = "https://api.minivoice.eu"
 KEY_VARIABLE = "MINIVOICE_API_KEY"

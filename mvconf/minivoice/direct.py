@@ -27,8 +27,8 @@ from urllib.parse import urlsplit
 
 import h11
 
-from mvconf.jsontext import dumps
-from mvconf.logs import redact
+from mvconf.core.jsontext import dumps
+from mvconf.core.logs import redact
 from mvconf.minivoice.transport import (
     Answer,
     AnswerTooLarge,

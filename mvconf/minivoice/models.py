@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from mvconf.errors import ApiError
-from mvconf.facts import COMPARED, DID_ID_PATTERN
+from mvconf.core.errors import ApiError
+from mvconf.core.facts import COMPARED, DID_ID_PATTERN
 
 __all__ = ["COMPARED", "LiveDID", "parse_did"]
 

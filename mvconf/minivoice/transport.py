@@ -80,7 +80,7 @@ def check_encoding(headers: Mapping[str, str]) -> None:
     given = headers.get("content-encoding", "").strip()
     encoding = given.lower()
     if encoding and encoding != "identity":
-        from mvconf.logs import redact
+        from mvconf.core.logs import redact
 
         shown = ascii(redact(given))[1:-1][:40]  # masked before it is cut or changed
         raise BadEncoding(f"the API answered with Content-Encoding {shown}; mvconf asks for "

@@ -13,8 +13,8 @@ from typing import Annotated, Any, NamedTuple
 
 from pydantic import BeforeValidator, PlainSerializer
 
-from mvconf.facts import COMPARED, did_label
-from mvconf.jsontext import dumps
+from mvconf.core.facts import COMPARED, did_label
+from mvconf.core.jsontext import dumps
 
 
 class Action(StrEnum):

@@ -10,9 +10,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field
 
-from mvconf.errors import PlanError
-from mvconf.facts import MAX_DIDS_CEILING
-from mvconf.jsontext import dumps, loads
+from mvconf.core.errors import PlanError
+from mvconf.core.facts import MAX_DIDS_CEILING
+from mvconf.core.jsontext import dumps, loads
 from mvconf.manifest.values import change_problem
 from mvconf.plan.change import ACTIONS, Action, Change, Executor, FieldDiff
 from mvconf.plan.safety import Safety, assess
@@ -65,7 +65,7 @@ class Plan(BaseModel):
     # SPEC §15: the routing-policy findings on what the plan would write (Finding.to_data()).
     policy: list[dict[str, Any]] = Field(default_factory=list)
     # Application id -> alias, for the text and markdown renderings only (JSON stays ids).
-    aliases: dict[str, str] = Field(default_factory=dict, exclude=True)
+    app_names: dict[str, str] = Field(default_factory=dict, exclude=True)
 
     @computed_field  # type: ignore[prop-decorator]
     @cached_property
@@ -109,7 +109,7 @@ class Plan(BaseModel):
         return Plan(mvconf_version=self.mvconf_version, api_url=self.api_url,
                     environment=self.environment, created_at=self.created_at,
                     executor=self.executor, changes=self.changes, policy=findings,
-                    aliases=self.aliases, scope=self.scope)
+                    app_names=self.app_names, scope=self.scope)
 
     @property
     def has_changes(self) -> bool:
@@ -125,7 +125,7 @@ class Plan(BaseModel):
         return Plan(mvconf_version=self.mvconf_version, api_url=self.api_url,
                     environment=self.environment, created_at=self.created_at,
                     executor=self.executor, scope=self.scope, changes=changes,
-                    aliases=self.aliases,
+                    app_names=self.app_names,
                     policy=[f for f in self.policy if f.get("number") in numbers])
 
     def to_json(self) -> str:

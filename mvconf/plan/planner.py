@@ -7,9 +7,9 @@ from functools import lru_cache
 from typing import Any
 
 from mvconf import __version__
+from mvconf.core.phone import normal_destination
 from mvconf.manifest import DesiredDid
 from mvconf.minivoice.models import LiveDID
-from mvconf.numbers import normal_destination
 from mvconf.plan.change import Action, Change, Executor, FieldDiff
 from mvconf.plan.model import Plan, PlanScope
 from mvconf.plan.steps import steps_for
@@ -119,11 +119,11 @@ def make_plan(
 
 def assemble(changes: list[Change], *, executor: Executor, api_url: str,
              created_at: str, environment: str | None = None,
-             aliases: dict[str, str] | None = None, scope: PlanScope | None = None) -> Plan:
+             app_names: dict[str, str] | None = None, scope: PlanScope | None = None) -> Plan:
     """The plan of these changes (from `plan_change`, in manifest order)."""
     return Plan(mvconf_version=__version__, api_url=api_url, environment=environment,
                 created_at=created_at, executor=Executor(executor), scope=scope,
-                changes=changes, aliases=aliases or {})
+                changes=changes, app_names=app_names or {})
 
 
 def retarget(plan: Plan, executor: Executor | None, keep: set[str]) -> Plan:

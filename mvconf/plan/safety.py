@@ -1,16 +1,18 @@
-"""The mass-change threshold (SPEC §4), computed from a plan's changes and enforced by apply."""
+"""What makes a plan unsafe to carry out: the mass-change threshold (SPEC §4), computed from a
+plan's changes and enforced by apply, and every managed number missing (SPEC §10)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
-from mvconf.errors import PlanError
+from mvconf.core.errors import ApiError, PlanError
 from mvconf.plan.change import Action, Change
 
 MINIMUM_MANAGED = 10
 THRESHOLD_PERCENT = 30
+WRONG_ACCOUNT_MINIMUM = 3
 
 
 class Safety(BaseModel):
@@ -49,3 +51,13 @@ def enforce(safety: Safety, allow_mass_change: bool) -> None:
                         f"{safety.minimum_managed} managed. Review the plan, then pass "
                         "--allow-mass-change if this is intended (the limits are "
                         "--max-change-percent and --min-managed).")
+
+
+def guard_wrong_account(changes: Sequence[Change]) -> None:
+    """SPEC §10: every managed number missing is a wrong URL or key far more often than an
+    account that lost all its numbers."""
+    count = len(changes)
+    if count >= WRONG_ACCOUNT_MINIMUM and all(c.action is Action.missing for c in changes):
+        raise ApiError(f"none of the {count} numbers is in this account: check "
+                       "MINIVOICE_API_URL and that the key belongs to the right account "
+                       "(pass --allow-all-missing if the account really has none of them)")

@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mvconf.errors import PlanError
-from mvconf.facts import COMPARED
+from mvconf.core.errors import PlanError
+from mvconf.core.facts import COMPARED
+from mvconf.core.phone import normal_destination
 from mvconf.minivoice.models import LiveDID
-from mvconf.numbers import normal_destination
 from mvconf.plan.change import Change, Executor
 from mvconf.plan.model import Plan
 from mvconf.plan.planner import assemble, classify

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from mvconf import clock
+from mvconf.core import clock
 from mvconf.policy.config import RuleId
 
 MAX_DAYS_AHEAD = 400

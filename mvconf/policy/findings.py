@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from mvconf.errors import MvconfError
+from mvconf.core.errors import MvconfError
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from urllib.parse import unquote
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberType, shortnumberinfo
 
-from mvconf.numbers import SIP_URI, parse_e164
+from mvconf.core.phone import SIP_URI, parse_e164
 from mvconf.policy.config import PolicyConfig
 from mvconf.policy.exceptions import Granted
 from mvconf.policy.findings import Finding

@@ -6,7 +6,7 @@ import os
 from pathlib import PurePath
 from typing import Any
 
-from mvconf.errors import Problem
+from mvconf.core.errors import Problem
 from mvconf.policy.catalog import RULES
 from mvconf.policy.findings import Finding, fingerprint
 

@@ -12,12 +12,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from mvconf.errors import ManifestError, Problem
+from mvconf.config.project import Context, load_project
+from mvconf.config.scope import scope_of
+from mvconf.core.errors import ManifestError, Problem
 from mvconf.manifest import DesiredDid, load_desired
 from mvconf.manifest.compare import differing
 from mvconf.manifest.revision import Revision, Snapshot
-from mvconf.project import Context, load_project
-from mvconf.scoping import scope_of
 
 FLAG = "--changed-since"
 

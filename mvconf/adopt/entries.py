@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from mvconf.facts import APP_ID, ROUTE_MODES, TAKES_DESTINATIONS
+from mvconf.core.facts import APP_ID, ROUTE_MODES, TAKES_DESTINATIONS
+from mvconf.core.phone import e164_problem, invisible_problem, is_sip_uri, normal_destination
 from mvconf.manifest.models import STATUS_PATTERN
 from mvconf.minivoice.models import LiveDID
-from mvconf.numbers import e164_problem, invisible_problem, is_sip_uri, normal_destination
 
 MIN_RUN = 3
 

@@ -12,7 +12,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from mvconf.jsontext import loads
+from mvconf.core.jsontext import loads
 
 # The ASGI callables' types (ASGI 3.0), written here rather than taken from a framework.
 Scope = MutableMapping[str, Any]

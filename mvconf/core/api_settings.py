@@ -1,5 +1,6 @@
-"""How a command reaches the API: the flags every API-using command takes, as plain data. Kept
-apart (and light) so that parsing the command line loads nothing of the stages."""
+"""Which API a command uses and how: the flags every API-using command takes, as plain data. Kept
+apart (and light) so that parsing the command line loads nothing of the stages. (Not a network
+connection: those are the senders' lanes, in minivoice/direct.py.)"""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ DEFAULT_RETRY_TIMEOUT = 300.0
 
 
 @dataclass(frozen=True)
-class Connection:
+class ApiSettings:
     api_url: str | None = None
     api_key_file: str | None = None
     emulator: str | None = None

@@ -7,21 +7,21 @@ import os
 import select
 import signal
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import click
 
-from mvconf.apply.executors import Report
+from mvconf.apply.recover import Resolved
+from mvconf.apply.report import Report, WaveResult, WaveRun
 from mvconf.apply.view import Tick
-from mvconf.apply.waves import WaveResult, WaveRun
-from mvconf.commands.console import print_lines, progress
-from mvconf.errors import Interrupted
-from mvconf.plan import render
+from mvconf.commands.views.console import print_lines, progress
+from mvconf.core.errors import Interrupted
 from mvconf.plan.change import Change
-from mvconf.plan.escape import terminal
 from mvconf.plan.model import Plan
 from mvconf.plan.steps import steps_for
+from mvconf.render import text as render
+from mvconf.render.escape import terminal
 
 ANSWER_LIMIT = 4096
 
@@ -73,6 +73,9 @@ class TerminalView:
 
     def warn(self, message: str) -> None:
         click.echo(f"Warning: {terminal(message)}", err=True)
+
+    def skipped(self, path: str) -> None:
+        self.warn(f"{path}: not a regular file; skipped")
 
 
 class TerminalApplyView(TerminalView):
@@ -132,8 +135,26 @@ class TerminalApplyView(TerminalView):
     def no_changes(self) -> None:
         click.echo("No changes.")
 
+    def lock_taken_over(self, path: str, holder: str) -> None:
+        self.warn(f"took over the lock {path} left by {holder}, which is no longer running")
+
+    def recovered(self, journal: str, resolved: Sequence[Resolved], bad: Sequence[int]) -> None:
+        if bad:
+            shown = ", ".join(map(str, bad[:20])) + (" ..." if len(bad) > 20 else "")
+            self.warn(f"{journal}: line(s) {shown} are not journal records (a torn last line "
+                      "after a crash, or a foreign line); they were skipped")
+        for item in resolved:
+            self.warn(f"resolved an interrupted write of run {item.run}: {item.number} "
+                      f"({item.did_id}) is {item.result.value}"
+                      + (": its live values are neither the old nor the new ones; check it"
+                         if item.result.value == "unknown" else ""))
+
+    def legacy_records(self, count: int, api_label: str) -> None:
+        self.warn(f"{count} journal record(s) name no API (written by an older mvconf); they "
+                  f"are taken to be about {api_label}")
+
     def summary(self, report: Report) -> None:
-        print_lines([(report.summary(), "bold")])
+        print_lines([(summary_line(report), "bold")])
 
     def wave_started(self, index: int, count: int, writes: int) -> None:
         print_lines([(f"Wave {index} of {count}: {writes} write(s)", "bold")])
@@ -161,6 +182,14 @@ class TerminalApplyView(TerminalView):
 
     def rolling_back(self, count: int) -> None:
         print_lines([("", None), (f"Rolling back the {count} DID(s) this run changed:", "bold")])
+
+
+def summary_line(report: Report) -> str:
+    parts = [f"{len(report.applied)} applied", f"{len(report.failed)} failed",
+             f"{len(report.skipped)} skipped", f"{len(report.manual)} manual"]
+    if report.confirmed:
+        parts.insert(1, f"{len(report.confirmed)} confirmed")
+    return "Apply: " + ", ".join(parts) + "."
 
 
 def wave_line(result: WaveResult) -> tuple[str, str | None]:

@@ -29,7 +29,7 @@ def print_lines(lines: Iterable[tuple[str, str | None]], err: bool = False) -> N
     """Print styled lines; plain text when the stream is not a terminal (or NO_COLOR is set),
     where rich would print no style anyway, at a fraction of the cost. Control characters in
     the text (an ESC sequence from an API answer, say) are shown as escapes, never sent."""
-    from mvconf.plan.escape import terminal
+    from mvconf.render.escape import terminal
 
     lines = [(terminal(line), style) for line, style in lines]
     console = stderr() if err else stdout()

@@ -12,10 +12,10 @@ import os
 import stat
 from collections.abc import Callable, Mapping
 
-from mvconf.errors import InputError, ManifestError, MvconfError
-from mvconf.facts import TAKES_DESTINATIONS
-from mvconf.files import write_output
-from mvconf.importer import entries, fields_of, why_not
+from mvconf.adopt.entries import entries, fields_of, why_not
+from mvconf.core.errors import InputError, ManifestError, MvconfError
+from mvconf.core.facts import TAKES_DESTINATIONS
+from mvconf.core.files import write_output
 from mvconf.manifest import DesiredDid, Manifests, Scope, load_manifests
 from mvconf.manifest.edit import entry_map, new_manifest
 from mvconf.manifest.loader import read_text
@@ -34,7 +34,7 @@ def names_from(paths: list[str], scope: Scope) -> dict[str, str]:
     if not paths:
         return names
     try:
-        return {**load_manifests(paths, scope=scope).names(), **names}
+        return {**load_manifests(paths, scope=scope).app_names(), **names}
     except MvconfError:
         return names  # the manifests do not load: ids are written as they are
 
@@ -84,7 +84,7 @@ def accept_drift(read: Read, into: str, wanted: list[str], scope: Scope, echo: E
     loaded = load_manifests([into], scope=scope)
     before = {path: read_text(path) for path in loaded.files}
     elsewhere = _managed_outside(whole, into)
-    names = {**(whole.names() if whole else {}), **loaded.names(),
+    names = {**(whole.app_names() if whole else {}), **loaded.app_names(),
              **{v: k for k, v in scope.applications.items()}}
     kept = {name: _desired_in(into, other, name) for name, other in others.items()}
     managed = {d.number: d for d in loaded.dids}

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mvconf.errors import ConfigError
+from mvconf.core.errors import ConfigError
 
 if TYPE_CHECKING:
-    from mvconf.project_file import Environment, Project
+    from mvconf.config.file import Environment, Project
 
 PROJECT_FILE = "mvconf.toml"
 
@@ -48,7 +48,7 @@ class Context:
         """The one variable this environment's key may come from (SPEC §9)."""
         if self.env is None:
             return "MINIVOICE_API_KEY"
-        from mvconf.project_file import key_variable  # loaded already: there is a project
+        from mvconf.config.file import key_variable  # loaded already: there is a project
 
         return key_variable(self.environment, self.env)
 
@@ -123,7 +123,7 @@ def unsafe_reason(path: Path) -> str | None:
 def load_project(path: Path) -> Project:
     """The project file, checked; ManifestError lists its problems with positions. pydantic
     and tomllib are loaded only here: a run without a project file never pays for them."""
-    from mvconf.project_file import load_project as load
+    from mvconf.config.file import load_project as load
 
     return load(path)
 

@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from mvconf.errors import InputError
+from mvconf.core.errors import InputError
 
 
 def write_atomic(path: str | os.PathLike, text: str | Iterable[str],

@@ -10,9 +10,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from mvconf.errors import ConfigError, ManifestError, Problem
-from mvconf.facts import APP_ID_PATTERN, MAX_DIDS_CEILING
-from mvconf.numbers import alias_problem
+from mvconf.core.errors import ConfigError, ManifestError, Problem
+from mvconf.core.facts import APP_ID_PATTERN, MAX_DIDS_CEILING
+from mvconf.core.phone import alias_problem
 from mvconf.policy.catalog import LEVELS, RULES
 from mvconf.policy.config import PolicyTable
 

@@ -24,7 +24,7 @@ import time
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from mvconf.errors import ConfigError
+from mvconf.core.errors import ConfigError
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -32,7 +32,7 @@ def _bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     # Accepted connections inherit this on Linux. Without it, a response written in two parts
-    # (headers, then body) waits for the client's delayed ACK: about 40 ms per request.
+    # (headers, then body) waits for the client's delayed ACK.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         sock.bind((host, port))

@@ -1,7 +1,7 @@
 """JSON in and out: orjson, with the standard library wherever orjson would change a value.
 
-orjson reads and writes JSON several times faster than `json`, which is much of what reading
-10,000 DIDs and writing their plan costs once the network is out of the way. Its compact and
+orjson reads and writes JSON faster than `json` (ARCHITECTURE.md), and JSON is much of what
+reading DIDs and writing their plan costs once the network is out of the way. Its compact and
 two-space forms are byte for byte pydantic's, which wrote the checksums of earlier saved plans
 (tests/test_jsontext.py compares them). One difference is handled here: orjson reads an integer
 beyond 64 bits as a float and cannot write one, so such text is read by the standard library and

@@ -1,5 +1,5 @@
-"""Plans for people (text), pull requests (markdown) and machines (JSON). Renders; decides
-nothing."""
+"""Plans for people: the text plan (lines with their rich style), its summary line and policy
+findings. Renders; decides nothing."""
 
 from __future__ import annotations
 
@@ -60,10 +60,10 @@ def text_lines(plan: Plan, mass_change_allowed: bool = False,
         lines.append((f"    at {change.source}", "dim"))
         for name, diff in change.fields.items():
             line = f"    {name}: {value(diff.old)} -> {value(diff.new)}"
-            if name == "application_id" and (diff.old in plan.aliases or
-                                             diff.new in plan.aliases):
-                line += (f"  ({plan.aliases.get(diff.old, diff.old or 'none')} -> "
-                         f"{plan.aliases.get(diff.new, diff.new or 'none')})")
+            if name == "application_id" and (diff.old in plan.app_names or
+                                             diff.new in plan.app_names):
+                line += (f"  ({plan.app_names.get(diff.old, diff.old or 'none')} -> "
+                         f"{plan.app_names.get(diff.new, diff.new or 'none')})")
             lines.append((line, None))
         for step_no, step in enumerate(change.steps if with_steps else (), 1):
             lines.append((f"    {step_no}. {step}", "cyan"))
@@ -117,17 +117,3 @@ def policy_lines(plan: Plan) -> list[Line]:
 
 def text(plan: Plan) -> str:
     return "\n".join(t for t, _ in text_lines(plan)) + "\n"
-
-
-def markdown(plan: Plan) -> str:
-    from mvconf.plan.markdown import markdown as render_markdown
-
-    return render_markdown(plan, summary_line(plan))
-
-
-def render(plan: Plan, fmt: str) -> str:
-    if fmt == "json":
-        return plan.to_json()
-    if fmt == "markdown":
-        return markdown(plan)
-    return text(plan)

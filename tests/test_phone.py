@@ -7,7 +7,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from mvconf.numbers import e164_problem, parse_e164
+from mvconf.core.phone import e164_problem, parse_e164
 
 CODES = sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
 

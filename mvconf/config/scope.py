@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from mvconf.config.project import Context
 from mvconf.manifest.desired import Scope
-from mvconf.project import Context
 
 
 def scope_of(context: Context, environment: str | None = None) -> Scope:

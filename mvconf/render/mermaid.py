@@ -7,16 +7,16 @@ from __future__ import annotations
 from collections import defaultdict
 
 from mvconf.plan.change import Action, Change
-from mvconf.plan.escape import mermaid_label
+from mvconf.render.escape import mermaid_label
 
 SMALL = 20  # changes drawn number by number; beyond, per pair of applications
 MAX_EDGES = 60
 
 
-def _app(value: object, aliases: dict[str, str]) -> str:
+def _app(value: object, app_names: dict[str, str]) -> str:
     if value is None:
         return "no application"
-    alias = aliases.get(str(value))
+    alias = app_names.get(str(value))
     return f"{value} ({alias})" if alias else str(value)
 
 
@@ -37,7 +37,7 @@ def _routing(change: Change, old_mode: str, new_mode: str) -> str:
     return route
 
 
-def flowchart(changes: list[Change], aliases: dict[str, str]) -> list[str]:
+def flowchart(changes: list[Change], app_names: dict[str, str]) -> list[str]:
     shown = [c for c in changes if c.action in (Action.update, Action.missing, Action.blocked)]
     if not shown:
         return []
@@ -51,18 +51,18 @@ def flowchart(changes: list[Change], aliases: dict[str, str]) -> list[str]:
 
     lines = ["flowchart LR"]
     if len(shown) <= SMALL:
-        body = _numbered(shown, aliases, node)
+        body = _numbered(shown, app_names, node)
     else:
-        body = _grouped(shown, aliases, node)
+        body = _grouped(shown, app_names, node)
     for key, name in nodes.items():
         side, app = key.split(":", 1)
         label = ("from " if side == "old" else "to ") + _app(None if app == "None" else app,
-                                                             aliases)
+                                                             app_names)
         lines.append(f'  {name}["{mermaid_label(label)}"]')
     return lines + body
 
 
-def _numbered(changes: list[Change], aliases, node) -> list[str]:
+def _numbered(changes: list[Change], app_names, node) -> list[str]:
     lines = []
     for index, change in enumerate(changes):
         old_app, new_app, old_mode, new_mode = _before_after(change)
@@ -74,7 +74,7 @@ def _numbered(changes: list[Change], aliases, node) -> list[str]:
     return lines
 
 
-def _grouped(changes: list[Change], aliases, node) -> list[str]:
+def _grouped(changes: list[Change], app_names, node) -> list[str]:
     groups: dict[tuple, int] = defaultdict(int)
     for change in changes:
         old_app, new_app, old_mode, new_mode = _before_after(change)

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections import Counter
 
 from mvconf.plan.change import Action, Change
-from mvconf.plan.escape import code, md
-from mvconf.plan.mermaid import flowchart
 from mvconf.plan.model import Plan
-from mvconf.plan.render import SYMBOLS, not_read
 from mvconf.plan.safety import describe
+from mvconf.render.escape import code, md
+from mvconf.render.mermaid import flowchart
+from mvconf.render.text import SYMBOLS, not_read
 
 MARKER = "<!-- mvconf-plan -->"
 LIMIT = 65_000
@@ -41,19 +41,19 @@ class Budget:
         return True
 
 
-def app_label(app_id: object, aliases: dict[str, str]) -> str:
+def app_label(app_id: object, app_names: dict[str, str]) -> str:
     if app_id is None:
         return "none"
-    alias = aliases.get(str(app_id))
+    alias = app_names.get(str(app_id))
     return f"{md(app_id)} ({md(alias)})" if alias else md(app_id)
 
 
-def _value(name: str, value: object, aliases: dict[str, str]) -> str:
-    return app_label(value, aliases) if name == "application_id" else md(value)
+def _value(name: str, value: object, app_names: dict[str, str]) -> str:
+    return app_label(value, app_names) if name == "application_id" else md(value)
 
 
-def _row(change: Change, aliases: dict[str, str]) -> str:
-    diffs = [f"{name}: {_value(name, d.old, aliases)} &#8594; {_value(name, d.new, aliases)}"
+def _row(change: Change, app_names: dict[str, str]) -> str:
+    diffs = [f"{name}: {_value(name, d.old, app_names)} &#8594; {_value(name, d.new, app_names)}"
              for name, d in change.fields.items()]
     if change.message:
         diffs.insert(0, md(change.message))
@@ -72,7 +72,7 @@ def _header(title: str, plan: Plan) -> list[str]:
 
 
 def markdown(plan: Plan, summary: str, limit: int = LIMIT) -> str:
-    aliases = plan.aliases
+    app_names = plan.app_names
     out = Budget(limit)
     for line in _header(summary, plan):
         out.add(line)
@@ -86,10 +86,10 @@ def markdown(plan: Plan, summary: str, limit: int = LIMIT) -> str:
         out.add("No changes. The live account matches the manifests." if plan.scope is None
                 else "No changes in the DIDs read.")
         return "\n".join(out.lines) + "\n"
-    _chart(out, shown, aliases)
-    listed = _table(out, shown, aliases)
+    _chart(out, shown, app_names)
+    listed = _table(out, shown, app_names)
     if listed < len(shown):
-        _groups(out, shown, aliases, len(shown) - listed)
+        _groups(out, shown, app_names, len(shown) - listed)
     else:
         _steps(out, shown)
     _unverified(out, plan)
@@ -118,8 +118,8 @@ def _policy(out: Budget, plan: Plan) -> None:
     out.add("")
 
 
-def _chart(out: Budget, shown: list[Change], aliases: dict[str, str]) -> None:
-    chart = ["```mermaid", *flowchart(shown, aliases), "```", ""]
+def _chart(out: Budget, shown: list[Change], app_names: dict[str, str]) -> None:
+    chart = ["```mermaid", *flowchart(shown, app_names), "```", ""]
     if sum(len(line) + 1 for line in chart) < out.limit // 4:
         for line in chart:
             out.add(line)
@@ -128,16 +128,16 @@ def _chart(out: Budget, shown: list[Change], aliases: dict[str, str]) -> None:
 RESERVE = 4000  # room kept for the grouped counts and the closing lines
 
 
-def _table(out: Budget, shown: list[Change], aliases: dict[str, str]) -> int:
+def _table(out: Budget, shown: list[Change], app_names: dict[str, str]) -> int:
     out.add("| | Number | DID | Action | Changes | Source |")
     out.add("|---|---|---|---|---|---|")
     for index, change in enumerate(shown):
-        if not out.add(_row(change, aliases), reserve=RESERVE):
+        if not out.add(_row(change, app_names), reserve=RESERVE):
             return index
     return len(shown)
 
 
-def _groups(out: Budget, shown: list[Change], aliases: dict[str, str], missing: int) -> None:
+def _groups(out: Budget, shown: list[Change], app_names: dict[str, str], missing: int) -> None:
     counts: Counter = Counter()
     for change in shown:
         live = change.live or {}
@@ -152,8 +152,8 @@ def _groups(out: Budget, shown: list[Change], aliases: dict[str, str], missing: 
     out.add("|---|---|---|---|")
     ordered = counts.most_common()
     for index, ((action, old, new), count) in enumerate(ordered):
-        row = (f"| {action} | {app_label(None if old == 'None' else old, aliases)} | "
-               f"{app_label(None if new == 'None' else new, aliases)} | {count} |")
+        row = (f"| {action} | {app_label(None if old == 'None' else old, app_names)} | "
+               f"{app_label(None if new == 'None' else new, app_names)} | {count} |")
         if not out.add(row, reserve=200):
             rest = sum(c for _, c in ordered[index:])
             out.add(f"| … | {len(ordered) - index} more groups | | {rest} |")

@@ -14,9 +14,9 @@ import socket
 from pathlib import Path
 from types import TracebackType
 
-from mvconf.clock import utc_now
-from mvconf.errors import Busy, MvconfError
-from mvconf.files import read_bounded, require_regular
+from mvconf.core.clock import utc_now
+from mvconf.core.errors import Busy, MvconfError
+from mvconf.core.files import read_bounded, require_regular
 
 
 def _alive(pid: int) -> bool:

@@ -1,0 +1,82 @@
+"""A new plan's way through the stages: the manifests loaded and narrowed (`--target`,
+`--changed-since`), the live DIDs read, each planned as it arrives, the plan assembled, checked
+against the wrong account and judged by the routing policy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mvconf.config.project import Context, policy_of
+from mvconf.config.scope import scope_of
+from mvconf.core import clock
+from mvconf.core.clock import utc_now
+from mvconf.manifest import DesiredDid, Manifests, load_manifests
+from mvconf.minivoice.client import MiniVoiceClient
+from mvconf.minivoice.models import LiveDID
+from mvconf.plan.change import Change, Executor
+from mvconf.plan.model import Plan, PlanScope
+from mvconf.plan.planner import assemble, plan_change
+from mvconf.plan.policy import change_findings
+from mvconf.plan.safety import guard_wrong_account
+from mvconf.plan.targets import select_targets
+from mvconf.run.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """What a new plan is asked for, from the command line."""
+
+    executor: Executor
+    targets: tuple[str, ...] = ()  # --target: only these numbers
+    allow_all_missing: bool = False  # --allow-all-missing: no wrong-account guard
+    changed_since: str | None = None  # --changed-since REV
+    given: tuple[str, ...] = ()  # the paths as given (the project's manifests when none)
+
+
+def load(runtime: Runtime, paths: list[str], targets: tuple[str, ...],
+         strict: bool = False) -> tuple[Manifests, list[DesiredDid]]:
+    """The manifests under `paths`, and their DIDs that `--target` names (all without it)."""
+    loaded = load_manifests(paths, strict=strict, scope=scope_of(runtime.context))
+    for path in loaded.skipped:
+        runtime.view.skipped(path)
+    for problem in loaded.warnings:
+        runtime.view.warn(str(problem))
+    return loaded, select_targets(loaded.dids, targets)
+
+
+def scoped(context: Context, request: PlanRequest,
+           desired: list[DesiredDid]) -> tuple[list[DesiredDid], PlanScope | None]:
+    """`--changed-since REV`: only the DIDs whose desired state differs from REV's, or that REV
+    did not manage, and the plan's scope saying so (SPEC §16)."""
+    if request.changed_since is None:
+        return desired, None
+    from mvconf.run.since import changed_since  # git, only when asked
+
+    since = changed_since(request.changed_since, context, request.given, desired)
+    return since.read, PlanScope(changed_since=since.revision, revision=since.commit,
+                                 read=len(since.read), unchanged=since.unchanged)
+
+
+async def plan_with(runtime: Runtime, client: MiniVoiceClient, loaded: Manifests,
+                    desired: list[DesiredDid], request: PlanRequest,
+                    scope: PlanScope | None) -> Plan:
+    """Read `desired`'s live DIDs and plan them; `loaded` names applications and places
+    policy findings."""
+    by_number = {d.number: d for d in desired}
+    executor = request.executor
+
+    def plan_one(number: str, live: LiveDID | None) -> Change:
+        # Planned as each answer arrives: the live DIDs are never all held at once.
+        return plan_change(by_number[number], live, executor)
+
+    changes = await runtime.read(client, list(by_number), plan_one)
+    context = runtime.context
+    plan = assemble(list(changes.values()), executor=executor, api_url=runtime.endpoint.label,
+                    created_at=utc_now(), environment=context.environment,
+                    app_names=loaded.app_names(), scope=scope)
+    if not request.allow_all_missing:  # SPEC §16: of the DIDs read
+        guard_wrong_account(plan.changes)
+    findings = change_findings(plan.changes, policy_of(context), clock.today(),
+                               {d.number: d.exceptions for d in desired if d.exceptions},
+                               by_number, loaded)
+    return plan.with_policy([f.to_data() for f in findings]) if findings else plan

@@ -1,0 +1,151 @@
+"""The runtime one command runs in: its endpoint, its one client, the one event loop, signals and
+the journal's lock.
+
+It is the one place that chooses between HTTP and the in-process emulator (`--emulator`), so the
+API client never knows the emulator exists. It owns the only `asyncio.run` of a command and the
+command's one client. SIGINT/SIGTERM (SPEC §11): a signal before the first write cancels the run
+at once; during writes it stops new writes and lets those under way finish; a second one exits
+at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any, TypeVar
+
+from mvconf.apply.report import Stop
+from mvconf.apply.view import ApplyView, QuietView, ReadView
+from mvconf.config.project import Context
+from mvconf.core.api_settings import ApiSettings
+from mvconf.core.errors import ApiError, Interrupted
+from mvconf.core.lockfile import RunLock
+from mvconf.minivoice.client import MiniVoiceClient, read_many
+from mvconf.minivoice.connect import Endpoint, api_endpoint
+from mvconf.minivoice.models import LiveDID
+
+T = TypeVar("T")
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Runtime:
+    """One command's API, client and event loop. `open()` reads the key (or loads the
+    emulator's state); `run(work)` opens it if need be and runs `work` with the client."""
+
+    def __init__(self, api: ApiSettings, context: Context | None = None,
+                 view: ReadView | None = None, *, writes: bool = False,
+                 lock_timeout: float = 0.0):
+        self.api = api
+        self.context = context or Context()
+        self.view = view or QuietView()
+        self.writes, self.lock_timeout = writes, lock_timeout
+        self.stop = Stop()
+        self.endpoint: Endpoint | None = None  # set by open()
+        self._store: Any = None  # the in-process emulator's state, closed after run()
+
+    def open(self) -> Endpoint:
+        """The API in use: configuration errors (a missing key, a bad URL, an unreadable state
+        file) come from here, before any loop starts."""
+        if self.endpoint is not None:
+            return self.endpoint
+        key_variable = self.context.key_variable()
+        if self.api.emulator:
+            from mvconf.emulator.inprocess import open_emulator
+
+            self.endpoint, self._store = open_emulator(
+                self.api.emulator, lock=self.writes, lock_timeout=self.lock_timeout,
+                key_variable=key_variable)
+        else:
+            env = self.context.env
+            self.endpoint = api_endpoint(self.api.api_url, self.api.api_key_file,
+                                         key_variable=key_variable,
+                                         configured_url=env.api_url if env else None)
+        return self.endpoint
+
+    def run(self, work: Callable[[MiniVoiceClient], Awaitable[T]]) -> T:
+        """Run `work` with this runtime's client: the command's one event loop."""
+        try:
+            endpoint = self.open()
+
+            async def main() -> T:
+                with self._signals(asyncio.current_task()):
+                    async with self._client(endpoint) as client:
+                        return await work(client)
+
+            try:
+                return asyncio.run(main())
+            except asyncio.CancelledError:
+                if self.stop.signum is None:
+                    raise
+                raise Interrupted(self.stop.signum) from None
+            except ApiError as exc:
+                if exc.status != 401 or endpoint.url is None:
+                    raise
+                raise exc.with_hint(f"the key was read from {endpoint.key_source}; check "
+                                    "that it is this account's application API key") from None
+        finally:
+            if self._store is not None:
+                self._store.close()
+
+    async def read(self, client: MiniVoiceClient, numbers: list[str],
+                   keep: Callable[[str, LiveDID | None], Any] | None = None) -> dict[str, Any]:
+        """Read `numbers` concurrently (`--parallelism`), with the view's progress."""
+        with self.view.progress(len(numbers), "Reading DIDs") as tick:
+            return await read_many(client, numbers, self.api.parallelism, tick, keep)
+
+    @contextmanager
+    def journal_lock(self, journal: str, command: str, timeout: float,
+                     view: ApplyView) -> Iterator[None]:
+        """One run at a time per journal (SPEC §11); a lock its dead holder left is taken over."""
+        with RunLock(journal, f"mvconf {command}", timeout, "the journal") as lock:
+            if lock.took_over:
+                view.lock_taken_over(lock.path, lock.took_over)
+            yield
+
+    @asynccontextmanager
+    async def _client(self, endpoint: Endpoint) -> AsyncIterator[MiniVoiceClient]:
+        retry_timeout = self.api.retry_timeout
+        if endpoint.url is None:
+            from mvconf.emulator.inprocess import InProcessSender
+
+            sender = InProcessSender(self._store, endpoint.headers())
+            yield MiniVoiceClient(sender, retry_timeout=retry_timeout, on_retry=self.view.warn)
+            return
+        from mvconf.minivoice.network import open_network_sender
+
+        async with open_network_sender(endpoint, self.api.parallelism, retry_timeout) as sender:
+            yield MiniVoiceClient(sender, retry_timeout=retry_timeout, on_retry=self.view.warn)
+
+    @contextmanager
+    def _signals(self, task: asyncio.Task | None) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+
+        def on_signal(signum: int) -> None:
+            if self.stop.signum is not None:  # the second one: at once
+                sys.stderr.write("Interrupted again: exiting at once.\n")
+                sys.stderr.flush()
+                os._exit(128 + signum)
+            self.stop.signum = signum
+            if not self.stop.writing and task is not None:
+                task.cancel()  # nothing written yet: stop now
+            else:
+                sys.stderr.write(f"{signal.Signals(signum).name}: no new change will start; "
+                                 "finishing those under way (again to exit at once).\n")
+                sys.stderr.flush()
+
+        installed = []
+        for signum in SIGNALS:
+            try:
+                loop.add_signal_handler(signum, on_signal, signum)
+                installed.append(signum)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass  # not the main thread, or no signals here
+        try:
+            yield
+        finally:
+            for signum in installed:
+                loop.remove_signal_handler(signum)
