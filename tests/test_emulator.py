@@ -13,9 +13,10 @@ import time
 import httpx
 import pytest
 
+from mvconf.emulator import faults as faults_module
 from mvconf.emulator.api import EmulatorApi
 from mvconf.emulator.app import create_app
-from mvconf.emulator.faults import Faults
+from mvconf.emulator.faults import MAX_EARLY, Faults
 from mvconf.emulator.store import DOCUMENTED_FIELDS, Store
 
 from .helpers import did
@@ -229,3 +230,41 @@ def test_a_hand_edit_of_the_state_file_is_served_and_a_broken_one_is_not(tmp_pat
         proc.terminate()
         _, err = proc.communicate(timeout=30)
     assert "not valid JSON/YAML" in err and "keeping the last good state" in err
+
+
+class LateTimer:
+    """asyncio.sleep and time.monotonic for Faults.delay: every sleep wakes `late` seconds
+    after it was asked to, as timers do on a busy or virtual machine."""
+
+    def __init__(self, late: float):
+        self.late, self.now, self.asked = late, 0.0, []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.asked.append(seconds)
+        self.now += seconds + self.late
+
+
+@pytest.mark.parametrize(("late", "made_up"), [(0.0009, 0.0009), (0.0, 0.0), (0.005, MAX_EARLY)])
+def test_latency_makes_up_for_a_late_timer_but_never_answers_much_early(monkeypatch, late,
+                                                                        made_up):
+    timer = LateTimer(late)
+    monkeypatch.setattr(faults_module.time, "monotonic", timer.monotonic)
+    monkeypatch.setattr(faults_module.asyncio, "sleep", timer.sleep)
+    faults = Faults(latency_ms=50)
+
+    async def answers() -> list[float]:
+        took = []
+        for _ in range(200):
+            start = timer.now
+            await faults.delay()
+            took.append(timer.now - start)
+        return took
+
+    took = asyncio.run(answers())
+    assert all(seconds >= 0.050 - MAX_EARLY for seconds in took)
+    # Once the lateness is learnt, answers take --latency-ms plus what cannot be made up.
+    assert took[-1] == pytest.approx(0.050 + late - made_up, abs=1e-5)
+    assert min(timer.asked) >= 0.050 - MAX_EARLY
