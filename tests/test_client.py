@@ -169,3 +169,26 @@ def test_a_429_with_a_tiny_retry_after_gives_up_within_the_retry_timeout():
     with pytest.raises(ApiError, match="rate limited"):
         run(client.get("did_123"))
     assert len(sent) <= 3 / 0.02 + 10  # paced, and over once --retry-timeout is spent
+
+
+def test_read_many_keeps_what_keep_returns_and_raises_what_keep_raises(caplog):
+    numbers = [f"+1555123{i:04d}" for i in range(40)]
+    answers = {n: did(n, id=f"did_{i}") for i, n in enumerate(numbers)}
+
+    def handler(request):
+        return httpx.Response(200, json=answers[request.url.path.rsplit("/", 1)[-1]])
+
+    ticks = []
+    kept = run(read_many(client_for(handler), numbers, 8, lambda: ticks.append(1),
+                         keep=lambda number, live: (number, live.id)))
+    assert list(kept) == numbers and kept[numbers[7]] == (numbers[7], "did_7")
+    assert len(ticks) == len(numbers)
+
+    def keep(number, live):
+        if number == numbers[21]:
+            raise ValueError("the planner failed on this one")
+        return live.id
+
+    with pytest.raises(ValueError, match="the planner failed"):
+        run(read_many(client_for(handler), numbers, 8, keep=keep))
+    assert "Exception in callback" not in caplog.text

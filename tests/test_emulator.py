@@ -233,8 +233,8 @@ def test_a_hand_edit_of_the_state_file_is_served_and_a_broken_one_is_not(tmp_pat
 
 
 class LateTimer:
-    """asyncio.sleep and time.monotonic for Faults.delay: every sleep wakes `late` seconds
-    after it was asked to, as timers do on a busy or virtual machine."""
+    """asyncio.sleep and time.monotonic for Faults: every sleep wakes `late` seconds after it
+    was asked to, as timers do on a busy or virtual machine."""
 
     def __init__(self, late: float):
         self.late, self.now, self.asked = late, 0.0, []
@@ -248,23 +248,29 @@ class LateTimer:
 
 
 @pytest.mark.parametrize(("late", "made_up"), [(0.0009, 0.0009), (0.0, 0.0), (0.005, MAX_EARLY)])
-def test_latency_makes_up_for_a_late_timer_but_never_answers_much_early(monkeypatch, late,
-                                                                        made_up):
+@pytest.mark.parametrize("work", [0.0, 0.003])
+def test_latency_counts_from_arrival_and_makes_up_for_a_late_timer_but_never_answers_much_early(
+        monkeypatch, late, made_up, work):
     timer = LateTimer(late)
     monkeypatch.setattr(faults_module.time, "monotonic", timer.monotonic)
     monkeypatch.setattr(faults_module.asyncio, "sleep", timer.sleep)
     faults = Faults(latency_ms=50)
 
-    async def answers() -> list[float]:
-        took = []
-        for _ in range(200):
-            start = timer.now
-            await faults.delay()
-            took.append(timer.now - start)
-        return took
+    async def answers() -> tuple[list[float], list[float]]:
+        took, reached = [], []
+        for _ in range(300):
+            arrived = faults.arrived()
+            await faults.reach(arrived)
+            reached.append(timer.now - arrived)
+            timer.now += work  # what the account does with the request
+            await faults.answer(arrived)
+            faults.sent(arrived)
+            took.append(timer.now - arrived)
+        return took, reached
 
-    took = asyncio.run(answers())
+    took, reached = asyncio.run(answers())
     assert all(seconds >= 0.050 - MAX_EARLY for seconds in took)
-    # Once the lateness is learnt, answers take --latency-ms plus what cannot be made up.
-    assert took[-1] == pytest.approx(0.050 + late - made_up, abs=1e-5)
-    assert min(timer.asked) >= 0.050 - MAX_EARLY
+    assert all(seconds >= 0.025 - 1e-9 for seconds in reached)  # the account acts half-way
+    # Once the lateness is learnt, answers take --latency-ms plus what cannot be made up; the
+    # work done in between is inside the latency, not added to it.
+    assert took[-1] == pytest.approx(0.050 + late - made_up, abs=1e-4)

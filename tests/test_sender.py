@@ -1,5 +1,6 @@
 """The Sender seam (minivoice/transport.py) and its two senders: HttpSender over httpx, given a
-MockTransport here, and DirectSender (h11 over asyncio streams), given a small local server."""
+MockTransport here, and DirectSender (httptools over asyncio streams), given a small local
+server."""
 
 from __future__ import annotations
 
@@ -159,3 +160,103 @@ def test_direct_an_answer_that_never_comes_is_bounded_by_the_deadline():
 
     with pytest.raises(TransportFailed, match="did not answer within 0.1s"):
         asyncio.run(go())
+
+
+def exchange(answer: bytes, requests: int = 1, **options):
+    """Send `requests` GETs to a server that answers each with `answer`; the answers (or the
+    error), the connections the server saw, and the requests it read."""
+    connections, seen = [], []
+
+    async def go():
+        server = await serve(answer, connections, seen)
+        sender = direct_sender(server.sockets[0].getsockname()[1], **options)
+        try:
+            return [await sender.send("GET", f"/dids/did_{n}") for n in range(requests)]
+        finally:
+            sender.close()
+            server.close()
+
+    return asyncio.run(go()), connections, seen
+
+
+def test_direct_reads_a_chunked_answer_and_keeps_the_connection():
+    answer = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nETag: \"v1\"\r\n\r\n"
+              b"3\r\n{\"a\r\n5\r\n\": 1}\r\n0\r\n\r\n")
+    answers, connections, _ = exchange(answer, requests=2)
+    assert [a.content for a in answers] == [b'{"a": 1}'] * 2
+    assert answers[0].headers["etag"] == '"v1"' and len(connections) == 1
+
+
+def test_direct_an_interim_answer_is_skipped_for_the_real_one():
+    answer = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\n{}"
+    (first,), _, _ = exchange(answer)
+    assert (first.status, first.content) == (201, b"{}")
+
+
+def answered_once(*parts: bytes):
+    """What one GET gets from a server that writes `parts` (one write each) and closes."""
+
+    async def go():
+        async def once(reader, writer):
+            await reader.readuntil(b"\r\n\r\n")
+            for part in parts:
+                writer.write(part)
+                await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(once, "127.0.0.1", 0)
+        try:
+            return await direct_sender(server.sockets[0].getsockname()[1]).send("GET", "/d")
+        finally:
+            server.close()
+
+    return asyncio.run(go())
+
+
+def test_direct_an_answer_without_a_length_ends_with_the_connection():
+    answer = answered_once(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n{\"id\": ",
+                           b"\"did_1\"}")
+    assert answer.content == b'{"id": "did_1"}'
+
+
+def test_direct_an_answer_cut_before_its_length_is_transport_failed():
+    with pytest.raises(TransportFailed, match="closed by the other side"):
+        answered_once(b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\n{\"id\"")
+
+
+def test_direct_what_follows_an_answer_is_not_taken_for_the_next_one():
+    # An answer with a second one glued to it: the first stands; the second is never handed
+    # to the next request, which goes out on a new connection.
+    answer = (b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
+              b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\n{\"forged\":1}")
+    answers, connections, _ = exchange(answer, requests=2)
+    assert [a.content for a in answers] == [b"{}", b"{}"]
+    assert len(connections) == 2
+
+
+def test_direct_endless_headers_are_not_valid_http():
+    answer = b"HTTP/1.1 200 OK\r\n" + b"X-Pad: " + b"a" * 200_000 + b"\r\n\r\n{}"
+    with pytest.raises(TransportFailed, match="not valid HTTP"):
+        exchange(answer)
+
+
+@pytest.mark.parametrize("value", ["k\r\nX-Injected: 1", "k\nX: 1", "k\x00", "k\u0142"])
+def test_direct_a_header_http_cannot_carry_is_refused_before_anything_is_sent(value):
+    async def go():
+        connections, seen = [], []
+        server = await serve(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", connections,
+                             seen)
+        sender = DirectSender(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1",
+                              {"Authorization": f"Bearer {value}"}, 1, tls=None, deadline=5,
+                              step_timeout=5, connect_timeout=5, max_bytes=1024)
+        try:
+            with pytest.raises(TransportFailed, match="cannot send the request") as caught:
+                await sender.send("GET", "/dids/did_1")
+            await asyncio.sleep(0)
+        finally:
+            sender.close()
+            server.close()
+        assert value not in str(caught.value)
+        return seen
+
+    assert asyncio.run(go()) == []

@@ -51,11 +51,19 @@ class EmulatorApi:
         self.account = AccountSetup(store, remote_webhooks)
 
     async def handle(self, method: str, path: str, headers: Mapping[str, str],
-                     body: BodySource, client_host: str | None) -> Reply:
-        """`path` is already percent-decoded; `headers` has lower-case names."""
+                     body: BodySource, client_host: str | None,
+                     arrived: float | None = None) -> Reply:
+        """`path` is already percent-decoded; `headers` has lower-case names; `arrived` is
+        when the request's first byte came in (time.monotonic()), by default now."""
         self.store.refresh()
         if path.startswith("/v1/"):
-            reply = await self._api(method, path, headers, body)
+            timed = arrived is None  # not over HTTP: the answer is sent when this returns
+            if arrived is None:
+                arrived = self.faults.arrived()
+            reply = await self._api(method, path, headers, body, arrived)
+            await self.faults.answer(arrived)
+            if timed:
+                self.faults.sent(arrived)
             if self.faults.should_drop():  # carried out, but the answer never arrives
                 return dataclasses.replace(reply, dropped=True)
             return reply
@@ -73,11 +81,12 @@ class EmulatorApi:
             return None
         return self.store.customer_of(auth[7:].strip())
 
-    async def _gate(self, headers: Mapping[str, str]) -> str | Reply:
-        """Faults first (they act before anything is done), then the API key."""
+    async def _gate(self, headers: Mapping[str, str], arrived: float) -> str | Reply:
+        """Faults first (they act before anything is done, once the request has reached the
+        account), then the API key."""
         faults = self.faults
         if faults.latency_ms:
-            await faults.delay()
+            await faults.reach(arrived)
         wait = faults.rate_limited()
         if wait is not None:
             return error(429, "rate_limited", "Too many requests", {"retry-after": f"{wait:g}"})
@@ -89,7 +98,7 @@ class EmulatorApi:
         return customer
 
     async def _api(self, method: str, path: str, headers: Mapping[str, str],
-                   body: BodySource) -> Reply:
+                   body: BodySource, arrived: float) -> Reply:
         pattern, match = _BY_NUMBER, _BY_NUMBER.match(path)
         if match is None:
             pattern, match = _BY_ID, _BY_ID.match(path)
@@ -98,7 +107,7 @@ class EmulatorApi:
         allowed = ALLOWED[pattern]
         if method not in allowed:
             return not_allowed(method, allowed)
-        customer = await self._gate(headers)
+        customer = await self._gate(headers, arrived)
         if isinstance(customer, Reply):
             return customer
         if pattern is _BY_NUMBER:

@@ -14,7 +14,7 @@ from mvconf.emulator.api import EmulatorApi
 from mvconf.emulator.faults import Faults
 from mvconf.emulator.replies import error
 from mvconf.emulator.store import Store
-from mvconf.web.asgi import Receive, Scope, Send, body_reader, request_headers, send_reply
+from mvconf.web.asgi import ARRIVED, Receive, Scope, Send, body_reader, request_headers, send_reply
 
 log = logging.getLogger("mvconf.emulator")
 
@@ -37,10 +37,13 @@ class EmulatorApp:
             return
         headers = request_headers(scope)
         client = scope.get("client")
+        arrived = scope.get(ARRIVED)
+        if arrived is None:  # served by another ASGI server
+            arrived = self.api.faults.arrived()
         try:
             reply = await self.api.handle(scope["method"], scope["path"], headers,
                                           body_reader(headers, receive),
-                                          client[0] if client else None)
+                                          client[0] if client else None, arrived)
         except Exception as exc:  # never a traceback in the log, never a text/plain 500
             log.error("emulator: %s %r failed: %s", scope.get("method"), scope.get("path"),
                       type(exc).__name__)
@@ -50,6 +53,8 @@ class EmulatorApp:
                         "headers": [(b"content-length", str(len(reply.body)).encode())]})
             raise DroppedOnPurpose
         await send_reply(send, reply)
+        if scope["path"].startswith("/v1/"):
+            self.api.faults.sent(arrived)
 
 
 def create_app(store: Store, faults: Faults | None = None, read_only: bool = False,

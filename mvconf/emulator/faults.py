@@ -30,24 +30,43 @@ class Faults:
     _count: int = field(default=0, init=False)
     _tokens: float = field(default=-1.0, init=False)
     _filled: float = field(default=0.0, init=False)
-    _late: float = field(default=0.0, init=False)  # a sleep's mean overshoot, in seconds
+    _late: float = field(default=0.0, init=False)  # how much sooner answers are asked for
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)
 
-    async def delay(self) -> None:
-        """Wait --latency-ms, without blocking other requests. A timer wakes late (about a
-        millisecond on some virtual machines, which is 2% of a 50 ms latency), so the mean of
-        that lateness is measured and asked for less: answers come --latency-ms late on
-        average, never more than MAX_EARLY before it."""
+    def arrived(self) -> float:
+        """The moment a request arrives, for `reach` and `answer`."""
+        return time.monotonic()
+
+    async def reach(self, arrived: float) -> None:
+        """Wait until the request reaches the account: half of --latency-ms after it arrived
+        (faults and the API act then), without blocking other requests."""
+        if self.latency_ms > 0:
+            left = arrived + self.latency_ms / 2000 - time.monotonic()
+            if left > 0:
+                await asyncio.sleep(left)
+
+    async def answer(self, arrived: float) -> None:
+        """Wait until the answer is due: --latency-ms after the request arrived, so the work
+        done in between is part of the latency, not added to it. What is left after the due
+        time (a timer that wakes late, about a millisecond on some virtual machines, which is
+        2% of a 50 ms latency, and the writing of the answer) is measured by `sent` and asked
+        for less: answers leave --latency-ms after their request on average, never more than
+        MAX_EARLY before it."""
         if self.latency_ms <= 0:
             return
-        wanted = self.latency_ms / 1000
-        asked = max(0.0, wanted - self._late)
-        started = time.monotonic()
-        await asyncio.sleep(asked)
-        late = time.monotonic() - started - asked
-        self._late = min(max(self._late + (late - self._late) / 16, 0.0), MAX_EARLY, wanted / 2)
+        left = arrived + self.latency_ms / 1000 - self._late - time.monotonic()
+        if left > 0:
+            await asyncio.sleep(left)
+
+    def sent(self, arrived: float) -> None:
+        """The answer to a request that arrived at `arrived` has been written: learn how late
+        it left (the mean of that is what `answer` asks for less)."""
+        if self.latency_ms <= 0:
+            return
+        late = time.monotonic() - arrived - self.latency_ms / 1000
+        self._late = min(max(self._late + late / 16, 0.0), MAX_EARLY, self.latency_ms / 2000)
 
     def rate_limited(self) -> int | float | None:
         """Seconds to wait when this request is over the limit, else None."""

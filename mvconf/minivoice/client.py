@@ -305,18 +305,44 @@ async def read_many(
     pending = list(numbers)
     results: dict[str, Any] = {}
     queue = iter(pending)
+    answered: list[tuple[str, LiveDID | None]] = []
+    failed: list[Exception] = []
+    loop = asyncio.get_running_loop()
+
+    def drain() -> None:
+        # What is done with answers runs after the lanes that answered have sent their next
+        # request: a burst of answers is not made to wait for each other's planning.
+        try:
+            while answered:
+                number, live = answered.pop()
+                results[number] = keep(number, live) if keep else live
+                if on_done:
+                    on_done()
+        except Exception as exc:  # handed to read_many's caller, never to the event loop
+            answered.clear()
+            failed.append(exc)
+            for task in workers:
+                task.cancel()
 
     async def worker() -> None:
         for number in queue:
             live = await client.get_by_number(number)
-            results[number] = keep(number, live) if keep else live
-            if on_done:
-                on_done()
+            if failed:
+                return
+            if not answered:
+                loop.call_soon(drain)
+            answered.append((number, live))
 
     workers = [asyncio.create_task(worker()) for _ in range(max(1, min(parallelism, len(pending))))]
     try:
         await asyncio.gather(*workers)
+    except asyncio.CancelledError:
+        if not failed:
+            raise
     finally:
         for task in workers:
             task.cancel()
+    drain()
+    if failed:
+        raise failed[0]
     return {number: results[number] for number in pending}

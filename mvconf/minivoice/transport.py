@@ -4,7 +4,7 @@
                                      or raises TransportFailed when no answer came
 
 `MiniVoiceClient` (client.py) does everything above this line: retries, error envelopes, DID
-parsing. Three senders implement it: `DirectSender` (direct.py, h11 over asyncio's streams,
+parsing. Three senders implement it: `DirectSender` (direct.py, httptools over asyncio's streams,
 for an API reached without a proxy), `HttpSender` (http.py, httpx: through a proxy, or an httpx
 mock transport in tests) and the emulator's in-process sender (`emulator/inprocess.py`), which
 calls the emulator directly without HTTP. network.py picks between the first two. Like httpx's

@@ -16,6 +16,9 @@ from mvconf.core.jsontext import loads
 
 # The ASGI callables' types (ASGI 3.0), written here rather than taken from a framework.
 Scope = MutableMapping[str, Any]
+# The scope key our server (serve.py) sets to the moment a request's first byte was parsed
+# (time.monotonic()): what an app that answers a set time after a request arrived counts from.
+ARRIVED = "mvconf.arrived"
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]

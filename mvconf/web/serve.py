@@ -25,6 +25,7 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from mvconf.core.errors import ConfigError
+from mvconf.web.asgi import ARRIVED
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -112,6 +113,7 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self.scope[ARRIVED] = time.monotonic()  # type: ignore[literal-required]
         if not self._in_headers:  # the next request on a kept-alive connection
             self._in_headers, self._header_bytes = True, 0
             self._header_timer.cancel()
