@@ -192,3 +192,28 @@ def test_read_many_keeps_what_keep_returns_and_raises_what_keep_raises(caplog):
     with pytest.raises(ValueError, match="the planner failed"):
         run(read_many(client_for(handler), numbers, 8, keep=keep))
     assert "Exception in callback" not in caplog.text
+
+
+def test_network_lanes_start_spread_apart_and_in_process_ones_at_once():
+    from mvconf.minivoice.transport import Answer
+
+    class Recording:
+        def __init__(self, spread):
+            self.spread, self.started, self.events = spread, [], []
+
+        async def send(self, method, path, body=None, headers=None):
+            self.started.append(asyncio.get_running_loop().time())
+            self.events.append("sent")
+            await asyncio.sleep(0.05)
+            self.events.append("answered")
+            number = path.rsplit("/", 1)[-1]
+            return Answer(200, {}, json.dumps(did(number)).encode())
+
+    numbers = [f"+1555123{i:04d}" for i in range(8)]
+    spread = Recording(0.01)
+    run(read_many(MiniVoiceClient(spread), numbers, 4))
+    first = spread.started[:4]
+    assert all(b - a >= 0.009 for a, b in zip(first, first[1:], strict=False))
+    together = Recording(0.0)
+    run(read_many(MiniVoiceClient(together), numbers, 4))
+    assert together.events[:5] == ["sent"] * 4 + ["answered"]  # every lane before any answer

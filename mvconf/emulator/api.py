@@ -61,9 +61,10 @@ class EmulatorApi:
             if arrived is None:
                 arrived = self.faults.arrived()
             reply = await self._api(method, path, headers, body, arrived)
-            await self.faults.answer(arrived)
-            if timed:
-                self.faults.sent(arrived)
+            if self.faults.latency_ms:
+                await self.faults.answer(arrived)
+                if timed:
+                    self.faults.sent(arrived)
             if self.faults.should_drop():  # carried out, but the answer never arrives
                 return dataclasses.replace(reply, dropped=True)
             return reply

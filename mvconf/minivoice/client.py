@@ -324,16 +324,22 @@ async def read_many(
             for task in workers:
                 task.cancel()
 
-    async def worker() -> None:
+    async def worker(index: int) -> None:
+        if index and spread:
+            await asyncio.sleep(index * spread)
         for number in queue:
             live = await client.get_by_number(number)
             if failed:
                 return
-            if not answered:
-                loop.call_soon(drain)
             answered.append((number, live))
+            if len(answered) == 1:
+                loop.call_soon(drain)
+            elif len(answered) >= lanes:  # answers that came without waiting (in-process)
+                drain()
 
-    workers = [asyncio.create_task(worker()) for _ in range(max(1, min(parallelism, len(pending))))]
+    lanes = max(1, min(parallelism, len(pending)))
+    spread = getattr(client.sender, "spread", 0.0)  # network lanes start a little apart
+    workers = [asyncio.create_task(worker(index)) for index in range(lanes)]
     try:
         await asyncio.gather(*workers)
     except asyncio.CancelledError:

@@ -34,6 +34,7 @@ import httptools
 from mvconf.core.jsontext import dumps
 from mvconf.core.logs import redact
 from mvconf.minivoice.transport import (
+    LANE_SPREAD_SECONDS,
     Answer,
     AnswerTooLarge,
     TransportFailed,
@@ -137,6 +138,8 @@ class _Connection:
 
 class DirectSender:
     """A `Sender` with `lanes` keep-alive connections to one API, made when first needed."""
+
+    spread = LANE_SPREAD_SECONDS
 
     def __init__(self, url: str, headers: Mapping[str, str], lanes: int, *,
                  tls: ssl.SSLContext | None, deadline: float, step_timeout: float,

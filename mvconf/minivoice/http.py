@@ -25,6 +25,7 @@ from mvconf.minivoice.connect import Endpoint
 from mvconf.minivoice.transport import (
     CONNECT_TIMEOUT_SECONDS,
     DEADLINE_SECONDS,
+    LANE_SPREAD_SECONDS,
     MAX_ANSWER_BYTES,
     TIMEOUT_SECONDS,
     Answer,
@@ -46,6 +47,7 @@ class HttpSender:
             self.lanes.put_nowait(lane)
         self.deadline = deadline
         self.max_bytes = max_bytes
+        self.spread = 0.0  # open_http_sender spreads a network run's lanes
         host = urlsplit(str(lanes[0].base_url)).hostname if lanes else None
         self.host = host or "the API"
 
@@ -132,4 +134,5 @@ async def open_http_sender(endpoint: Endpoint, parallelism: int,
                           timeout=timeout, follow_redirects=False,
                           trust_env=trust_env) as sender:
         sender.deadline = deadline
+        sender.spread = LANE_SPREAD_SECONDS
         yield sender

@@ -16,7 +16,7 @@ from mvconf.minivoice.models import LiveDID
 from mvconf.plan.change import Change, Executor
 from mvconf.plan.model import Plan, PlanScope
 from mvconf.plan.planner import assemble, plan_change
-from mvconf.plan.policy import change_findings
+from mvconf.plan.policy import change_findings, writes_routing
 from mvconf.plan.safety import guard_wrong_account
 from mvconf.plan.targets import select_targets
 from mvconf.run.runtime import Runtime
@@ -64,19 +64,26 @@ async def plan_with(runtime: Runtime, client: MiniVoiceClient, loaded: Manifests
     policy findings."""
     by_number = {d.number: d for d in desired}
     executor = request.executor
+    context = runtime.context
+    policy, today = policy_of(context), clock.today()
+    granted = {d.number: d.exceptions for d in desired if d.exceptions}
+    judged: dict[str, list] = {}
 
     def plan_one(number: str, live: LiveDID | None) -> Change:
-        # Planned as each answer arrives: the live DIDs are never all held at once.
-        return plan_change(by_number[number], live, executor)
+        # Planned and judged as each answer arrives, while other reads are under way: the live
+        # DIDs are never all held at once, and no judging is left for after the last answer.
+        change = plan_change(by_number[number], live, executor)
+        if writes_routing(change):
+            found = change_findings((change,), policy, today, granted, by_number, loaded)
+            if found:
+                judged[number] = found
+        return change
 
     changes = await runtime.read(client, list(by_number), plan_one)
-    context = runtime.context
     plan = assemble(list(changes.values()), executor=executor, api_url=runtime.endpoint.label,
                     created_at=utc_now(), environment=context.environment,
                     app_names=loaded.app_names(), scope=scope)
     if not request.allow_all_missing:  # SPEC §16: of the DIDs read
         guard_wrong_account(plan.changes)
-    findings = change_findings(plan.changes, policy_of(context), clock.today(),
-                               {d.number: d.exceptions for d in desired if d.exceptions},
-                               by_number, loaded)
+    findings = [f for change in plan.changes for f in judged.get(change.number, ())]
     return plan.with_policy([f.to_data() for f in findings]) if findings else plan
