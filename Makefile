@@ -28,7 +28,7 @@ tools: $(ACTIONLINT)
 test: $(STAMP) tools
 	$(BIN)/ruff check mvconf tests bench ci
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2
 
 bench: $(STAMP)
 	@PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/run.py
