@@ -135,6 +135,10 @@ def test_nothing_changed_reads_nothing(repo, requests):
     plan = plan_json("dids", "--changed-since", "HEAD")
     assert plan["changes"] == [] and plan["scope"]["unchanged"] == 22
     assert requests == []
+    for fmt in ("text", "markdown"):  # 22 DIDs are managed: the heading must not say none
+        shown = invoke("plan", "dids", "--emulator", "state.json", "--changed-since", "HEAD",
+                       "--format", fmt).stdout
+        assert "no DIDs managed" not in shown and "no changes" in shown, shown
 
 
 def test_a_full_plan_has_scope_null(repo):
@@ -254,6 +258,13 @@ def test_a_scoped_saved_plan_applies_and_its_checksum_covers_the_scope(repo):
     (repo / "tampered.json").write_text(json.dumps(tampered))
     refused = invoke("apply", "tampered.json", "--emulator", "state.json")
     assert refused.code == 1 and "checksum does not match" in refused.stderr
+    for scope in ({"read": "1"}, {"extra": 1}, {"changed_since": "main\x1b]0;x\x07"},
+                  {"changed_since": "x" * 5000}, {"revision": "HEAD"}):
+        (repo / "odd.json").write_text(json.dumps({**saved, "scope": {**saved["scope"],
+                                                                      **scope}}))
+        odd = invoke("apply", "odd.json", "--emulator", "state.json")
+        assert odd.code == 1 and "not a usable saved plan: scope" in odd.stderr, scope
+        assert "\x1b" not in odd.stderr
     applied = invoke("apply", "plan.json", "--emulator", "state.json", "--checksum",
                      saved["checksum"])
     assert applied.code == 0, applied.stderr
@@ -268,6 +279,7 @@ def test_a_scoped_saved_plan_applies_and_its_checksum_covers_the_scope(repo):
     ("no-such-branch", "--changed-since no-such-branch: no such revision"),
     ("HEAD\x1b[31m", "--changed-since: not a git revision"),
     ("--output=x", "--changed-since --output=x: no such revision"),
+    ("^HEAD", "--changed-since ^HEAD: no such revision"),
 ])
 def test_a_bad_revision_is_a_clear_error(repo, revision, message):
     result = invoke("plan", "dids", "--emulator", "state.json", "--changed-since", revision)
@@ -450,3 +462,73 @@ def test_a_project_file_invalid_at_the_revision_is_named(tmp_path, monkeypatch):
     state(tmp_path, [f"{N}0000"])
     result = invoke("plan", "--env", "staging", "--changed-since", "HEAD")
     assert result.code == 1 and "HEAD:mvconf.toml" in result.stderr, result.stderr
+
+
+def test_a_symlinked_manifest_is_followed_at_the_revision_as_in_the_working_tree(
+        tmp_path, monkeypatch, requests):
+    monkeypatch.chdir(tmp_path)
+    init(tmp_path)
+    entry = "{version: 1, dids: [{number: '+15551230001', application: app_1, route_mode: %s}]}"
+    put(tmp_path, "shared/target", entry % "webhook")  # not a .yaml name: read through the link
+    (tmp_path / "dids").mkdir()
+    os.symlink("../shared/target", tmp_path / "dids" / "link.yaml")
+    put(tmp_path, "dids/other.yaml", """
+        version: 1
+        dids:
+          - number: "+15551230002"
+            application: app_1
+            route_mode: webhook
+        """)
+    commit(tmp_path)
+    state(tmp_path, [f"{N}0001", f"{N}0002"])
+    assert plan_json("dids", "--changed-since", "HEAD")["scope"]["read"] == 0
+    # The pull request edits the file the link names, and only it.
+    put(tmp_path, "shared/target", entry % "reject")
+    requests.clear()
+    plan = plan_json("dids", "--changed-since", "HEAD")
+    assert plan["scope"]["read"] == 1 and plan["scope"]["unchanged"] == 1
+    assert [c["number"] for c in plan["changes"]] == [f"{N}0001"]
+    assert requests == [("GET", f"/v1/dids/by-number/{N}0001")]
+
+
+def test_a_link_that_cannot_be_followed_at_the_revision_counts_its_dids_as_new(
+        tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    init(tmp_path)
+    outside = tempfile.mkdtemp()
+    Path(outside, "x.yaml").write_text(
+        "version: 1\ndids:\n  - number: '+15551230003'\n    application: app_1\n"
+        "    route_mode: webhook\n")
+    (tmp_path / "dids").mkdir()
+    os.symlink(Path(outside, "x.yaml"), tmp_path / "dids" / "abs.yaml")
+    commit(tmp_path)
+    state(tmp_path, [f"{N}0003"])
+    plan = plan_json("dids", "--changed-since", "HEAD")
+    assert plan["scope"]["read"] == 1  # its content at the revision is not in git: read
+
+
+@pytest.mark.parametrize("edit", [
+    ('emulator = "state.json"', 'emulator = "other-state.json"'),
+    ('api_key_env = "KEY_STAGING"', 'api_key_env = "KEY_STAGING_NEW"'),
+])
+def test_an_environment_pointed_at_another_account_reads_all_its_dids(tmp_path, monkeypatch,
+                                                                      edit):
+    monkeypatch.chdir(tmp_path)
+    init(tmp_path)
+    put(tmp_path, "mvconf.toml", PROJECT)
+    put(tmp_path, "dids/a.yaml", 'version: 1\ndids:\n  - {number: "+15551230000", '
+        "application: app_1, route_mode: webhook}\n  - {number: \"+15551230001\", "
+        "application: app_1, route_mode: webhook}\n")
+    commit(tmp_path)
+    state(tmp_path, [f"{N}0000", f"{N}0001"])
+    (tmp_path / "other-state.json").write_text((tmp_path / "state.json").read_text())
+
+    def scope() -> dict:
+        result = invoke("plan", "--env", "staging", "--changed-since", "HEAD", "--format",
+                        "json", env={"KEY_STAGING": "x", "KEY_STAGING_NEW": "x"})
+        assert result.code == 0, result.stderr
+        return json.loads(result.stdout)["scope"]
+
+    assert scope()["read"] == 0
+    put(tmp_path, "mvconf.toml", PROJECT.replace(*edit))
+    assert scope() == {**scope(), "read": 2, "unchanged": 0}

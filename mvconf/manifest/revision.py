@@ -5,6 +5,8 @@ by checking the revision out over the working tree (SPEC §12 `mvconf diff`, §1
 from __future__ import annotations
 
 import os
+import posixpath
+import re
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -16,6 +18,13 @@ from mvconf.core.errors import InputError
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_FILES = 20_000
+MAX_LINK_HOPS = 8  # a link to a link ...: as far as a working tree's own lookups would go
+LINK_MODE = "120000"  # git's mode for a symbolic link
+_COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")  # SHA-1 or SHA-256 object names
+
+
+class GitMissing(InputError):
+    """git is not installed (not on PATH)."""
 
 
 def _git(*args: str, cwd: str, stdin: bytes | None = None) -> bytes:
@@ -23,7 +32,7 @@ def _git(*args: str, cwd: str, stdin: bytes | None = None) -> bytes:
         done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, timeout=120,
                               input=stdin)
     except FileNotFoundError:
-        raise InputError("comparing with a git revision needs git, which is not installed") \
+        raise GitMissing("comparing with a git revision needs git, which is not installed") \
             from None
     except subprocess.TimeoutExpired:
         raise InputError(f"git {args[0]} did not finish in 120 s") from None
@@ -67,12 +76,16 @@ class Revision:
         here = os.getcwd()
         try:
             self.top = _git("rev-parse", "--show-toplevel", cwd=here).decode().strip()
+        except GitMissing as exc:
+            raise InputError(f"{flag}: {exc}") from None
         except InputError as exc:
             raise InputError(f"{flag} compares with git history, and {here} is not in a git "
                              f"repository ({exc})") from None
         try:
             self.commit = _git("rev-parse", "--verify", "--quiet", "--end-of-options",
                                f"{revision}^{{commit}}", cwd=here).decode().strip()
+            if not _COMMIT.fullmatch(self.commit):  # `^HEAD` names an exclusion, not a commit
+                raise InputError("not one commit")
         except InputError:
             raise InputError(f"{flag} {revision}: no such revision in this git repository "
                              "(fetch it first, e.g. `git fetch origin main`)") from None
@@ -83,10 +96,48 @@ class Revision:
         return None if relative.startswith("..") else relative
 
     def text(self, path: str) -> str | None:
-        """One file as it was at the revision (None: outside the repository or absent)."""
+        """One file as it was at the revision (None: outside the repository or absent); a
+        symbolic link is followed as in the working tree."""
         inside = self.inside(path)
-        data = _blobs(self.commit, [inside], self.top, self.revision) if inside else {}
+        if not inside:
+            return None
+        entry = _entry(self.commit, self.top, inside)
+        data = self._contents([inside], {inside} if entry and entry[0] == LINK_MODE else set())
         return data[inside].decode("utf-8", "replace") if inside in data else None
+
+    def _contents(self, names: list[str], links: set[str]) -> dict[str, bytes]:
+        """The files `names` at the revision. A symbolic link among them (`links`) stands for
+        the file it names, as the working tree follows it: a link that leaves the repository,
+        dangles, names a directory or goes round in circles has no content at the revision,
+        so the DIDs the working tree reads through it count as new (read, never skipped)."""
+        blobs = _blobs(self.commit, names, self.top, self.revision)
+        targets = {}
+        for link in links:
+            blobs.pop(link, None)
+            target = self._follow(link)
+            if target is not None:
+                targets[link] = target
+        found = _blobs(self.commit, sorted(set(targets.values())), self.top, self.revision)
+        blobs.update({link: found[target] for link, target in targets.items() if target in found})
+        return blobs
+
+    def _follow(self, link: str) -> str | None:
+        """The regular file that `link` leads to at the revision, within the repository."""
+        path = link
+        for _ in range(MAX_LINK_HOPS):
+            text = _blobs(self.commit, [path], self.top, self.revision).get(path)
+            if text is None or text.startswith(b"/") or b"\0" in text:
+                return None
+            path = posixpath.normpath(posixpath.join(posixpath.dirname(path),
+                                                     text.decode("utf-8", "surrogateescape")))
+            if path == ".." or path.startswith("../") or "\n" in path:
+                return None
+            entry = _entry(self.commit, self.top, path)
+            if entry is None or entry[1] != "blob":
+                return None
+            if entry[0] != LINK_MODE:
+                return path
+        return None
 
     @contextmanager
     def snapshot(self, paths: list[str], extra: dict[str, str] | None = None
@@ -97,16 +148,21 @@ class Revision:
         if any(r is None for r in relative):
             raise InputError(f"{self.flag} compares manifests inside this git repository")
         names = [r for r in relative if r and r != "."] or ["."]
-        listed = _git("ls-tree", "-r", "-z", "--name-only", self.commit, "--", *names,
-                      cwd=self.top)
-        files = [f for f in listed.decode("utf-8", "surrogateescape").split("\0")
-                 if f.endswith((".yaml", ".yml")) and not any(part.startswith(".")
-                                                              for part in f.split("/"))]
+        listed = _git("ls-tree", "-r", "-z", self.commit, "--", *names, cwd=self.top)
+        files, links = [], set()
+        for entry in listed.decode("utf-8", "surrogateescape").split("\0"):
+            head, _, name = entry.partition("\t")
+            mode = head.split(" ", 1)[0]
+            if name.endswith((".yaml", ".yml")) and not any(part.startswith(".")
+                                                            for part in name.split("/")):
+                files.append(name)
+                if mode == LINK_MODE:
+                    links.add(name)
         if len(files) > MAX_FILES:
             raise InputError(f"{self.revision} has more than {MAX_FILES} manifest files under "
                              "the paths")
         with tempfile.TemporaryDirectory(prefix="mvconf-rev-") as root:
-            for name, data in _blobs(self.commit, files, self.top, self.revision).items():
+            for name, data in self._contents(files, links).items():
                 target = Path(root, name)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
@@ -121,6 +177,18 @@ class Revision:
             loaded = [str(Path(root, r)) for r in relative
                       if r is not None and Path(root, r).exists()] if files else []
             yield Snapshot(self.revision, self.commit, root, loaded, copies)
+
+
+def _entry(commit: str, top: str, path: str) -> tuple[str, str] | None:
+    """The mode and type of `path` in `commit`'s tree (None when it has no such entry)."""
+    listed = _git("ls-tree", "-z", commit, "--", path, cwd=top).decode("utf-8",
+                                                                        "surrogateescape")
+    for entry in listed.split("\0"):
+        head, _, name = entry.partition("\t")
+        parts = head.split()
+        if name == path and len(parts) == 3:
+            return parts[0], parts[1]
+    return None
 
 
 def _blobs(commit: str, names: list[str], top: str, revision: str) -> dict[str, bytes]:

@@ -8,7 +8,14 @@ from collections.abc import Iterator
 from functools import cached_property
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    computed_field,
+)
 
 from mvconf.core.errors import PlanError
 from mvconf.core.facts import MAX_DIDS_CEILING
@@ -34,11 +41,14 @@ class PlanScope(BaseModel):
     """SPEC §16: a plan made with `--changed-since` read only the DIDs whose desired state
     differs from the revision's (`read`); `unchanged` managed DIDs were not read."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    # Strict, as a saved plan is untrusted: `"read": "1"` is not a count. `changed_since` is
+    # bounded as a revision is (manifest/revision.py); the commit is a git object name.
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
-    changed_since: str
-    revision: str
-    read: Annotated[int, Field(ge=0)]
+    changed_since: Annotated[str, StringConstraints(min_length=1, max_length=1000,
+                                                    pattern=r"^[^\x00-\x1f\x7f]*$")]
+    revision: Annotated[str, StringConstraints(pattern=r"^([0-9a-f]{40}|[0-9a-f]{64})$")]
+    read: Annotated[int, Field(ge=0, le=MAX_DIDS_CEILING)]
     unchanged: Annotated[int, Field(ge=0, le=MAX_DIDS_CEILING)]  # what a journal can record
 
     def checksummed(self) -> bytes:

@@ -40,7 +40,8 @@ def assess(changes: Iterable[Change], *, percent: int = THRESHOLD_PERCENT,
 
 
 def describe(safety: Safety) -> str:
-    percent = round(100 * safety.updates / safety.managed) if safety.managed else 0
+    exact = 100 * safety.updates / safety.managed if safety.managed else 0
+    percent = f"{exact:.1f}".rstrip("0").rstrip(".")  # 30.4% > 30%, never "30% > 30%"
     return (f"{safety.updates} of {safety.managed} managed DIDs would change ({percent}% > "
             f"{safety.threshold_percent}%)")
 

@@ -17,6 +17,26 @@ import re
 from typing import Any
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9 +,/=-]")
+# Characters that show as nothing (zero-width spaces and joiners, direction marks and
+# overrides, soft hyphen, BOM, tag characters): written as a visible `\uXXXX` everywhere, since
+# a reference to one renders as the character itself (`ma<U+200B>in` would pass for `main`).
+_INVISIBLE = ("\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
+              "\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\U000110bd"
+              "\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+              "\U000e0000-\U000e007f")  # Unicode's Cf (format) characters, and Zl, Zp
+_SHOWN_AS_NOTHING = re.compile(f"[{_INVISIBLE}]")
+
+
+def _visible(char: str) -> str:
+    point = ord(char)
+    return f"\\u{point:04x}" if point <= 0xFFFF else f"\\U{point:08x}"
+
+
+def _md_char(match: re.Match) -> str:
+    char = match.group()
+    if _SHOWN_AS_NOTHING.match(char):
+        return "&#92;" + _visible(char)[1:]  # a visible backslash, then uXXXX
+    return f"&#{ord(char)};"
 
 
 def md(value: Any) -> str:
@@ -27,7 +47,7 @@ def md(value: Any) -> str:
         text = ", ".join(str(v) for v in value) if value else "none"
     else:
         text = str(value)
-    return _UNSAFE.sub(lambda m: f"&#{ord(m.group())};", text)
+    return _UNSAFE.sub(_md_char, text)
 
 
 def code(value: Any) -> str:
@@ -37,10 +57,11 @@ def code(value: Any) -> str:
 
 def mermaid_label(text: str) -> str:
     """Text for a quoted Mermaid label: only letters, digits, spaces and `+ , / = -` stay."""
-    return _UNSAFE.sub(lambda m: f"#{ord(m.group())};", text)
+    return _UNSAFE.sub(lambda m: ("#92;" + _visible(m.group())[1:])
+                       if _SHOWN_AS_NOTHING.match(m.group()) else f"#{ord(m.group())};", text)
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_INVISIBLE}]")
 
 
 def terminal(text: str) -> str:
@@ -48,4 +69,4 @@ def terminal(text: str) -> str:
     if text.isascii() and text.isprintable():
         return text
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
-                        else f"\\u{ord(m.group()):04x}", text)
+                        else _visible(m.group()), text)

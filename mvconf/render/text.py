@@ -27,7 +27,11 @@ def value(v: Any) -> str:
 def summary_line(plan: Plan) -> str:
     parts = [f"{plan.summary.get(a.value, 0)} {word}" for a, word in WORDS
              if plan.summary.get(a.value, 0)]
-    return "Plan: " + (", ".join(parts) if parts else "no DIDs managed") + "."
+    if parts:
+        return "Plan: " + ", ".join(parts) + "."
+    if plan.scope is not None:  # a --changed-since plan that read nothing (SPEC §16)
+        return "Plan: no changes (no DID differs from the revision)."
+    return "Plan: no DIDs managed."
 
 
 def not_read(plan: Plan, revision: str | None = None) -> str | None:

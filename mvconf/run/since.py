@@ -38,7 +38,11 @@ def changed_since(revision: str, context: Context, given: tuple[str, ...],
     with rev.snapshot(_paths_at(context, given, project_text),
                       {str(context.path): project_text} if project_text is not None else None
                       ) as snap:
-        old = _desired_at(snap, context, project_text)
+        at = _context_at(context, snap, project_text)
+        # An environment pointed at another account since (API URL, key variable, emulator):
+        # none of its DIDs has been planned against this one, so all of them are read.
+        same_account = at is not None and _account(at) == _account(context)
+        old = _desired_at(snap, at) if same_account else []
     read = differing(old, desired)
     return Since(revision, rev.commit, read, len(desired) - len(read))
 
@@ -79,10 +83,17 @@ def _paths_at(context: Context, given: tuple[str, ...], project_text: str | None
     return [os.path.relpath(context.path.parent / m) for m in manifests]
 
 
-def _desired_at(snap: Snapshot, context: Context, project_text: str | None
-                ) -> list[DesiredDid]:
-    at = _context_at(context, snap, project_text)
-    if at is None or not snap.paths:
+def _account(context: Context) -> tuple[str | None, ...]:
+    """Which account a context's plan reads: its environment's API URL, key variable and
+    emulator state file (none of them without an environment)."""
+    env = context.env
+    if env is None:
+        return ()
+    return env.api_url, context.key_variable(), env.emulator
+
+
+def _desired_at(snap: Snapshot, at: Context) -> list[DesiredDid]:
+    if not snap.paths:
         return []
     try:
         return load_desired(snap.paths, scope=scope_of(at))
