@@ -28,12 +28,17 @@ class Recorder:
 
 def send_json(handler: BaseHTTPRequestHandler, status: int, body: object,
               headers: dict[str, str] | None = None) -> None:
-    data = json.dumps(body).encode()
+    send_bytes(handler, status, json.dumps(body).encode(),
+               {"Content-Type": "application/json", **(headers or {})})
+
+
+def send_bytes(handler: BaseHTTPRequestHandler, status: int, data: bytes,
+               headers: dict[str, str] | None = None) -> None:
+    """An answer of exactly `data`, with its Content-Length and `headers`."""
     handler.send_response(status)
-    handler.send_header("Content-Type", "application/json")
-    handler.send_header("Content-Length", str(len(data)))
     for name, value in (headers or {}).items():
         handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(data)))
     handler.end_headers()
     handler.wfile.write(data)
 

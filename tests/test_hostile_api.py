@@ -14,7 +14,7 @@ import tracemalloc
 import pytest
 
 from .helpers import did, invoke
-from .hostile_server import hostile_server, send_json
+from .hostile_server import hostile_server, send_bytes, send_json
 
 KEY = "sk-live-SECRET-4242"
 NUMBERS = ["+15551230001", "+15551230002", "+15551230003"]
@@ -109,11 +109,7 @@ def test_a_redirect_is_an_error_even_with_a_did_body(manifest):
 
 def test_deeply_nested_json_is_a_clear_error(manifest):
     def nested(handler):
-        data = b"[" * 200000 + b"]" * 200000
-        handler.send_response(200)
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
+        send_bytes(handler, 200, b"[" * 200000 + b"]" * 200000)
 
     with hostile_server(nested) as (url, _):
         result = plan(manifest, url)
@@ -405,12 +401,8 @@ def test_a_compressed_answer_is_refused_by_the_direct_sender(manifest):
     bomb = gzip_bomb()
 
     def compressed(handler):
-        handler.send_response(200)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Encoding", "gzip")
-        handler.send_header("Content-Length", str(len(bomb)))
-        handler.end_headers()
-        handler.wfile.write(bomb)
+        send_bytes(handler, 200, bomb, {"Content-Type": "application/json",
+                                        "Content-Encoding": "gzip"})
 
     with hostile_server(compressed) as (url, api):
         result = plan(manifest, url)
