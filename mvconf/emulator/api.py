@@ -57,14 +57,11 @@ class EmulatorApi:
         when the request's first byte came in (time.monotonic()), by default now."""
         self.store.refresh()
         if path.startswith("/v1/"):
-            timed = arrived is None  # not over HTTP: the answer is sent when this returns
             if arrived is None:
                 arrived = self.faults.arrived()
             reply = await self._api(method, path, headers, body, arrived)
-            if self.faults.latency_ms:
+            if self.faults.latency_ms:  # how late it left is learnt by the server (app.py)
                 await self.faults.answer(arrived)
-                if timed:
-                    self.faults.sent(arrived)
             if self.faults.should_drop():  # carried out, but the answer never arrives
                 return dataclasses.replace(reply, dropped=True)
             return reply

@@ -113,19 +113,21 @@ class Revision:
         blobs = _blobs(self.commit, names, self.top, self.revision)
         targets = {}
         for link in links:
-            blobs.pop(link, None)
-            target = self._follow(link)
+            text = blobs.pop(link, None)
+            target = self._follow(link, text) if text is not None else None
             if target is not None:
                 targets[link] = target
         found = _blobs(self.commit, sorted(set(targets.values())), self.top, self.revision)
         blobs.update({link: found[target] for link, target in targets.items() if target in found})
         return blobs
 
-    def _follow(self, link: str) -> str | None:
-        """The regular file that `link` leads to at the revision, within the repository."""
+    def _follow(self, link: str, text: bytes | None) -> str | None:
+        """The regular file that `link` (whose own text is `text`) leads to at the revision,
+        within the repository."""
         path = link
-        for _ in range(MAX_LINK_HOPS):
-            text = _blobs(self.commit, [path], self.top, self.revision).get(path)
+        for hop in range(MAX_LINK_HOPS):
+            if hop:  # the next link of a chain
+                text = _blobs(self.commit, [path], self.top, self.revision).get(path)
             if text is None or text.startswith(b"/") or b"\0" in text:
                 return None
             path = posixpath.normpath(posixpath.join(posixpath.dirname(path),

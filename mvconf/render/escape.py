@@ -32,11 +32,20 @@ def _visible(char: str) -> str:
     return f"\\u{point:04x}" if point <= 0xFFFF else f"\\U{point:08x}"
 
 
-def _md_char(match: re.Match) -> str:
-    char = match.group()
-    if _SHOWN_AS_NOTHING.match(char):
-        return "&#92;" + _visible(char)[1:]  # a visible backslash, then uXXXX
-    return f"&#{ord(char)};"
+def _references(opening: str):
+    """A `re.sub` replacement writing each character as `{opening}NNN;` (HTML's `&#`,
+    Mermaid's `#`), and one that shows as nothing as a visible backslash and `uXXXX`."""
+
+    def reference(match: re.Match) -> str:
+        char = match.group()
+        if _SHOWN_AS_NOTHING.match(char):
+            return f"{opening}92;" + _visible(char)[1:]
+        return f"{opening}{ord(char)};"
+
+    return reference
+
+
+_HTML_REFERENCE, _MERMAID_REFERENCE = _references("&#"), _references("#")
 
 
 def md(value: Any) -> str:
@@ -47,7 +56,7 @@ def md(value: Any) -> str:
         text = ", ".join(str(v) for v in value) if value else "none"
     else:
         text = str(value)
-    return _UNSAFE.sub(_md_char, text)
+    return _UNSAFE.sub(_HTML_REFERENCE, text)
 
 
 def code(value: Any) -> str:
@@ -57,8 +66,7 @@ def code(value: Any) -> str:
 
 def mermaid_label(text: str) -> str:
     """Text for a quoted Mermaid label: only letters, digits, spaces and `+ , / = -` stay."""
-    return _UNSAFE.sub(lambda m: ("#92;" + _visible(m.group())[1:])
-                       if _SHOWN_AS_NOTHING.match(m.group()) else f"#{ord(m.group())};", text)
+    return _UNSAFE.sub(_MERMAID_REFERENCE, text)
 
 
 _CONTROL = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_INVISIBLE}]")
