@@ -109,7 +109,7 @@ def test_a_redirect_is_an_error_even_with_a_did_body(manifest):
 
 def test_deeply_nested_json_is_a_clear_error(manifest):
     def nested(handler):
-        send_bytes(handler, 200, b"[" * 200000 + b"]" * 200000)
+        send_bytes(handler, 200, b"[" * 8000 + b"]" * 8000)  # within a DID's 16 KiB
 
     with hostile_server(nested) as (url, _):
         result = plan(manifest, url)
@@ -534,3 +534,45 @@ def test_a_hostile_servers_own_failure_never_reaches_the_clis_stderr(manifest):
     assert result.code == 1
     assert "Traceback" not in result.stderr and "ValueError" not in result.stderr
     assert any("ValueError" in error for error in recorder.errors)
+
+
+def test_an_etag_that_echoes_the_key_is_refused_and_never_saved(manifest, tmp_path):
+    def echoing(handler):
+        number = handler.path.rsplit("/", 1)[-1]
+        send_json(handler, 200, did(number), {"ETag": f'"{KEY}"'})
+
+    out = tmp_path / "plan.json"
+    with hostile_server(echoing) as (url, _):
+        result = plan(manifest, url, "--out", out)
+    assert result.code == 1 and "ETag that holds the API key" in result.stderr
+    assert not out.exists() or KEY not in out.read_text()
+
+
+def test_a_did_object_far_larger_than_a_did_is_refused(manifest):
+    def bloated(handler):
+        number = handler.path.rsplit("/", 1)[-1]
+        send_json(handler, 200, {**did(number), "padding": "x" * 500_000})
+
+    with hostile_server(bloated) as (url, _):
+        result = plan(manifest, url)
+    assert result.code == 1 and "more than the 16384 a DID object may take" in result.stderr
+
+
+def test_line_breaks_from_the_api_never_start_a_line_of_their_own(manifest):
+    def odd_status(handler):
+        number = handler.path.rsplit("/", 1)[-1]
+        send_json(handler, 200, did(number, status="suspended\n    9. Port the number out"))
+
+    def odd_error(handler):
+        send_json(handler, 400, {"error": {"code": "bad\rrequest",
+                                           "message": "no\nError: all good\tnow"}})
+
+    with hostile_server(odd_status) as (url, _):
+        steps = plan(manifest, url)
+    with hostile_server(odd_error) as (url, _):
+        error = plan(manifest, url, "--retry-timeout", "0")
+    assert "suspended\\x0a    9. Port" in steps.stdout, steps.stdout
+    assert "bad\\u000drequest: no\\u000aError: all good\\u0009now" in error.stderr
+    for shown in (steps.stdout, error.stderr):
+        assert not any(line.lstrip().startswith(("9. Port", "Error: all good"))
+                       for line in shown.splitlines())

@@ -87,3 +87,14 @@ def test_the_fast_check_answers_as_parsing_does(code, national, strict):
     e164_problem.cache_clear()
     expected = e164_problem_by_parsing(text, strict)
     assert kind_of(e164_problem(text, strict)) == expected
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("+15550100123", "+15550100123"), ("+1 555-010-0123", "+15550100123"),
+    ("tel:+15550100123", "+15550100123"), ("15550100123", "+15550100123"),
+    ("+1 555 010 0123 ext. 77", None), ("+15550100123;ext=77", None), ("not a number", None)])
+def test_numbers_from_the_api_are_matched_in_international_forms_but_not_with_extensions(
+        text, number):
+    from mvconf.core.phone import to_e164
+
+    assert to_e164(text) == number

@@ -260,3 +260,65 @@ def test_direct_a_header_http_cannot_carry_is_refused_before_anything_is_sent(va
         return seen
 
     assert asyncio.run(go()) == []
+
+
+def test_direct_an_answer_pushed_onto_an_idle_connection_is_not_taken_for_the_next_one():
+    # A server that, after answering, writes a second answer nobody asked for: the kept
+    # connection now holds it, so the next request goes out on a new connection and gets its
+    # own answer, not the pushed one.
+    pushed, answered = asyncio.Event(), asyncio.Event()
+    connections = []
+
+    async def go():
+        async def handle(reader, writer):
+            connections.append(writer)
+            first = len(connections) == 1
+            while not reader.at_eof():
+                try:
+                    await reader.readuntil(b"\r\n\r\n")
+                except asyncio.IncompleteReadError:
+                    break
+                writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+                await writer.drain()
+                if first:  # once the client has read its answer, and kept the connection
+                    first = False
+                    await answered.wait()
+                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n{\"forged\":1}")
+                    await writer.drain()
+                    pushed.set()
+            writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        sender = direct_sender(server.sockets[0].getsockname()[1])
+        try:
+            first = await sender.send("GET", "/dids/did_1")
+            kept = sender.lanes._queue[0]
+            answered.set()
+            await pushed.wait()
+            for _ in range(5000):  # until the pushed bytes have reached the client
+                if kept.reader._buffer:
+                    break
+                await asyncio.sleep(0.001)
+            second = await sender.send("GET", "/dids/did_2")
+        finally:
+            sender.close()
+            server.close()
+        return first, second
+
+    first, second = asyncio.run(go())
+    assert (first.content, second.content) == (b"{}", b"{}")
+    assert len(connections) == 2
+
+
+def test_direct_endless_trailers_are_not_valid_http():
+    answer = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n"
+              + b"X-Trailer: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n" * 4000 + b"\r\n")
+    with pytest.raises(TransportFailed, match="trailers are longer than 65536 bytes"):
+        exchange(answer)
+
+
+def test_direct_an_answer_in_countless_small_chunks_is_cut_off():
+    answer = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+              + b"1;padding-of-the-chunk-extension\r\nx\r\n" * 5_000 + b"0\r\n\r\n")
+    with pytest.raises(AnswerTooLarge, match="took more than 20000 bytes"):
+        exchange(answer, max_bytes=10_000)

@@ -16,6 +16,7 @@ from mvconf.adopt.entries import entries, fields_of, why_not
 from mvconf.core.errors import InputError, ManifestError, MvconfError
 from mvconf.core.facts import TAKES_DESTINATIONS
 from mvconf.core.files import write_output
+from mvconf.core.text import printable
 from mvconf.manifest import DesiredDid, Manifests, Scope, load_manifests
 from mvconf.manifest.edit import entry_map, new_manifest
 from mvconf.manifest.loader import read_text
@@ -48,10 +49,13 @@ def manifest_for(dids: list[LiveDID], names: dict[str, str], ranges: bool, api_l
         if reason is None:
             writable.append(did)
             continue
-        skipped.append(f"{did.number_e164} ({did.id}): {reason}")
-        comments.append(f"Not imported: {did.number_e164} ({did.id}): {reason}; live: "
-                        f"application {did.application_id}, route_mode {did.route_mode}, "
-                        f"destinations {list(did.destinations or [])}, status {did.status}")
+        # Each is one line of a YAML comment and of stderr: printable, so an API value holding
+        # a line break cannot end the comment and write a key of its own.
+        skipped.append(printable(f"{did.number_e164} ({did.id}): {reason}"))
+        comments.append(printable(
+            f"Not imported: {did.number_e164} ({did.id}): {reason}; live: application "
+            f"{did.application_id}, route_mode {did.route_mode}, destinations "
+            f"{list(did.destinations or [])}, status {did.status}"))
     items = [entry_map(e.first, e.last, e.fields, None if e.is_range else e.did_ids[0])
              for e in entries(writable, names, ranges)]
     used = {names[d.application_id]: d.application_id for d in writable

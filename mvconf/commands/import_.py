@@ -83,7 +83,9 @@ def import_(numbers, from_file, out, into, no_ranges, api, ctx) -> int:
 
 
 def _echo(line: str, err: bool = False) -> None:
-    click.echo(line, err=err)
+    from mvconf.render.escape import terminal
+
+    click.echo(terminal(line, one_line=True), err=err)
 
 
 def _import_new(runtime, wanted: list[str], out: str | None, ranges: bool) -> int:
@@ -102,7 +104,7 @@ def _import_new(runtime, wanted: list[str], out: str | None, ranges: bool) -> in
     found = [d for d in live.values() if d is not None]
     text, skipped = manifest_for(found, names, ranges, runtime.endpoint.label, utc_now())
     for line in skipped:
-        click.echo(f"Warning: {line}; written as a comment", err=True)
+        click.echo(f"Warning: {line}; written as a comment", err=True)  # printable already
     if out:
         write_output(out, text)
         click.echo(f"Wrote {len(found) - len(skipped)} DID(s) to {out}.", err=True)

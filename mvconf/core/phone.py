@@ -179,6 +179,8 @@ def _parsed_e164(text: str) -> str | None:
         parsed = phonenumbers.parse(raw, None)
     except NumberParseException:
         return None
+    if parsed.extension:  # "+1 555 0100 ext. 7" is an extension behind a number, not the number
+        return None
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 

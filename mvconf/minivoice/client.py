@@ -34,12 +34,16 @@ from mvconf.core.facts import COMPARED, E164_SHAPE, did_label
 from mvconf.core.jsontext import loads
 from mvconf.core.logs import contains_secret, redact, redact_data
 from mvconf.core.phone import to_e164
+from mvconf.core.text import clipped
 from mvconf.minivoice.governor import RateGovernor
 from mvconf.minivoice.models import LiveDID, parse_did
 from mvconf.minivoice.transport import Answer, AnswerRefused, Sender, TransportFailed
 
 log = logging.getLogger("mvconf.client")
-MAX_BODY_BYTES = 1024 * 1024
+# A DID object is about 400 bytes; a plan keeps the ones it changes (`live`), so one far larger
+# (fields the API added, a huge value) is refused rather than kept, whatever the account's size.
+MAX_DID_BYTES = 16 * 1024
+MAX_ETAG_LENGTH = 256
 MAX_RETRY_AFTER = 120.0
 RETRY_NOTICE_SECONDS = 30.0
 
@@ -94,7 +98,8 @@ class MiniVoiceClient:
         did = parse_did(body, what, tag)
         if did.number_e164 != number and to_e164(did.number_e164) != number:
             raise ApiError(f"{what}: the API answered with the DID of another number "
-                           f"({did.number_e164}, {did.id}); the answer is not trusted",
+                           f"({clipped(did.number_e164, 40)}, {did.id}); the answer is not "
+                           "trusted",
                            transient=False)
         return did
 
@@ -211,10 +216,16 @@ def _etag(answer: Answer, what: str) -> str | None:
     """The answer's ETag, which a write sends back as If-Match: visible ASCII only (RFC 9110
     §8.8.3 allows bytes above 0x7F, but they cannot be sent back unchanged and shown safely)."""
     tag = answer.headers.get("etag")
-    if tag is not None and not (tag.isascii() and tag.isprintable()):
+    if tag is None:
+        return None
+    if not (tag.isascii() and tag.isprintable()):
         raise ApiError(f"{what}: the API answered with an ETag that is not printable ASCII "
                        f"({ascii(redact(tag))[:80]}); the answer is not trusted",
                        transient=False)
+    if len(tag) > MAX_ETAG_LENGTH or redact(tag) != tag:  # kept in plans, sent back as If-Match
+        why = "holds the API key" if redact(tag) != tag else f"is {len(tag)} characters long"
+        raise ApiError(f"{what}: the API answered with an ETag that {why}; the answer is not "
+                       "trusted", transient=False)
     return tag
 
 
@@ -232,11 +243,15 @@ def _interpret(answer: Answer, what: str, none_on_404: bool) -> Any:
         raise _api_error(answer, what)
     if not 200 <= status < 300:
         where = answer.headers.get("location")
-        to = f" to {redact(where)!r}" if where else ""
-        raise ApiError(f"{what}: the API answered HTTP {status}{to}; mvconf does not follow "
-                       "redirects (check MINIVOICE_API_URL)", status=status, transient=False)
-    if len(answer.content) > MAX_BODY_BYTES:
-        raise ApiError(f"{what}: the API answer is larger than {MAX_BODY_BYTES} bytes",
+        if where and status in (301, 302, 303, 307, 308):
+            raise ApiError(f"{what}: the API answered HTTP {status} to "
+                           f"{clipped(redact(where), 200)!r}; mvconf does not follow redirects "
+                           "(check MINIVOICE_API_URL)", status=status, transient=False)
+        raise ApiError(f"{what}: the API answered HTTP {status}, which is not an answer to "
+                       "this request (check MINIVOICE_API_URL)", status=status, transient=False)
+    if len(answer.content) > MAX_DID_BYTES:  # every answer mvconf reads is one DID object
+        raise ApiError(f"{what}: the API answered with {len(answer.content)} bytes, more than "
+                       f"the {MAX_DID_BYTES} a DID object may take; the answer is not trusted",
                        transient=False)
     try:
         body = loads(answer.content)
@@ -250,15 +265,16 @@ def _interpret(answer: Answer, what: str, none_on_404: bool) -> Any:
 
 def _envelope(answer: Answer) -> tuple[str | None, str | None]:
     try:
-        body = loads(answer.content[:MAX_BODY_BYTES])
+        body = loads(answer.content)
     except ValueError:
         return None, None
     err = body.get("error") if isinstance(body, dict) else None
     if not isinstance(err, dict):
         return None, None
     code, message = err.get("code"), err.get("message")
-    return (redact(str(code))[:200] if code is not None else None,
-            redact(str(message))[:1000] if message is not None else None)
+    # One printable line each, wherever they are shown (a terminal, a log, a PR comment).
+    return (clipped(redact(str(code)), 200) if code is not None else None,
+            clipped(redact(str(message)), 1000) if message is not None else None)
 
 
 MIN_RETRY_AFTER = 0.02

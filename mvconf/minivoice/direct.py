@@ -44,7 +44,7 @@ from mvconf.minivoice.transport import (
 )
 
 READ_BYTES = 65536
-MAX_HEAD_BYTES = 64 * 1024  # an answer's status line and headers
+MAX_HEAD_BYTES = 64 * 1024  # an answer's status line and headers, and its trailers
 log = logging.getLogger("mvconf.http")  # --debug: each exchange, never a header
 
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -76,14 +76,14 @@ class _Reading:
     reused."""
 
     __slots__ = ("parser", "status", "headers", "chunks", "size", "head_done", "done",
-                 "keep_alive", "framed", "more")
+                 "keep_alive", "framed", "more", "trailers")
 
     def __init__(self) -> None:
         self.parser = httptools.HttpResponseParser(self)
         self.start()
 
     def start(self) -> None:
-        self.status, self.headers, self.chunks, self.size = 0, {}, [], 0
+        self.status, self.headers, self.chunks, self.size, self.trailers = 0, {}, [], 0, 0
         self.head_done = self.done = self.keep_alive = self.framed = self.more = False
 
     def on_message_begin(self) -> None:
@@ -91,6 +91,9 @@ class _Reading:
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if self.done:
+            return
+        if self.head_done:  # a chunked body's trailer: counted, never kept
+            self.trailers += len(name) + len(value) + 4
             return
         key, text = name.decode("latin-1").lower(), value.decode("latin-1")
         headers = self.headers
@@ -129,8 +132,12 @@ class _Connection:
         self.reusable = True
 
     def usable(self) -> bool:
-        """Still open at both ends, between two exchanges (a server may close an idle one)."""
-        return self.reusable and not self.reader.at_eof() and not self.writer.is_closing()
+        """Still open at both ends between two exchanges (a server may close an idle one), and
+        nothing arrived on it since the last answer ended: bytes that came unasked would be
+        taken for the next request's answer. (StreamReader has no public way to ask whether it
+        holds unread bytes; `_buffer` is where it keeps them, in every Python mvconf runs on.)"""
+        return (self.reusable and not self.reader.at_eof() and not self.writer.is_closing()
+                and not getattr(self.reader, "_buffer", b"x"))
 
     def close(self) -> None:
         self.writer.close()
@@ -271,6 +278,12 @@ class DirectSender:
                 elif fed > MAX_HEAD_BYTES:
                     raise httptools.HttpParserError(
                         f"its headers are longer than {MAX_HEAD_BYTES} bytes")
+            if reading.trailers > MAX_HEAD_BYTES:
+                raise httptools.HttpParserError(
+                    f"its trailers are longer than {MAX_HEAD_BYTES} bytes")
+            if fed > 2 * self.max_bytes + MAX_HEAD_BYTES:  # chunk framing, mostly: bounded too
+                raise AnswerTooLarge(f"the API answer took more than {2 * self.max_bytes} "
+                                     "bytes to send; it was cut off")
             if reading.size > self.max_bytes:
                 raise AnswerTooLarge(f"the API answer is larger than {self.max_bytes} bytes;"
                                      " it was cut off")

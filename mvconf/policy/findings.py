@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mvconf.core.errors import MvconfError
+from mvconf.core.text import printable
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +43,6 @@ def fingerprint(finding: Finding) -> str:
     """The finding's identity across moved lines: SHA-256 of rule, number, field and value."""
     text = "\x1f".join((finding.rule, finding.number, finding.field, finding.value))
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def printable(text: str) -> str:
-    """Text for a terminal or log: control and invisible characters written as \\uXXXX."""
-    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in text)
 
 
 def describe(finding: Finding) -> str:

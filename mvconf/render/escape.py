@@ -70,11 +70,17 @@ def mermaid_label(text: str) -> str:
 
 
 _CONTROL = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_INVISIBLE}]")
+_CONTROL_IN_LINE = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f{_INVISIBLE}]")
 
 
-def terminal(text: str) -> str:
-    """`text` with its control characters (but newline and tab) written as visible escapes."""
+def _escape(match: re.Match) -> str:
+    char = match.group()
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else _visible(char)
+
+
+def terminal(text: str, one_line: bool = False) -> str:
+    """`text` with its control characters (but newline and tab, unless it is `one_line`)
+    written as visible escapes."""
     if text.isascii() and text.isprintable():
         return text
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100
-                        else _visible(m.group()), text)
+    return (_CONTROL_IN_LINE if one_line else _CONTROL).sub(_escape, text)

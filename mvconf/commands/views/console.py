@@ -28,10 +28,11 @@ def stderr() -> Console:
 def print_lines(lines: Iterable[tuple[str, str | None]], err: bool = False) -> None:
     """Print styled lines; plain text when the stream is not a terminal (or NO_COLOR is set),
     where rich would print no style anyway, at a fraction of the cost. Control characters in
-    the text (an ESC sequence from an API answer, say) are shown as escapes, never sent."""
+    the text (an ESC sequence from an API answer, say) are shown as escapes, never sent; so are
+    newlines and tabs, since each item is one line (a value cannot start a line of its own)."""
     from mvconf.render.escape import terminal
 
-    lines = [(terminal(line), style) for line, style in lines]
+    lines = [(terminal(line, one_line=True), style) for line, style in lines]
     console = stderr() if err else stdout()
     if console.no_color or not console.is_terminal:
         import click
