@@ -649,3 +649,44 @@ def test_an_invalid_number_does_not_decide_the_region_of_its_neighbours(cli, wri
                  'destinations: ["+262639012345"]}\n')
     result = cli("validate", path, "--project", project)
     assert "+262639012345 is in YT, not in allowed_countries" in result.stderr
+
+
+SHARED_CODES = sorted(code for code, regions in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.items()
+                      if len(regions) > 1)
+
+
+@given(st.sampled_from(SHARED_CODES + [33, 44, 800, 882]),
+       st.text("0123456789", min_size=4, max_size=13))
+def test_one_region_lookup_gives_what_phonenumbers_gives(code, national):
+    from mvconf.policy.numbers import facts, parse
+
+    parsed = parse(f"+{code}{national}")
+    if parsed is None:
+        return
+    known = facts(parsed)
+    assert known.own == phonenumbers.region_code_for_number(parsed)
+    assert known.kind == phonenumbers.number_type(parsed)
+    assert known.valid == phonenumbers.is_valid_number(parsed)
+
+
+def test_one_region_lookup_gives_what_phonenumbers_gives_on_real_numbers():
+    from mvconf.policy.numbers import facts
+
+    shared = [r for code in SHARED_CODES for r in phonenumbers.COUNTRY_CODE_TO_REGION_CODE[code]]
+    checked = 0
+    for region in shared:
+        for kind in range(11):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            for delta in (0, 1, -1):
+                number = phonenumbers.PhoneNumber(
+                    country_code=example.country_code,
+                    national_number=max(0, example.national_number + delta),
+                    italian_leading_zero=example.italian_leading_zero)
+                known = facts(number)
+                assert (known.own, known.kind, known.valid) == (
+                    phonenumbers.region_code_for_number(number),
+                    phonenumbers.number_type(number), phonenumbers.is_valid_number(number))
+                checked += 1
+    assert checked > 500

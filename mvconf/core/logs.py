@@ -35,6 +35,12 @@ def contains_secret(data: bytes) -> bool:
     return any(secret in data for secret in _SECRET_BYTES)
 
 
+def holds_secret(text: str) -> bool:
+    """Whether `text` holds a registered secret (what `redact` would mask, bar the
+    Authorization pattern), without building the masked text."""
+    return any(secret in text for secret in _SECRETS)
+
+
 def redact_data(value: Any) -> Any:
     """`value` (parsed JSON) with every registered secret masked in its strings and keys."""
     if isinstance(value, str):

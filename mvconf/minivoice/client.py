@@ -32,7 +32,7 @@ from mvconf.core.api_settings import DEFAULT_RETRY_TIMEOUT
 from mvconf.core.errors import ApiError, ApiUnreachable
 from mvconf.core.facts import COMPARED, E164_SHAPE, did_label
 from mvconf.core.jsontext import loads
-from mvconf.core.logs import contains_secret, redact, redact_data
+from mvconf.core.logs import contains_secret, holds_secret, redact, redact_data
 from mvconf.core.phone import to_e164
 from mvconf.core.text import clipped
 from mvconf.minivoice.governor import RateGovernor
@@ -222,8 +222,8 @@ def _etag(answer: Answer, what: str) -> str | None:
         raise ApiError(f"{what}: the API answered with an ETag that is not printable ASCII "
                        f"({ascii(redact(tag))[:80]}); the answer is not trusted",
                        transient=False)
-    if len(tag) > MAX_ETAG_LENGTH or redact(tag) != tag:  # kept in plans, sent back as If-Match
-        why = "holds the API key" if redact(tag) != tag else f"is {len(tag)} characters long"
+    if len(tag) > MAX_ETAG_LENGTH or holds_secret(tag):  # kept in plans, sent back as If-Match
+        why = "holds the API key" if holds_secret(tag) else f"is {len(tag)} characters long"
         raise ApiError(f"{what}: the API answered with an ETag that {why}; the answer is not "
                        "trusted", transient=False)
     return tag

@@ -7,16 +7,16 @@ import datetime
 import ipaddress
 import re
 from collections.abc import Callable, Iterable
-from functools import lru_cache
 from urllib.parse import unquote
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberType, shortnumberinfo
+from phonenumbers import PhoneNumberType, shortnumberinfo
 
-from mvconf.core.phone import SIP_URI, parse_e164
+from mvconf.core.phone import SIP_URI
 from mvconf.policy.config import PolicyConfig
 from mvconf.policy.exceptions import Granted
 from mvconf.policy.findings import Finding
+from mvconf.policy.numbers import facts, parse, region_of, regions_of_code
 
 HIGH_COST = {PhoneNumberType.PREMIUM_RATE: "a premium-rate number",
              PhoneNumberType.SHARED_COST: "a shared-cost number",
@@ -26,48 +26,6 @@ UNUSUAL = {PhoneNumberType.UAN: "a UAN (universal access) number",
            PhoneNumberType.UNKNOWN: "of unknown type"}
 Raw = tuple[str, str]  # (rule, message)
 CACHE_SIZE = 65536  # destinations judged per settings, kept for the run
-
-
-def _parse(number: str):
-    try:
-        return parse_e164(number)
-    except NumberParseException:
-        return None
-
-
-@lru_cache(maxsize=1024)
-def _regions_of_code(code: int) -> tuple[str, ...]:
-    return tuple(r for r in phonenumbers.region_codes_for_country_code(code) if r != "001")
-
-
-_BY_PREFIX: dict[str, object] = {}  # the first eight characters -> region
-_UNSEEN = object()
-
-
-def region_of(number: str) -> str | None:
-    """The region of an E.164 number: its country code's one region, or (for codes shared by
-    several, like +1) the region of its leading digits; for an invalid number of a shared code,
-    the code's main region. Found once per leading digits (the country code and area code fit
-    in the first eight characters), as every DID of a run is judged."""
-    prefix = number[:8]
-    found = _BY_PREFIX.get(prefix, _UNSEEN)
-    if found is _UNSEEN:
-        parsed = _parse(number)
-        found = None
-        if parsed is not None:
-            regions = _regions_of_code(parsed.country_code)
-            # what is_valid_number looks the number up in (found once: for an invalid number
-            # of a shared code it tries every region of the code)
-            own = phonenumbers.region_code_for_number(parsed)
-            found = regions[0] if len(regions) == 1 else (own if regions else None) or \
-                phonenumbers.region_code_for_country_code(parsed.country_code)
-            found = None if found == "ZZ" else found
-            if not phonenumbers.is_valid_number_for_region(parsed, own):
-                return found  # an invalid number's region is a guess: never one for its prefix
-        if len(_BY_PREFIX) > 65536:
-            _BY_PREFIX.clear()
-        _BY_PREFIX[prefix] = found
-    return found
 
 
 # Reach emergency services from any mobile phone in the world (GSM), whatever the region.
@@ -85,15 +43,15 @@ def _emergency(dialled: str, regions: Iterable[str | None]) -> str | None:
 
 
 def _forward(destination: str, did_region: str | None, config: PolicyConfig) -> tuple[Raw, ...]:
-    parsed = _parse(destination)
+    parsed = parse(destination)
     if parsed is None:
         return ()
     found: list[Raw] = []
-    region = region_of(destination)
+    known = facts(parsed)
+    region = region_of(destination, known)
     shown = f" ({region})" if region else ""
     what = f"forward destination {destination}"
-    kind = phonenumbers.number_type(parsed)
-    valid = phonenumbers.is_valid_number(parsed)
+    kind, valid = known.kind, known.valid
     if kind in HIGH_COST:
         found.append(("MV101", f"{what} is {HIGH_COST[kind]}{shown}; calls forwarded there "
                       "are billed at a high rate (toll fraud)"))
@@ -175,10 +133,10 @@ def _sip(uri: str, did_region: str | None, config: PolicyConfig) -> tuple[Raw, .
         user = _VISUAL.sub("", unquote(user))
         dialled, regions = user, [did_region]
         if user.startswith("+"):  # an E.164 user part: judged in its own country too
-            parsed = _parse(user)
+            parsed = parse(user)
             if parsed is not None:
                 dialled = phonenumbers.national_significant_number(parsed)
-                regions += _regions_of_code(parsed.country_code)
+                regions += regions_of_code(parsed.country_code)
         if dialled.isdigit() and len(dialled) <= 8:
             hit = _emergency(dialled, regions)
             if hit:
