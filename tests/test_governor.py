@@ -69,7 +69,9 @@ def run_requests(sim: Simulation, governor: RateGovernor, total: int) -> None:
                 governor.accepted()
                 done += 1
             else:
-                governor.throttled(retry_after)
+                alone = governor.throttled(retry_after)  # a stray 429 waits alone (client.py)
+                if alone:
+                    await sim.sleep(alone)
 
     asyncio.run(go())
 
@@ -87,7 +89,7 @@ def test_a_rate_limited_run_takes_close_to_the_least_possible_time(limit):
 
 
 @pytest.mark.parametrize("limit, burst, total", [(40, 5, 200), (40, 5, 1000), (200, 20, 2000),
-                                                 (10, 1, 100)])
+                                                 (10, 1, 100), (40, 100, 2000)])
 def test_a_token_bucket_is_learnt_as_its_rate_not_its_burst(limit, burst, total):
     sim = Bucket(limit, burst)
     governor = RateGovernor(clock=sim.clock, sleep=sim.sleep)
@@ -135,3 +137,53 @@ def test_the_emulators_token_bucket_gives_a_burst_then_its_rate(monkeypatch):
     assert faults.rate_limited() is None and faults.rate_limited() == 0.025
     now[0] += 10  # refilled, but only up to the burst
     assert [faults.rate_limited() for _ in range(6)] == [None] * 5 + [0.025]
+
+
+class Stray(Simulation):
+    """No limit, but every `every`-th request is answered 429 with a tiny Retry-After (a
+    gateway refusing now and then)."""
+
+    def __init__(self, every: int, retry_after: float = 0.02, latency: float = 0.002):
+        super().__init__(10 ** 9, latency)
+        self.every, self.retry_after, self.seen = every, retry_after, 0
+
+    def answer(self) -> float | None:
+        self.seen += 1
+        if self.seen % self.every == 0:
+            self.throttled += 1
+            return self.retry_after
+        return None
+
+
+@pytest.mark.parametrize("every", [50, 25])
+def test_stray_429s_cost_their_own_pause_not_a_falling_rate(every):
+    sim = Stray(every)
+    governor = RateGovernor(clock=sim.clock, sleep=sim.sleep)
+    total = 20_000
+    started = sim.now
+    run_requests(sim, governor, total)
+    elapsed = sim.now - started
+    unhindered = total * sim.latency * (1 + 1 / every)  # every attempt, 429s included
+    stray_pauses = sim.throttled * sim.retry_after
+    assert elapsed <= 1.1 * (unhindered + stray_pauses), (elapsed, governor.rate)
+
+
+def test_a_storm_of_429s_with_retry_after_0_is_not_retried_faster_than_one_without():
+    class Storm(Simulation):
+        def answer(self):
+            self.throttled += 1
+            return 0.02  # what the client makes of "Retry-After: 0"
+
+    sim = Storm(0)
+    governor = RateGovernor(clock=sim.clock, sleep=sim.sleep)
+
+    async def go():
+        while sim.now < 30.3:
+            await governor.acquire()
+            sim.now += sim.latency
+            alone = governor.throttled(sim.answer())
+            if alone:
+                await sim.sleep(alone)
+
+    asyncio.run(go())
+    assert sim.throttled <= 30 + 8  # about one a second, as without Retry-After

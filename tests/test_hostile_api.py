@@ -109,7 +109,7 @@ def test_a_redirect_is_an_error_even_with_a_did_body(manifest):
 
 def test_deeply_nested_json_is_a_clear_error(manifest):
     def nested(handler):
-        send_bytes(handler, 200, b"[" * 8000 + b"]" * 8000)  # within a DID's 16 KiB
+        send_bytes(handler, 200, b"[" * 4000 + b"]" * 4000)  # within a DID's 8 KiB
 
     with hostile_server(nested) as (url, _):
         result = plan(manifest, url)
@@ -555,7 +555,7 @@ def test_a_did_object_far_larger_than_a_did_is_refused(manifest):
 
     with hostile_server(bloated) as (url, _):
         result = plan(manifest, url)
-    assert result.code == 1 and "more than the 16384 a DID object may take" in result.stderr
+    assert result.code == 1 and "more than the 8192 a DID object may take" in result.stderr
 
 
 def test_line_breaks_from_the_api_never_start_a_line_of_their_own(manifest):
@@ -576,3 +576,37 @@ def test_line_breaks_from_the_api_never_start_a_line_of_their_own(manifest):
     for shown in (steps.stdout, error.stderr):
         assert not any(line.lstrip().startswith(("9. Port", "Error: all good"))
                        for line in shown.splitlines())
+
+
+def test_a_null_body_is_not_a_did_and_not_a_missing_one(manifest):
+    with hostile_server(lambda h: send_bytes(h, 200, b"null")) as (url, _):
+        result = plan(manifest, url)
+    assert result.code == 1 and "not a DID object" in result.stderr
+    assert "missing" not in result.stdout
+
+
+@pytest.mark.parametrize("tag", ["*", '"a", "b"', "v1", 'W/"x" junk'])
+def test_an_etag_that_is_not_one_entity_tag_is_not_kept_to_be_sent_back(manifest, tmp_path,
+                                                                       tag):
+    def odd(handler):
+        number = handler.path.rsplit("/", 1)[-1]
+        send_json(handler, 200, did(number), {"ETag": tag})
+
+    out = tmp_path / "plan.json"
+    with hostile_server(odd) as (url, _):
+        result = plan(manifest, url, "--out", out)
+    assert result.code == 0, result.stderr
+    assert {c["live_etag"] for c in json.loads(out.read_text())["changes"]} == {None}
+
+
+def test_json_plans_write_terminal_controls_from_the_api_as_escapes(manifest):
+    status = "sus\x9b2J\u202epended\x85"
+
+    def odd(handler):
+        number = handler.path.rsplit("/", 1)[-1]
+        send_json(handler, 200, did(number, status=status))
+
+    with hostile_server(odd) as (url, _):
+        result = plan(manifest, url, "--format", "json")
+    assert not any(c in result.stdout for c in "\x9b\u202e\x85")
+    assert {c["live"]["status"] for c in json.loads(result.stdout)["changes"]} == {status}

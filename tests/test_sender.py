@@ -320,5 +320,11 @@ def test_direct_endless_trailers_are_not_valid_http():
 def test_direct_an_answer_in_countless_small_chunks_is_cut_off():
     answer = (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
               + b"1;padding-of-the-chunk-extension\r\nx\r\n" * 5_000 + b"0\r\n\r\n")
-    with pytest.raises(AnswerTooLarge, match="took more than 20000 bytes"):
+    with pytest.raises(AnswerTooLarge, match="took more than 10000 bytes"):
         exchange(answer, max_bytes=10_000)
+
+
+def test_direct_headers_over_64_kib_are_refused_even_when_they_end_in_a_later_read():
+    answer = b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 100_000 + b"\r\nContent-Length: 2\r\n\r\n{}"
+    with pytest.raises(TransportFailed, match="headers are longer than 65536 bytes"):
+        exchange(answer)

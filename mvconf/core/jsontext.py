@@ -14,10 +14,13 @@ MAX_DEPTH are a ValueError, so nothing read can fail to be written back out.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import orjson
 import pydantic_core
+
+from mvconf.core.text import INVISIBLE
 
 # A run of 19 digits may be an integer beyond 64 bits (2**63 has 19 digits). Found by mapping
 # every digit to "0" and looking for 19 of them: a tenth of the time of a regular expression.
@@ -73,3 +76,24 @@ def dumps(value: Any, indent: bool = False) -> bytes:
     except TypeError:  # an integer beyond 64 bits, for one: pydantic-core writes it
         pass
     return pydantic_core.to_json(value, indent=2 if indent else None)  # ValueError if it fails
+
+
+# Characters that do something on a terminal or show as nothing (DEL, C1 controls, Unicode's
+# format characters and line/paragraph separators), which JSON writers leave as they are.
+_INERT = re.compile(f"[\x7f-\x9f{INVISIBLE}]")
+
+
+def _escaped(match: re.Match) -> str:
+    point = ord(match.group())
+    if point <= 0xFFFF:
+        return f"\\u{point:04x}"
+    point -= 0x10000
+    return f"\\u{0xD800 + (point >> 10):04x}\\u{0xDC00 + (point & 0x3FF):04x}"
+
+
+def inert(text: str) -> str:
+    """JSON text with those characters written as \\u escapes: the same JSON value, safe to
+    print (they can only be inside strings, where an escape means the same character)."""
+    if text.isascii() and "\x7f" not in text:
+        return text
+    return _INERT.sub(_escaped, text)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -42,8 +43,12 @@ from mvconf.minivoice.transport import Answer, AnswerRefused, Sender, TransportF
 log = logging.getLogger("mvconf.client")
 # A DID object is about 400 bytes; a plan keeps the ones it changes (`live`), so one far larger
 # (fields the API added, a huge value) is refused rather than kept, whatever the account's size.
-MAX_DID_BYTES = 16 * 1024
+MAX_DID_BYTES = 8 * 1024
 MAX_ETAG_LENGTH = 256
+# What a 404 not_found reads as: never None, which is also what a body of `null` parses to (and
+# that is not a DID, not an absent one).
+NOT_IN_ACCOUNT = object()
+_ENTITY_TAG = re.compile(r'(W/)?"[\x21\x23-\x7e]*"')
 MAX_RETRY_AFTER = 120.0
 RETRY_NOTICE_SECONDS = 30.0
 
@@ -93,7 +98,7 @@ class MiniVoiceClient:
         segment = number if E164_SHAPE.match(number) else quote(number, safe="+")
         body, tag = await self._call("GET", f"/v1/dids/by-number/{segment}", what,
                                      none_on_404=True)
-        if body is None:
+        if body is NOT_IN_ACCOUNT:
             return None
         did = parse_did(body, what, tag)
         if did.number_e164 != number and to_e164(did.number_e164) != number:
@@ -107,7 +112,9 @@ class MiniVoiceClient:
         what = f"reading DID {did_id}"
         body, tag = await self._call("GET", f"/v1/dids/{quote(did_id, safe='')}", what,
                                      none_on_404=True)
-        return None if body is None else _same_id(parse_did(body, what, tag), did_id, what)
+        if body is NOT_IN_ACCOUNT:
+            return None
+        return _same_id(parse_did(body, what, tag), did_id, what)
 
     async def patch(self, did_id: str, fields: dict, number: str = "",
                     if_match: str | None = None) -> LiveDID:
@@ -123,7 +130,8 @@ class MiniVoiceClient:
     async def _call(self, method: str, path: str, what: str, *, json: Any = None,
                     none_on_404: bool = False,
                     headers: dict[str, str] | None = None) -> tuple[Any, str | None]:
-        """The parsed body (None for a 404 not_found when `none_on_404`) and the ETag."""
+        """The parsed body (NOT_IN_ACCOUNT for a 404 not_found when `none_on_404`) and the
+        ETag."""
         started = self.clock()
         deadline = started + max(0.0, self.retry_timeout)
         try:
@@ -182,9 +190,8 @@ class MiniVoiceClient:
         governor = self.governor
         while True:
             if not governor.open() and not await governor.acquire(deadline):
-                wait = governor.paused_until - self.clock()
-                raise ApiError(f"{what}: still rate limited (429): the API asks for a pause "
-                               f"({wait:.0f}s) longer than what is left of --retry-timeout "
+                raise ApiError(f"{what}: still rate limited (429): the next attempt the API's "
+                               "limit allows would come after --retry-timeout "
                                f"{self.retry_timeout:g}s", status=429, transient=False)
             try:
                 answer = await self.sender.send(method, path, body, headers)
@@ -199,10 +206,12 @@ class MiniVoiceClient:
             if answer.status != 429:
                 governor.accepted()
                 return _interpret(answer, what, none_on_404), _etag(answer, what)
-            governor.throttled(_retry_after(answer))
-            if self.clock() >= deadline:  # however short the pauses asked for
+            alone = governor.throttled(_retry_after(answer))  # > 0: a stray, waited alone
+            if self.clock() + alone >= deadline:  # however short the pauses asked for
                 raise ApiError(f"{what}: still rate limited (429) after --retry-timeout "
                                f"{self.retry_timeout:g}s", status=429, transient=False)
+            if alone:
+                await governor.sleep(alone)
 
 
 def _same_id(did: LiveDID, did_id: str, what: str) -> LiveDID:
@@ -226,6 +235,11 @@ def _etag(answer: Answer, what: str) -> str | None:
         why = "holds the API key" if holds_secret(tag) else f"is {len(tag)} characters long"
         raise ApiError(f"{what}: the API answered with an ETag that {why}; the answer is not "
                        "trusted", transient=False)
+    if not _ENTITY_TAG.fullmatch(tag):
+        # Not one entity-tag (RFC 9110 §8.8.3): `*` or a list, sent back as If-Match, would
+        # match any version. Taken as no ETag: the DID is read again before it is written.
+        log.debug("%s: the ETag %r is not one entity-tag; not used", what, tag)
+        return None
     return tag
 
 
@@ -238,7 +252,7 @@ def _gave_up(exc: ApiError, attempts: int, seconds: float) -> ApiError:
 def _interpret(answer: Answer, what: str, none_on_404: bool) -> Any:
     status = answer.status
     if status == 404 and none_on_404 and _envelope(answer)[0] == "not_found":
-        return None
+        return NOT_IN_ACCOUNT
     if status >= 400:
         raise _api_error(answer, what)
     if not 200 <= status < 300:

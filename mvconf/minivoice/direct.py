@@ -76,14 +76,15 @@ class _Reading:
     reused."""
 
     __slots__ = ("parser", "status", "headers", "chunks", "size", "head_done", "done",
-                 "keep_alive", "framed", "more", "trailers")
+                 "keep_alive", "framed", "more", "head_bytes", "trailers")
 
     def __init__(self) -> None:
         self.parser = httptools.HttpResponseParser(self)
         self.start()
 
     def start(self) -> None:
-        self.status, self.headers, self.chunks, self.size, self.trailers = 0, {}, [], 0, 0
+        self.status, self.headers, self.chunks, self.size = 0, {}, [], 0
+        self.head_bytes = self.trailers = 0
         self.head_done = self.done = self.keep_alive = self.framed = self.more = False
 
     def on_message_begin(self) -> None:
@@ -95,6 +96,7 @@ class _Reading:
         if self.head_done:  # a chunked body's trailer: counted, never kept
             self.trailers += len(name) + len(value) + 4
             return
+        self.head_bytes += len(name) + len(value) + 4
         key, text = name.decode("latin-1").lower(), value.decode("latin-1")
         headers = self.headers
         headers[key] = f"{headers[key]}, {text}" if key in headers else text
@@ -278,12 +280,15 @@ class DirectSender:
                 elif fed > MAX_HEAD_BYTES:
                     raise httptools.HttpParserError(
                         f"its headers are longer than {MAX_HEAD_BYTES} bytes")
+            if reading.head_bytes > MAX_HEAD_BYTES:
+                raise httptools.HttpParserError(
+                    f"its headers are longer than {MAX_HEAD_BYTES} bytes")
             if reading.trailers > MAX_HEAD_BYTES:
                 raise httptools.HttpParserError(
                     f"its trailers are longer than {MAX_HEAD_BYTES} bytes")
-            if fed > 2 * self.max_bytes + MAX_HEAD_BYTES:  # chunk framing, mostly: bounded too
-                raise AnswerTooLarge(f"the API answer took more than {2 * self.max_bytes} "
-                                     "bytes to send; it was cut off")
+            if fed > self.max_bytes + 2 * MAX_HEAD_BYTES:  # chunk framing and extensions too
+                raise AnswerTooLarge(f"the API answer took more than {self.max_bytes} bytes "
+                                     "to send; it was cut off")
             if reading.size > self.max_bytes:
                 raise AnswerTooLarge(f"the API answer is larger than {self.max_bytes} bytes;"
                                      " it was cut off")

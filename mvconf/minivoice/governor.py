@@ -22,6 +22,19 @@ What the API accepted in one second is its rate only once the run has been sendi
   (`GROWTH` a second, in the spirit of AIMD: a fixed window's 429 costs up to a second's
   pause); a later 429 cuts it again from the new measurement.
 
+A 429 where the API accepts nearly everything else is not a limit reached (a gateway that
+refuses a request now and then): a 429 asking for a short pause (under `BURST_SECONDS`) while
+at most `STRAY_FRACTION` of the last second's answers were 429s neither cuts the rate nor
+pauses the other lanes; that request alone waits its Retry-After. A fixed window's 429 asks
+for the rest of its window and is a limit, as before; a token bucket's short ones are too, once
+they pass that share. Cutting on each (to SAFETY of what was accepted) made the rate fall as
+1/t against 2% stray 429s, and never recover.
+
+Retry-After is honoured as a floor, never as permission to hammer: while 429s keep coming with
+no accepted answer between them, each round's pause doubles from the first, up to the one
+second a 429 without Retry-After costs (`Retry-After: 0` would otherwise retry 50 times a
+second for the whole --retry-timeout).
+
 A 429 is not a failed attempt: the request is sent again once the governor allows it, unless
 the request's own deadline (its --retry-timeout) would pass first.
 """
@@ -39,6 +52,8 @@ GROWTH = 0.001  # of the rate, per second without a 429, once learnt from steady
 PROBE_DOUBLING = 1.0  # seconds for the rate to double while probing above a burst
 BURST_SECONDS = 0.5  # answers of the last second closer together than this were a burst
 MINIMUM_RATE = 0.2  # requests per second: a run never stalls completely
+STRAY_FRACTION = 0.05  # of the last second's answers: 429s up to this share are strays
+DEFAULT_PAUSE = 1.0  # seconds, for a 429 without Retry-After
 
 
 class RateGovernor:
@@ -55,6 +70,8 @@ class RateGovernor:
         self._resumed = 0.0  # when the last long pause (a sample's border) ended
         self._last_answer = -1e9  # when the last accepted answer came
         self._answered: deque[float] = deque()  # times of accepted answers in the last second
+        self._rounds = 0  # 429s after the last pause ended, with no accepted answer since
+        self._refused: deque[float] = deque()  # times of 429s in the last second
 
     def open(self) -> bool:
         """Whether a request may go at once without asking: no rate learnt, no pause."""
@@ -92,27 +109,39 @@ class RateGovernor:
     def _forget_before(self, now: float) -> None:
         """Keep only the answers of the last second, and none from before a long pause: the
         answers on either side of it are two samples (a fixed window's two allowances)."""
-        answered = self._answered
         border = max(now - 1.0, self._resumed)
-        while answered and answered[0] <= border:
-            answered.popleft()
+        for kept in (self._answered, self._refused):
+            while kept and kept[0] <= border:
+                kept.popleft()
 
     def accepted(self) -> None:
         """An answer that was not a 429."""
         now = self.clock()
         self._answered.append(now)
         self._last_answer = now
+        self._rounds = 0
         self._forget_before(now)
 
-    def throttled(self, retry_after: float | None) -> None:
-        """A 429: pause everyone, and learn the rate the API accepts."""
+    def throttled(self, retry_after: float | None) -> float:
+        """A 429: pause everyone and learn the rate the API accepts; or, for a stray 429, the
+        seconds this request alone waits before it is sent again (0: it waits with everyone)."""
         now = self.clock()
         if self._first is None:
             self._first = now
         self.throttles += 1
         self._forget_before(now)
+        if now >= self.paused_until:  # a request sent after the last pause ended: a new round
+            self._rounds += 1
+        self._refused.append(now)
+        wait = retry_after if retry_after else DEFAULT_PAUSE
+        if self._rounds > 1:
+            wait = max(wait, min(DEFAULT_PAUSE, wait * 2 ** (self._rounds - 1)))
         current = self._current_rate(now) if self.rate is not None else None
         answered = self._answered
+        refused = self._refused
+        if (self._rounds <= 1 and wait < BURST_SECONDS
+                and len(refused) <= STRAY_FRACTION * (len(answered) + len(refused))):
+            return wait  # a stray 429: the API accepted nearly all it was sent
         if now - self._first < 1.0:
             pass  # the run's first second: a burst says nothing of the rate yet; only pause
         elif answered and current is None and answered[-1] - answered[0] < BURST_SECONDS:
@@ -126,6 +155,7 @@ class RateGovernor:
         # else: nothing new since the pause (the 429s of requests already under way)
         # else: nothing to learn from yet (the first answer was a 429); only pause
         self._since = now
-        self.paused_until = max(self.paused_until, now + (retry_after if retry_after else 1.0))
+        self.paused_until = max(self.paused_until, now + wait)
         if self.paused_until - now >= BURST_SECONDS:
             self._resumed = self.paused_until
+        return 0.0

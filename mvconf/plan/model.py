@@ -19,7 +19,7 @@ from pydantic import (
 
 from mvconf.core.errors import PlanError
 from mvconf.core.facts import MAX_DIDS_CEILING
-from mvconf.core.jsontext import dumps, loads
+from mvconf.core.jsontext import dumps, inert, loads
 from mvconf.manifest.values import change_problem
 from mvconf.plan.change import ACTIONS, Action, Change, Executor, FieldDiff
 from mvconf.plan.safety import Safety, assess
@@ -143,15 +143,17 @@ class Plan(BaseModel):
 
     def json_chunks(self) -> Iterator[str]:
         """The JSON plan in pieces, one change at a time, so that a plan of 10,000 DIDs is never
-        held in memory as one string. Joined, the pieces equal `model_dump_json(indent=2)`."""
-        head = self.model_dump_json(indent=2, exclude={"changes"})
+        held in memory as one string. Joined, the pieces are `model_dump_json(indent=2)`'s
+        JSON, with characters that act on a terminal (C1 controls, direction overrides) written
+        as \\u escapes (core/jsontext.inert): the same values, safe to print."""
+        head = inert(self.model_dump_json(indent=2, exclude={"changes"}))
         if not self.changes:
             yield head[:-2] + ',\n  "changes": []\n}\n'
             return
         yield head[:-2] + ',\n  "changes": [\n    '
         last = len(self.changes) - 1
         for index, change in enumerate(self.changes):
-            text = change.to_json(indent=True).decode().replace("\n", "\n    ")
+            text = inert(change.to_json(indent=True).decode()).replace("\n", "\n    ")
             yield text + (",\n    " if index < last else "\n  ]\n}\n")
 
 

@@ -16,14 +16,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from mvconf.core.text import INVISIBLE
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9 +,/=-]")
 # Characters that show as nothing (zero-width spaces and joiners, direction marks and
 # overrides, soft hyphen, BOM, tag characters): written as a visible `\uXXXX` everywhere, since
 # a reference to one renders as the character itself (`ma<U+200B>in` would pass for `main`).
-_INVISIBLE = ("\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
-              "\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\U000110bd"
-              "\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
-              "\U000e0000-\U000e007f")  # Unicode's Cf (format) characters, and Zl, Zp
+_INVISIBLE = INVISIBLE
 _SHOWN_AS_NOTHING = re.compile(f"[{_INVISIBLE}]")
 
 
