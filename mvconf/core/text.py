@@ -20,8 +20,6 @@ def printable(text: str) -> str:
 
 def clipped(text: str, limit: int) -> str:
     """`printable(text)`, cut to about `limit` characters with an ellipsis saying so."""
-    text = text[:limit + 1]
-    shown = printable(text)
     if len(text) > limit:
         return printable(text[:limit]) + "..."
-    return shown
+    return printable(text)

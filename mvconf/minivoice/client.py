@@ -231,8 +231,9 @@ def _etag(answer: Answer, what: str) -> str | None:
         raise ApiError(f"{what}: the API answered with an ETag that is not printable ASCII "
                        f"({ascii(redact(tag))[:80]}); the answer is not trusted",
                        transient=False)
-    if len(tag) > MAX_ETAG_LENGTH or holds_secret(tag):  # kept in plans, sent back as If-Match
-        why = "holds the API key" if holds_secret(tag) else f"is {len(tag)} characters long"
+    secret = holds_secret(tag)
+    if secret or len(tag) > MAX_ETAG_LENGTH:  # kept in plans, sent back as If-Match
+        why = "holds the API key" if secret else f"is {len(tag)} characters long"
         raise ApiError(f"{what}: the API answered with an ETag that {why}; the answer is not "
                        "trusted", transient=False)
     if not _ENTITY_TAG.fullmatch(tag):

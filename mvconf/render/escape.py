@@ -22,8 +22,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9 +,/=-]")
 # Characters that show as nothing (zero-width spaces and joiners, direction marks and
 # overrides, soft hyphen, BOM, tag characters): written as a visible `\uXXXX` everywhere, since
 # a reference to one renders as the character itself (`ma<U+200B>in` would pass for `main`).
-_INVISIBLE = INVISIBLE
-_SHOWN_AS_NOTHING = re.compile(f"[{_INVISIBLE}]")
+_SHOWN_AS_NOTHING = re.compile(f"[{INVISIBLE}]")
 
 
 def _visible(char: str) -> str:
@@ -68,8 +67,8 @@ def mermaid_label(text: str) -> str:
     return _UNSAFE.sub(_MERMAID_REFERENCE, text)
 
 
-_CONTROL = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{_INVISIBLE}]")
-_CONTROL_IN_LINE = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f{_INVISIBLE}]")
+_CONTROL = re.compile(f"[\\x00-\\x08\\x0b-\\x1f\\x7f-\\x9f{INVISIBLE}]")
+_CONTROL_IN_LINE = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f{INVISIBLE}]")
 
 
 def _escape(match: re.Match) -> str:
