@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import httpx
 import pytest
@@ -211,9 +212,12 @@ def test_network_lanes_start_spread_apart_and_in_process_ones_at_once():
 
     numbers = [f"+1555123{i:04d}" for i in range(8)]
     spread = Recording(0.01)
+    began = time.monotonic()  # the clock of asyncio's loop
     run(read_many(MiniVoiceClient(spread), numbers, 4))
-    first = spread.started[:4]
-    assert all(b - a >= 0.009 for a, b in zip(first, first[1:], strict=False))
+    # Lane i sends no sooner than i x spread after the start (a busy machine may start any lane
+    # later, so the gap between two lanes is not bounded below; this is).
+    assert all(sent - began >= index * 0.01 - 0.001
+               for index, sent in enumerate(spread.started[:4]))
     together = Recording(0.0)
     run(read_many(MiniVoiceClient(together), numbers, 4))
     assert together.events[:5] == ["sent"] * 4 + ["answered"]  # every lane before any answer
