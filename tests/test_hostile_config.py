@@ -101,6 +101,15 @@ def test_the_environment_name_all_is_reserved(project):
     assert "mvconf.toml:3:1: the environment name 'all' is reserved" in result.stderr
 
 
+@pytest.mark.parametrize("setting", ['parallelism = "5"', "parallelism = true",
+                                     "parallelism = 5.0", "min_managed = false"])
+def test_settings_are_taken_only_in_their_own_toml_type(project, setting):
+    # TOML has types: a quoted number or a boolean is a mistake to point at, not a number.
+    result = write_toml(project, f"[defaults]\n{setting}\n")
+    assert result.code == 1
+    assert "mvconf.toml:2:1: defaults." in result.stderr
+
+
 def test_a_deeply_nested_project_file_is_a_clear_error(project):
     result = write_toml(project, "manifests = " + "[" * 5000 + "]" * 5000 + "\n")
     assert result.code == 1 and "RecursionError" not in result.stderr

@@ -86,3 +86,23 @@ def test_a_hand_edit_made_before_a_save_wins_over_the_save(tmp_path):
         asyncio.run(store.commit())
     assert store.find_number("+15551230001")["route_mode"] == "reject"
     assert json.loads(store.path.read_text())["dids"][0]["route_mode"] == "reject"
+
+
+def test_a_save_writes_through_a_symlink_and_keeps_the_files_permissions(tmp_path):
+    import asyncio
+    import os
+    import stat
+
+    real = tmp_path / "shared" / "state.json"
+    real.parent.mkdir()
+    real.write_text(json.dumps({"api_keys": [KEY], "dids": [
+        {"id": "d1", "number_e164": "+15551230001"}]}))
+    real.chmod(0o640)
+    link = tmp_path / "state.json"
+    link.symlink_to(real)
+    store = Store(link)
+    store.update(store.dids["d1"], {"route_mode": "reject"})
+    asyncio.run(store.commit())
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert json.loads(real.read_text())["dids"][0]["route_mode"] == "reject"
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640

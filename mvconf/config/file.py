@@ -27,7 +27,7 @@ SECRET_WORDS = ("KEY", "TOKEN", "SECRET")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)  # TOML has types
 
 
 class Settings(_Strict):

@@ -53,6 +53,18 @@ def _umask() -> int:
 
 def write_output(path: str, text: str | Iterable[str]) -> None:
     """Write a file the user named, with the checks above; InputError names `path`."""
+    try:
+        replace_file(path, text)
+    except InputError:
+        raise
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def replace_file(path: str | os.PathLike, text: str | Iterable[str]) -> None:
+    """`write_output` without naming the path in errors (OSError is left to the caller, as
+    from `write_atomic`): through a symlink, keeping an existing file's permission bits, only
+    over a regular file (InputError)."""
     target = Path(os.path.realpath(path))  # through a symlink to what it names
     try:
         info = target.stat()
@@ -67,10 +79,7 @@ def write_output(path: str, text: str | Iterable[str]) -> None:
         raise InputError(f"cannot write {path}: the directory {Path(path).parent} does not "
                          "exist")
     mode = stat.S_IMODE(info.st_mode) if info is not None else 0o666 & ~_umask()
-    try:
-        write_atomic(target, text, mode)
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    write_atomic(target, text, mode)
 
 
 # Reading: every file mvconf reads (journals, saved plans, event logs, emulator state files) goes

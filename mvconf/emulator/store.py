@@ -13,7 +13,7 @@ from typing import Any
 
 from mvconf.core.clock import utc_after, utc_now
 from mvconf.core.errors import InputError
-from mvconf.core.files import read_bounded, write_atomic
+from mvconf.core.files import read_bounded, replace_file
 from mvconf.core.lockfile import RunLock
 from mvconf.core.phone import to_e164
 
@@ -204,10 +204,11 @@ class Store:
                 raise SaveFailed(self._lost_why)
             covered, text = self._changed, self._render()
             try:
-                await asyncio.to_thread(write_atomic, self.path, text)
-            except OSError as exc:
+                await asyncio.to_thread(replace_file, self.path, text)
+            except (OSError, InputError) as exc:
                 self._revert()
-                self._lost, self._lost_why = self._changed, exc.strerror or str(exc)
+                why = getattr(exc, "strerror", None) or str(exc)
+                self._lost, self._lost_why = self._changed, why
                 raise SaveFailed(self._lost_why) from None
             self._saved = covered
             self._seen = self._signature()  # our own write is not a change to load
