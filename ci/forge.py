@@ -100,8 +100,10 @@ class GitHub:
     def merged_requests(self, sha: str) -> list[int]:
         pulls = [p for p in self.call("GET", f"repos/{self.repo}/commits/{sha}/pulls") or []
                  if isinstance(p, dict)]
-        merged = [p for p in pulls if p.get("merge_commit_sha") == sha]
-        return [int(p["number"]) for p in merged or pulls]
+        # Only a pull request merged as this commit: never an open or closed one that merely
+        # contains it, whose comment nobody merged.
+        return [int(p["number"]) for p in pulls
+                if p.get("merged_at") and p.get("merge_commit_sha") == sha]
 
     # issues (the drift job)
     def issues(self) -> list[dict]:
@@ -175,9 +177,10 @@ class GitLab:
     def merged_requests(self, sha: str) -> list[int]:
         found = self.call("GET", f"{self.base}/repository/commits/{sha}/merge_requests") or []
         requests = [r for r in found if isinstance(r, dict)]
-        merged = [r for r in requests if sha in (r.get("merge_commit_sha"),
-                                                 r.get("squash_commit_sha"))]
-        return [int(r["iid"]) for r in merged or requests]
+        # Merged as this commit: its merge or squash commit, or its head when fast-forwarded
+        # (GitLab leaves merge_commit_sha empty then). Never an open or closed one.
+        return [int(r["iid"]) for r in requests if r.get("state") == "merged"
+                and sha in (r.get("merge_commit_sha"), r.get("squash_commit_sha"), r.get("sha"))]
 
     # issues (the drift job)
     def issues(self) -> list[dict]:

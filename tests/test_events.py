@@ -72,6 +72,34 @@ def test_untested_alone_is_not_wrong_and_stdin_array_works(cli, write):
     assert result.code == 0 and "untested" in result.stdout
 
 
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085", "\x0c", "\x1e"])
+def test_a_line_separator_inside_a_string_does_not_hide_a_call(cli, write, separator):
+    # Legal unescaped in a JSON string, and written so by receive-events: one line, one call.
+    manifest = write("m.yaml", MANIFEST)
+    wrong = event("c1", "+15551230002", app="app_999")
+    wrong["variables"] = {"caller": f"a{separator}b"}
+    text = json.dumps(wrong, ensure_ascii=False) + "\r\n" + json.dumps(event("c2", "x")) + "\n"
+    result = cli("verify-events", manifest, "--events", "-", "--format", "json", input=text)
+    assert result.code == 2, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert {d["number"]: d["status"] for d in report["dids"]}["+15551230002"] == \
+        "wrong_application"
+    assert [m["line"] for m in report["malformed"]] == [2]
+
+
+def test_a_first_line_that_is_an_array_is_one_malformed_record(cli, write):
+    manifest = write("m.yaml", MANIFEST)
+    text = "[]\n" + json.dumps(event("c1", "+15551230003", app="app_999")) + "\n"
+    result = cli("verify-events", manifest, "--events", "-", "--format", "json", input=text)
+    assert result.code == 2, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert [m["line"] for m in report["malformed"]] == [1]
+    truncated = cli("verify-events", manifest, "--events", "-",
+                    input="[\n" + json.dumps(event("c1", "+15551230003")) + ",\n")
+    assert truncated.code == 1 and "looks like a JSON array but is not valid" in \
+        truncated.stderr
+
+
 @pytest.mark.process
 def test_receive_events_records_posts(tmp_path):
     out = tmp_path / "events.jsonl"
@@ -84,6 +112,9 @@ def test_receive_events_records_posts(tmp_path):
         assert httpx.post(hook, json=event("c1", "+15551230002")).status_code == 200
         assert httpx.post(hook, content=b"not json",
                           headers={"Content-Type": "application/json"}).status_code == 400
+        for other in (b"[]", b"1", b'"x"', b"null"):  # JSON, but not an event: not recorded
+            assert httpx.post(hook, content=other, headers={
+                "Content-Type": "application/json"}).status_code == 400
         assert httpx.post(url + "/", json=event("c9", "+15551230003")).status_code == 404
         assert httpx.post(hook, json=event("c2", "+15551230003")).status_code == 200
     finally:

@@ -125,7 +125,8 @@ def test_a_foreign_marker_comment_before_ours_is_ignored_and_never_edited(tmp_pa
 
     # The merge: the checksum the apply gates on is ours, not the foreign comments'.
     data = gh_state(state)
-    data["pulls"] = {"abc123": [{"number": 7, "merge_commit_sha": "abc123"}]}
+    data["pulls"] = {"abc123": [{"number": 7, "merge_commit_sha": "abc123",
+                                  "merged_at": "2026-12-01T10:00:00Z"}]}
     state.write_text(json.dumps(data))
     applied, out, _ = action(tmp_path, repo, state, fake, command="apply",
                              environment="staging", args="--executor api",
@@ -151,6 +152,39 @@ def test_without_our_comment_apply_refuses_even_with_a_foreign_one(tmp_path):
     assert (repo / "staging-state.json").read_text() == \
         (ROOT / "examples/environments/staging-state.json").read_text()
     assert "checksum" not in out
+
+
+def test_only_a_pull_request_merged_as_the_commit_gives_the_reviewed_checksum(tmp_path):
+    sys.path.insert(0, str(ROOT / "ci"))
+    import forge
+
+    ours = f"{MARKER}\n<!-- mvconf-checksum:staging:{FAKE_SUM} -->"
+    fake, state = fake_gh(tmp_path, {"me": BOT, "pulls": {"abc123": [
+        {"number": 9, "merge_commit_sha": "abc123", "merged_at": None},  # open: a test merge
+        {"number": 8, "merge_commit_sha": "fff000", "merged_at": "2026-12-01T10:00:00Z"}]},
+        "comments": {"9": [{"id": 1, "body": ours, "user": BOT}],
+                     "8": [{"id": 2, "body": ours, "user": BOT}]}})
+    os.environ["FAKE_GH_STATE"] = str(state)
+    path = os.environ["PATH"]
+    os.environ["PATH"] = f"{fake}:{path}"
+    try:
+        assert forge.GitHub("acme/numbers").merged_requests("abc123") == []
+        data = gh_state(state)
+        data["pulls"]["abc123"].append({"number": 7, "merge_commit_sha": "abc123",
+                                        "merged_at": "2026-12-01T11:00:00Z"})
+        state.write_text(json.dumps(data))
+        assert forge.GitHub("acme/numbers").merged_requests("abc123") == [7]
+    finally:
+        os.environ["PATH"] = path
+        del os.environ["FAKE_GH_STATE"]
+    lab = forge.GitLab.__new__(forge.GitLab)
+    lab.base = "https://gitlab.example/api/v4/projects/42"
+    lab.call = lambda method, url, data=None: [
+        {"iid": 1, "state": "opened", "sha": "abc123", "merge_commit_sha": None},
+        {"iid": 2, "state": "closed", "sha": "abc123", "merge_commit_sha": None},
+        {"iid": 3, "state": "merged", "sha": "abc123", "merge_commit_sha": None},  # ff merge
+        {"iid": 4, "state": "merged", "sha": "0ld", "squash_commit_sha": "abc123"}]
+    assert lab.merged_requests("abc123") == [3, 4]
 
 
 def test_a_token_with_a_login_is_trusted_by_that_login(tmp_path):
@@ -194,7 +228,7 @@ def test_gitlab_notes_other_users_markers_are_ignored(tmp_path):
         assert [n["author"]["id"] for n in lab.notes[5]] == [66, 9]
         assert lab.notes[5][1]["body"].startswith(MARKER)
         assert FAKE_SUM in lab.notes[5][0]["body"]
-        lab.commit_mrs["abc123"] = [{"iid": 5, "merge_commit_sha": "abc123"}]
+        lab.commit_mrs["abc123"] = [{"iid": 5, "merge_commit_sha": "abc123", "state": "merged"}]
         found = subprocess.run(
             [sys.executable, str(ROOT / "ci/comment.py"), "gitlab-checksum", "--api-url",
              lab.url, "--project", "42", "--sha", "abc123", "--environment",

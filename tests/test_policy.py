@@ -186,6 +186,12 @@ def test_mv104_ip_hosts_warn_without_configuration(cli, write):
     assert len(found) == 2 and "198.51.100.7" in found[0] and "2001:db8::1" in found[1]
 
 
+@pytest.mark.parametrize("host", ["3325256711", "0xC6336407", "198.051.100.007", "127.1"])
+def test_mv104_knows_the_legacy_ipv4_forms_resolvers_accept(cli, write, host):
+    result = cli("validate", manifest(write, [f"sip:a@{host}"], mode="sip"))
+    assert [line for line in lines_of(result) if "MV104 warning" in line], result.stderr
+
+
 @given(st.from_regex(r"[a-z]{1,8}(\.[a-z]{1,8}){0,3}", fullmatch=True))
 def test_a_wildcard_matches_exactly_the_subdomains(label):
     assert host_allowed(f"{label}.sip.example.net", ["*.sip.example.net"])
@@ -259,6 +265,9 @@ def test_an_exception_excuses_its_rule_until_it_expires(cli, write, monkeypatch)
 @pytest.mark.parametrize(("yaml", "message"), [
     (exception_yaml(expires="2028-01-06"), "expires 2028-01-06 is more than 400 days ahead"),
     (exception_yaml(reason=" "), "reason"),
+    (exception_yaml().replace("'Hotline contract OPS-142'", '"\\u200b"'), "a reason is required"),
+    (exception_yaml().replace("'Hotline contract OPS-142'", '"\\u2800 \\u3164"'),
+     "a reason is required"),
     (exception_yaml(rule="MV999"), "rule"),
     ("    policy_exceptions:\n      - rule: MV101\n        reason: x\n", "expires"),
 ])
@@ -357,6 +366,19 @@ def test_sarif_is_valid_sarif_2_1_0_with_stable_fingerprints(cli, write, tmp_pat
     again = {r["ruleId"]: r for r in moved}["MV101"]
     assert again["partialFingerprints"] == premium["partialFingerprints"]
     assert again["locations"][0]["physicalLocation"]["region"]["startLine"] == 8
+
+
+@pytest.mark.parametrize(("name", "uri"), [("c#d.yaml", "c%23d.yaml"), ("e%41.yaml", "e%2541.yaml"),
+                                         ("f?g.yaml", "f%3Fg.yaml"), ("h i.yaml", "h%20i.yaml")])
+def test_sarif_locations_are_uri_references_of_the_file(cli, tmp_path, monkeypatch, name, uri):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / name).write_text(
+        "version: 1\ndids:\n  - number: \"+14155550100\"\n    application: app_123\n"
+        "    route_mode: forward\n    destinations: [\"+19005550100\"]\n")
+    result = cli("validate", "sub", "--format", "sarif")
+    where = json.loads(result.stdout)["runs"][0]["results"][0]["locations"][0]
+    assert where["physicalLocation"]["artifactLocation"]["uri"] == f"sub/{uri}"
 
 
 def test_sarif_of_a_broken_manifest_is_valid_and_exits_1(cli, write):

@@ -90,7 +90,7 @@ def _big_plan(count: int, hostile: str = ""):
                                   source=f"dids/{hostile}big.yaml:{i + 3}"))
         # model_construct: the client refuses such ids now; rendering must stay inert anyway
         live[number] = LiveDID.model_construct(**did(number, app="app_old", mode="webhook",
-                                                     destinations=[], id=f"did_{hostile}{i}"))
+                                                     destinations=(), id=f"did_{hostile}{i}"))
     plan = make_plan(desired, live, executor=Executor.manual, api_url="https://api.example",
                      created_at="t")
     return plan.model_copy(update={"app_names": {"app_1": "sales", "app_old": "legacy"}})

@@ -146,7 +146,7 @@ def test_a_failed_save_undoes_the_change_and_says_so(app, monkeypatch):
     def full_disk(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("mvconf.emulator.store.write_atomic", full_disk)
+    monkeypatch.setattr("mvconf.core.files.write_atomic", full_disk)
     answer = call(asgi, "PATCH", "/v1/dids/did_123", json={"route_mode": "reject"})
     envelope(answer, 503, "save_failed")
     served = call(asgi, "GET", "/v1/dids/did_123").json()
@@ -397,6 +397,24 @@ def test_idle_connections_never_keep_a_webhook_out(tmp_path):
 
 
 @pytest.mark.process
+def test_headers_over_64_kib_that_end_in_one_piece_are_refused(state_file):
+    import socket
+
+    from .helpers import start, stop
+
+    proc, url = start(state_file([did("+15551230002", id="did_123")]))
+    port = int(url.rsplit(":", 1)[1])
+    try:
+        for size, status in ((60_000, b"HTTP/1.1 401"), (100_000, b"HTTP/1.1 431")):
+            with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+                sock.sendall(b"GET /v1/dids/did_123 HTTP/1.1\r\nHost: x\r\nX-Big: "
+                             + b"a" * size + b"\r\n\r\n")
+                answer = sock.recv(65536)
+            assert answer.startswith(status), (size, answer[:100])
+    finally:
+        stop(proc)
+
+
 def test_huge_headers_are_refused_before_they_are_held(state_file):
     import socket
 

@@ -182,7 +182,7 @@ def _problem(path: Path, text: str, err: dict) -> Problem:
 def locate(text: str, loc: list[str]) -> tuple[int, int]:
     """The line and column of a key in TOML text: found by its table header and its name.
     tomllib gives no positions; this is good enough to point at the line to fix."""
-    lines = text.splitlines()
+    lines = text.split("\n")  # TOML lines end at a newline only
     *tables, key = loc if loc else [""]
     start = 0
     if tables:
@@ -231,7 +231,7 @@ def _policy_problem(path: Path, text: str, loc: list[str], err: dict) -> Problem
 def _locate_in_table(text: str, table: list[str], key: list[str], target: str) -> tuple[int, int]:
     """The line and column of `target` (a rule id, a value) under `key` of the TOML `table`,
     written as a [table] header, a [table.key] header or an inline table."""
-    lines = text.splitlines()
+    lines = text.split("\n")
     dotted = r"\s*\.\s*".join(rf'(?:{re.escape(t)}|"{re.escape(t)}")' for t in table)
     header = re.compile(rf"^\s*\[\s*{dotted}(\s*\.\s*[^\]]*)?\s*\]")
     start = next((n for n, line in enumerate(lines) if header.match(line)), None)

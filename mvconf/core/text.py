@@ -10,6 +10,20 @@ INVISIBLE = ("\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
              "\U000e0000-\U000e007f")
 
 
+# Letters and symbols that are drawn as blank space: Hangul fillers, the Braille blank.
+BLANK_LOOKING = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def visible(text: str) -> bool:
+    """Whether `text` shows anything: not only spaces, controls, invisible characters or
+    letters drawn blank (a reason that reads as empty is empty)."""
+    import unicodedata
+
+    return any(not (c.isspace() or c in BLANK_LOOKING or
+                    unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
+               for c in text)
+
+
 def printable(text: str) -> str:
     """Text for a terminal or log line: control (newline and tab too) and invisible characters
     written as \\uXXXX, so nothing from an answer or a manifest can start a line of its own."""

@@ -88,6 +88,9 @@ class Receiver:
         except ValueError as exc:
             await send_reply(send, error(400, "invalid_request", f"Body is not JSON ({exc})"))
             return
+        if not isinstance(body, dict):  # an event is an object; nothing else is recorded
+            await send_reply(send, error(400, "invalid_request", "Body is not a JSON object"))
+            return
         line = json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n"
         try:
             self._append(line.encode("utf-8"))

@@ -31,21 +31,32 @@ class Events:
 
 
 def read_events(text: str) -> Events:
-    """JSON lines, or one JSON array. Malformed lines are noted with their number and skipped."""
+    """JSON lines, or one JSON array. Malformed lines are noted with their number and skipped.
+
+    Lines end at a newline only: U+2028, U+2029 and U+0085 may stand unescaped inside a JSON
+    string (receive-events writes them so), and splitting there would turn one call into two
+    malformed halves. A file is one JSON array when it parses whole as one; a first line that
+    is an array by itself is a malformed record of a JSON-lines file."""
     events = Events()
     stripped = text.lstrip()
+    lines = [line.removesuffix("\r") for line in text.split("\n")]
     if stripped.startswith("["):
         try:
             items = parse_json(stripped.encode("utf-8", "surrogatepass"))
         except ValueError as exc:
-            raise InputError("the events file looks like a JSON array but is not valid: "
-                             f"{exc}") from None
+            first = next(line for line in lines if line.strip())
+            try:
+                parse_json(first.encode("utf-8", "surrogatepass"))
+            except ValueError:
+                raise InputError("the events file looks like a JSON array but is not valid: "
+                                 f"{exc}") from None
+            return read_lines(lines, events)
         if not isinstance(items, list):
             raise InputError("the events file looks like a JSON array but is not one")
         for number, item in enumerate(items, 1):
             _take(events, number, item)
         return events
-    return read_lines(text.splitlines(), events)
+    return read_lines(lines, events)
 
 
 def read_lines(lines: Iterable[str], events: Events, first: int = 1) -> Events:

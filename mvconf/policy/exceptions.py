@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from mvconf.core import clock
+from mvconf.core.text import visible
 from mvconf.policy.config import RuleId
 
 MAX_DAYS_AHEAD = 400
@@ -25,6 +26,13 @@ class PolicyException(BaseModel):
                             "required, non-empty")]
     expires: Annotated[datetime.date, Field(
         description=f"The last day it applies (YYYY-MM-DD), at most {MAX_DAYS_AHEAD} days ahead")]
+
+    @field_validator("reason")
+    @classmethod
+    def _shows_something(cls, value: str) -> str:
+        if not visible(value):
+            raise ValueError("the reason shows no text (only spaces or invisible characters)")
+        return value
 
     @field_validator("expires")
     @classmethod
@@ -52,7 +60,7 @@ class Granted:
             expires = datetime.date.fromisoformat(self.expires)
         except ValueError:
             return False
-        return bool(self.reason.strip()) and today <= expires <= \
+        return visible(self.reason) and today <= expires <= \
             today + datetime.timedelta(days=MAX_DAYS_AHEAD)
 
     def to_data(self) -> dict[str, str]:

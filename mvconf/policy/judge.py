@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import re
+import socket
 from collections.abc import Callable, Iterable
 from urllib.parse import unquote
 
@@ -117,10 +118,23 @@ def host_allowed(host: str, allowed: Iterable[str]) -> bool:
     return False
 
 
+_LEGACY_IPV4 = re.compile(r"[0-9a-fx.]+")  # 127.1, 3325256711, 0xC6336407, 010.0.0.1
+
+
 def _is_ip(host: str) -> bool:
+    """An IP address, in any form a resolver takes as one: inet_aton's legacy IPv4 forms too
+    (fewer parts, one number, hex and octal parts), which ipaddress refuses."""
     try:
         ipaddress.ip_address(host)
     except ValueError:
+        pass
+    else:
+        return True
+    if not _LEGACY_IPV4.fullmatch(host):
+        return False
+    try:
+        socket.inet_aton(host)
+    except OSError:
         return False
     return True
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import PurePath
 from typing import Any
+from urllib.parse import quote
 
 from mvconf.core.errors import Problem
 from mvconf.policy.catalog import RULES
@@ -15,12 +16,14 @@ LEVEL = {"error": "error", "warning": "warning", "off": "none"}
 
 
 def _uri(path: str) -> str:
-    """The manifest's path relative to the working directory, with forward slashes."""
+    """The manifest's path relative to the working directory, with forward slashes, as a URI
+    reference (SARIF 2.1.0 §3.10): `#`, `?`, `%` and the like percent-encoded, so that
+    `c#d.yaml` is not `c` with a fragment."""
     try:
         relative = os.path.relpath(path)
     except ValueError:  # another drive
         relative = path
-    return PurePath(relative).as_posix()
+    return quote(PurePath(relative).as_posix(), safe="/")
 
 
 def _location(path: str, line: int, column: int) -> dict[str, Any]:

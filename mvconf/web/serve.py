@@ -101,10 +101,19 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         if self._in_headers:
-            self._header_bytes += len(data)
+            # Counted before the parser sees them: headers that end in this same piece end the
+            # headers before the check after feeding could run. What follows them is a body.
+            ends = [i for i in (data.find(b"\r\n\r\n"), data.find(b"\n\n")) if i >= 0]
+            self._header_bytes += min(ends) if ends else len(data)
+            if self._header_bytes > MAX_HEADER_BYTES:
+                self._refuse_headers()
+                return
         super().data_received(data)
-        if self._in_headers and self._header_bytes > MAX_HEADER_BYTES \
-                and not self.transport.is_closing():
+        if self._in_headers and self._header_bytes > MAX_HEADER_BYTES:
+            self._refuse_headers()
+
+    def _refuse_headers(self) -> None:
+        if not self.transport.is_closing():
             self.transport.write(b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
                                  b"content-type: application/json\r\ncontent-length: "
                                  + str(len(_TOO_LARGE)).encode()
