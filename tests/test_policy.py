@@ -712,3 +712,17 @@ def test_one_region_lookup_gives_what_phonenumbers_gives_on_real_numbers():
                     phonenumbers.number_type(number), phonenumbers.is_valid_number(number))
                 checked += 1
     assert checked > 500
+
+
+def test_findings_point_at_the_value_in_a_file_with_a_range_and_any_scheme_case(cli, write):
+    ranged = write("b.yaml", 'version: 1\ndefaults:\n  application: app_1\n  route_mode: sip\n'
+                   '  destinations: ["sip:911@pbx.example.com"]\ndids:\n'
+                   '  - range: "+14155550110..+14155550111"\n  - number: "+14155550104"\n'
+                   '    route_mode: forward\n    destinations: ["+449012345678"]\n')
+    upper = write("c.yaml", 'version: 1\ndids:\n  - number: "+14155550101"\n'
+                  '    application: app_1\n    route_mode: sip\n'
+                  '    destinations: ["SIP:911@pbx.example.com"]\n')
+    found = [line.split(": ")[0] for line in lines_of(cli("validate", ranged))]
+    assert found[:2] == [f"{ranged}:5:18"] * 2 and set(found[2:]) == {f"{ranged}:10:20"}
+    assert [line.split(": ")[0] for line in lines_of(cli("validate", upper))] == \
+        [f"{upper}:6:20"]

@@ -84,6 +84,10 @@ class LoadedFile:
                 if key not in line:
                     continue
                 seen_key = True
+            # A value is compared as written: SIP: and sip: are one scheme, and an ASCII
+            # line lower-cased keeps its columns.
+            if line.isascii() and needle.isascii():
+                line, needle = line.lower(), needle.lower()
             at = line.find(needle)
             while at >= 0 and at + len(needle) < len(line) and \
                     line[at + len(needle)].isalnum():  # a longer value that starts the same

@@ -74,13 +74,15 @@ class Located:
     data: Any
     positions: Positions = field(default_factory=Positions)
     text: str | None = None  # the source, to find deeper positions when asked
+    deep: bool = False  # every position is recorded (read again from `text`)
 
     def position(self, path: Path) -> tuple[int, int]:
         """Position of `path`, or of its nearest enclosing key or item that has one."""
-        if len(path) > SHALLOW and self.text is not None:
+        if len(path) > SHALLOW and self.text is not None and not self.deep:
             builder = _Builder(_Loader(self.text), None, depth=None)
             builder.document()
-            self.positions, self.text = builder.positions, None
+            # The text stays: finding a value inside an entry (a policy finding) reads it.
+            self.positions, self.deep = builder.positions, True
         for end in range(len(path), -1, -1):
             found = self.positions.get(tuple(path[:end]))
             if found:
