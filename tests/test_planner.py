@@ -57,6 +57,19 @@ def test_unobservable_destinations_are_unverified_not_changed():
     assert p.changes[0].action == Action.noop and p.changes[0].unverified == ("destinations",)
 
 
+def test_routing_switched_while_destinations_are_hidden_writes_them_too():
+    # A DID turned to forward must forward where the manifest says (and the policy judged),
+    # not wherever the account's hidden destinations point.
+    d = desired(mode="forward", dests=["+4915112345678"])
+    change = plan_of([(d, live(mode="webhook"))], "api").changes[0]
+    assert change.action == Action.update and change.unverified == ("destinations",)
+    assert change.fields == {"route_mode": FieldDiff("webhook", "forward"),
+                             "destinations": FieldDiff(None, ["+4915112345678"])}
+    moved = plan_of([(desired(app="app_9", mode="forward", dests=["+4915112345678"]),
+                      live(mode="forward"))], "api").changes[0]
+    assert set(moved.fields) == {"application_id"}  # routing unchanged: nothing hidden written
+
+
 def test_destinations_are_normalised_before_comparison():
     d = desired(mode="sip", dests=["sip:pbx@example.com"])
     p = plan_of([(d, live(mode="sip", destinations=["SIP:pbx@example.com"]))])

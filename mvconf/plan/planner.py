@@ -53,6 +53,11 @@ def diff(desired: dict[str, Any], live: LiveDID) -> tuple[dict[str, FieldDiff], 
     if live.destinations is None:
         if wanted:
             unverified = ("destinations",)
+            if "route_mode" in fields:
+                # Routing that changes is written whole: a PATCH sets absolute values, and a
+                # DID switched to forward (or sip) must not route to destinations the API
+                # hides, which nobody here saw or judged. From unknown (None) to the manifest's.
+                fields["destinations"] = FieldDiff(None, wanted)
     elif [normal_destination(d) for d in live.destinations] != wanted:
         fields["destinations"] = FieldDiff(list(live.destinations), wanted)
     return fields or NO_FIELDS, unverified

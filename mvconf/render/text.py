@@ -63,7 +63,9 @@ def text_lines(plan: Plan, mass_change_allowed: bool = False,
         lines.append((_header(change), STYLES[change.action]))
         lines.append((f"    at {change.source}", "dim"))
         for name, diff in change.fields.items():
-            line = f"    {name}: {value(diff.old)} -> {value(diff.new)}"
+            old = "(not shown by the API)" if diff.old is None and name in change.unverified \
+                else value(diff.old)
+            line = f"    {name}: {old} -> {value(diff.new)}"
             if name == "application_id" and (diff.old in plan.app_names or
                                              diff.new in plan.app_names):
                 line += (f"  ({plan.app_names.get(diff.old, diff.old or 'none')} -> "
