@@ -207,3 +207,25 @@ def test_a_full_disk_stops_the_run_with_a_summary_and_a_journal_that_parses(writ
         now = account(url)
         assert all(now[n]["application_id"] == "app_456" for n in before)
         assert json.loads(json.dumps(records))  # every record a whole JSON object
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_during_wait_says_interrupted_not_timed_out(write, state_file, tmp_path, signum):
+    manifest, state = many(write, state_file, 3)
+    out = tmp_path / "out.txt"
+    with running_emulator(state) as url, open(out, "w") as handle:
+        env = {**os.environ, "MINIVOICE_API_KEY": KEY, "MINIVOICE_API_URL": url}
+        run = subprocess.Popen([sys.executable, "-m", "mvconf", "apply", str(manifest),
+                                "--executor", "manual", "--wait", "--wait-timeout", "600",
+                                "--auto-approve", "--allow-mass-change",
+                                "--journal", str(tmp_path / "j.jsonl")],
+                               stdout=handle, stderr=subprocess.PIPE, text=True, env=env)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and run.poll() is None and \
+                "Waiting up to" not in out.read_text():
+            time.sleep(0.01)
+        run.send_signal(signum)
+        _, err = run.communicate(timeout=60)
+    assert run.returncode == 128 + signum, err
+    assert "Timed out" not in out.read_text() + err
+    assert "3 change(s) for a person not confirmed" in err and "were not shown" not in err

@@ -119,6 +119,16 @@ def test_rollback_last_2_over_two_runs_of_one_did_restores_the_first_before(cli,
     assert json.loads(state.read_text())["dids"][0]["application_id"] == "app_123"
 
 
+def test_rollback_last_more_than_any_journal_holds_means_all(cli, setup, tmp_path):
+    state, manifest = setup
+    journal = tmp_path / "journal.jsonl"
+    assert apply(cli, manifest, state, journal).code == 0  # app_123 -> app_456
+    result = cli("rollback", "--last", "9" * 20, "--emulator", state, "--journal", journal,
+                 "--executor", "api", "--auto-approve", "--allow-mass-change")
+    assert result.code == 0, result.stderr
+    assert json.loads(state.read_text())["dids"][0]["application_id"] == "app_123"
+
+
 def test_the_journal_is_streamed_not_read_whole(tmp_path):
     journal = tmp_path / "journal.jsonl"
     line = record("r1")

@@ -58,14 +58,72 @@ def test_apply_checksum_requires_exactly_the_reviewed_plan(cli, project, tmp_pat
     assert list(apps(state).values()).count("app_456") == 10
 
 
+def rechecksum(data):
+    """The checksum of the edited changes, as whoever edited them could compute it."""
+    from mvconf.plan.model import Plan
+
+    data["checksum"] = Plan.model_validate(data).checksum
+
+
+@pytest.mark.parametrize("edit", ["remove", "null", "number"])
+def test_an_edited_plan_without_its_checksum_is_refused(cli, project, tmp_path, edit):
+    manifest, state = project
+    path = tmp_path / "plan.json"
+    data = saved(cli, manifest, state, path)
+    data["changes"][0]["desired"]["application_id"] = "app_999"
+    data["changes"][0]["fields"]["application_id"]["to"] = "app_999"
+    if edit == "remove":
+        del data["checksum"]
+    else:
+        data["checksum"] = None if edit == "null" else 0
+    path.write_text(json.dumps(data))
+    result = cli("apply", path, "--emulator", state, "--journal", tmp_path / "j")
+    assert result.code == 1 and "has no checksum" in result.stderr
+    assert "app_999" not in state.read_text()
+
+
+@pytest.mark.parametrize("version", ["true", "1.0"])
+def test_a_format_version_is_the_integer_1(cli, project, tmp_path, version):
+    manifest, state = project
+    path = tmp_path / "plan.json"
+    saved(cli, manifest, state, path)
+    path.write_text(path.read_text().replace('"format_version": 1', f'"format_version": {version}'))
+    result = cli("apply", path, "--emulator", state, "--journal", tmp_path / "j")
+    assert result.code == 1 and "format_version" in result.stderr
+
+
+@pytest.mark.parametrize("etag", ['"v1"\r\nX-Evil: 1', "*", '"a", "b"', "W/" + '"x' * 200])
+def test_a_live_etag_that_is_not_one_entity_tag_is_refused_before_any_write(cli, project,
+                                                                           tmp_path, etag):
+    manifest, state = project
+    path = tmp_path / "plan.json"
+    data = saved(cli, manifest, state, path)
+    before = state.read_text()
+    data["changes"][-1]["live_etag"] = etag
+    rechecksum(data)
+    path.write_text(json.dumps(data))
+    result = cli("apply", path, "--emulator", state, "--journal", tmp_path / "j")
+    assert result.code == 1 and "live_etag is not one entity-tag" in result.stderr
+    assert state.read_text() == before
+
+
+def test_a_deeply_nested_saved_plan_is_a_clear_error(cli, project, tmp_path):
+    _, state = project
+    path = tmp_path / "plan.json"
+    path.write_text('{"format_version": 1, "x": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    result = cli("apply", path, "--emulator", state)
+    assert result.code == 1 and "unexpected" not in result.stderr
+    assert "depth" in result.stderr or "deep" in result.stderr
+
+
 def test_padding_a_plan_with_noops_does_not_hide_a_mass_change(cli, project, tmp_path):
     manifest, state = project
     path = tmp_path / "plan.json"
     data = saved(cli, manifest, state, path)
     data["summary"]["update"] = 0
     data["safety"]["exceeds_threshold"] = False
-    del data["checksum"]  # an edited plan without its checksum: figures are still computed
     data["changes"] = data["changes"][:10]  # 10 updates of 10 managed: 100%
+    rechecksum(data)  # an edited plan with its checksum made anew: figures are still computed
     path.write_text(json.dumps(data))
     result = cli("apply", path, "--emulator", state, "--journal", tmp_path / "j")
     assert result.code == 1 and "refusing a mass change: 10 of 10" in result.stderr
@@ -76,7 +134,7 @@ def test_an_edited_did_id_is_refused_as_stale(cli, project, tmp_path):
     path = tmp_path / "plan.json"
     data = saved(cli, manifest, state, path)
     data["changes"][0]["did_id"] = "did_39"
-    del data["checksum"]
+    rechecksum(data)
     path.write_text(json.dumps(data))
     result = cli("apply", path, "--emulator", state, "--journal", tmp_path / "j")
     assert result.code == 1 and "stale" in result.stderr and "not did_39" in result.stderr

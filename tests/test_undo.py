@@ -70,3 +70,22 @@ def test_untouched_destinations_are_kept_in_their_normal_form():
     p = plan([record(before=before, after=after)],
              {"+15551230001": live(app="app_2", mode="sip", destinations=["SIP:a@x"])})
     assert set(p.changes[0].fields) == {"application_id"}
+
+
+@pytest.mark.parametrize(("before", "words"), [
+    ({"application_id": "***"}, "is not an application id"),
+    ({"application_id": "app_sekrit_key_99"}, "holds the API key"),
+    ({"route_mode": "forward", "destinations": ["+15551230001"]}, "forward to itself"),
+    ({"route_mode": "forward", "destinations": ["+15551239999"] * 2}, "listed twice"),
+    ({"route_mode": "forward", "destinations": ["+1 (555) 123-9999"]}, "E.164"),
+    ({"route_mode": "call_me_maybe"}, "is not one of"),
+])
+def test_a_journal_before_is_held_to_a_saved_plans_rules(before, words):
+    # The journal is a file anyone with the checkout can edit; what rollback writes back from
+    # it is checked as a saved plan's values are, and never carries the key.
+    from mvconf.core.logs import register_secret
+
+    register_secret("app_sekrit_key_99")
+    full = {**BEFORE, **before}
+    with pytest.raises(PlanError, match=words):
+        plan([record(before=full)], {"+15551230001": live(app="app_2", destinations=[])})

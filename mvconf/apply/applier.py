@@ -104,7 +104,7 @@ async def apply_plan(plan: Plan, client: MiniVoiceClient, journal: Journal,
     opts.stop.writing = True
     report = Report()
     journal.managed = opts.baseline_managed or plan.managed
-    waved = None
+    waved, shown = None, False
     if opts.waves and not api:
         view.warn("--waves: this plan has no API writes, and manual steps are not waved")
     try:
@@ -117,6 +117,7 @@ async def apply_plan(plan: Plan, client: MiniVoiceClient, journal: Journal,
         if manual and waved and waved.run.failed:
             report.skipped.extend(manual)  # a failed check stops the apply
         elif manual and not opts.stop.is_set():
+            shown = True  # the steps are printed first, whatever stops the wait
             person = ManualExecutor(client, journal, view, opts.parallelism, opts.wait,
                                     opts.wait_timeout, opts.poll_interval, opts.command,
                                     opts.stop)
@@ -129,8 +130,12 @@ async def apply_plan(plan: Plan, client: MiniVoiceClient, journal: Journal,
         if waved.run.failed and opts.waves.on_failure == ROLLBACK and not opts.stop.is_set():
             await undo_run(journal, client, opts, view)
     if opts.stop.signum is not None:
-        left = [c for c in manual if c not in report.skipped] if manual else []
-        for_person = f" ({len(left)} for a person were not shown)" if left else ""
+        if shown:
+            waited = len(report.manual) if opts.wait else 0
+            for_person = f" ({waited} change(s) for a person not confirmed)" if waited else ""
+        else:
+            left = [c for c in manual if c not in report.skipped] if manual else []
+            for_person = f" ({len(left)} for a person were not shown)" if left else ""
         raise Interrupted(opts.stop.signum, f"Interrupted: {len(report.skipped)} API write(s) "
                           f"not started{for_person}; every change made is in the journal.")
     return EXIT_ERROR if waved and waved.run.failed else exit_code(report)

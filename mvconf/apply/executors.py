@@ -190,7 +190,7 @@ class ManualExecutor:
             return []
         self.view.waiting(self.wait_timeout)
         pending = await self._poll(list(changes), report)
-        if pending:
+        if pending and not self.stop.is_set():  # a signal ends the wait: no timeout to tell
             self.view.timed_out(self.wait_timeout, [c.number for c in pending])
         report.manual.extend(pending)
         return []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 
 import click
@@ -34,14 +33,19 @@ def saved_plan_text(paths: tuple[str, ...]) -> str | None:
         return None
     if len(paths) != 1 or not os.path.isfile(paths[0]) or paths[0].endswith((".yaml", ".yml")):
         return None
-    try:
-        from mvconf.core.files import read_bounded  # a regular file of bounded size only
+    from mvconf.core.files import read_bounded  # a regular file of bounded size only
+    from mvconf.core.jsontext import loads  # strict JSON, of bounded depth
+    from mvconf.core.text import printable
 
-        text = read_bounded(paths[0], "the saved plan", 64 * 1024 * 1024).decode("utf-8")
-        data = json.loads(text)
-    except (OSError, UnicodeDecodeError, ValueError):
+    try:
+        raw = read_bounded(paths[0], "the saved plan", 64 * 1024 * 1024)
+        text = raw.decode("utf-8")
+        data = loads(raw)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        why = "" if isinstance(exc, OSError) else " (not UTF-8)" if isinstance(
+            exc, UnicodeDecodeError) else f" ({printable(str(exc)[:120])})"
         raise InputError(f"{paths[0]} is neither a manifest (.yaml/.yml) nor a saved plan "
-                         "(JSON from `mvconf plan --out`)") from None
+                         f"(JSON from `mvconf plan --out`){why}") from None
     if not isinstance(data, dict) or "format_version" not in data:
         raise InputError(f"{paths[0]} is JSON but not a saved plan (no format_version)")
     return text

@@ -30,7 +30,7 @@ def _older_journal(journal: str) -> None:
 
 
 @click.command()
-@click.option("--last", type=click.IntRange(1), default=None,
+@click.option("--last", type=click.IntRange(1, 10**9, clamp=True), default=None,
               help="Undo the last N applied or confirmed changes [default: the last run's].")
 @executor_option
 @api_options

@@ -39,6 +39,9 @@ DID_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:+-]{0,127}$"
 E164_PATTERN = r"^\+[1-9][0-9]{1,14}$"
 # In Python, `$` also matches before a final newline: "+15551230000\n" would pass. `\Z` does not.
 APP_ID = re.compile(APP_ID_PATTERN.replace("$", r"\Z"))
+# One entity-tag (RFC 9110 §8.8.3), the only ETag sent back as If-Match: not `*`, not a list.
+ENTITY_TAG = re.compile(r'(W/)?"[\x21\x23-\x7e]*"')
+MAX_ETAG_LENGTH = 256
 E164_SHAPE = re.compile(E164_PATTERN.replace("$", r"\Z"))
 
 

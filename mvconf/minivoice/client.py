@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -31,7 +30,7 @@ from urllib.parse import quote
 
 from mvconf.core.api_settings import DEFAULT_RETRY_TIMEOUT
 from mvconf.core.errors import ApiError, ApiUnreachable
-from mvconf.core.facts import COMPARED, E164_SHAPE, did_label
+from mvconf.core.facts import COMPARED, E164_SHAPE, ENTITY_TAG, MAX_ETAG_LENGTH, did_label
 from mvconf.core.jsontext import loads
 from mvconf.core.logs import contains_secret, holds_secret, redact, redact_data
 from mvconf.core.phone import to_e164
@@ -44,11 +43,9 @@ log = logging.getLogger("mvconf.client")
 # A DID object is about 400 bytes; a plan keeps the ones it changes (`live`), so one far larger
 # (fields the API added, a huge value) is refused rather than kept, whatever the account's size.
 MAX_DID_BYTES = 8 * 1024
-MAX_ETAG_LENGTH = 256
 # What a 404 not_found reads as: never None, which is also what a body of `null` parses to (and
 # that is not a DID, not an absent one).
 NOT_IN_ACCOUNT = object()
-_ENTITY_TAG = re.compile(r'(W/)?"[\x21\x23-\x7e]*"')
 MAX_RETRY_AFTER = 120.0
 RETRY_NOTICE_SECONDS = 30.0
 
@@ -236,7 +233,7 @@ def _etag(answer: Answer, what: str) -> str | None:
         why = "holds the API key" if secret else f"is {len(tag)} characters long"
         raise ApiError(f"{what}: the API answered with an ETag that {why}; the answer is not "
                        "trusted", transient=False)
-    if not _ENTITY_TAG.fullmatch(tag):
+    if not ENTITY_TAG.fullmatch(tag):
         # Not one entity-tag (RFC 9110 §8.8.3): `*` or a list, sent back as If-Match, would
         # match any version. Taken as no ETag: the DID is read again before it is written.
         log.debug("%s: the ETag %r is not one entity-tag; not used", what, tag)

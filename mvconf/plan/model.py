@@ -18,7 +18,7 @@ from pydantic import (
 )
 
 from mvconf.core.errors import PlanError
-from mvconf.core.facts import MAX_DIDS_CEILING
+from mvconf.core.facts import ENTITY_TAG, MAX_DIDS_CEILING, MAX_ETAG_LENGTH
 from mvconf.core.jsontext import dumps, inert, loads
 from mvconf.manifest.values import change_problem
 from mvconf.plan.change import ACTIONS, Action, Change, Executor, FieldDiff
@@ -164,7 +164,7 @@ def load_plan(text: str, path: str) -> Plan:
         raise PlanError(f"{path} is not a saved plan: invalid JSON ({exc})") from None
     if not isinstance(data, dict) or "format_version" not in data:
         raise PlanError(f"{path} is not a saved plan (no format_version)")
-    if data["format_version"] != FORMAT_VERSION:
+    if type(data["format_version"]) is not int or data["format_version"] != FORMAT_VERSION:
         raise PlanError(f"{path} has plan format_version {data['format_version']!r}; this mvconf "
                         f"reads format_version {FORMAT_VERSION}")
     try:
@@ -174,7 +174,10 @@ def load_plan(text: str, path: str) -> Plan:
         where = ".".join(str(p) for p in first["loc"])
         raise PlanError(f"{path} is not a usable saved plan: {where}: {first['msg']}") from None
     written = data.get("checksum")
-    if written is not None and written != plan.checksum:
+    if not isinstance(written, str):  # every plan mvconf saves carries it
+        raise PlanError(f"{path} has no checksum: a saved plan carries the checksum of its "
+                        "changes. Plan again and review the new plan.")
+    if written != plan.checksum:
         raise PlanError(f"{path} was changed after it was made: its checksum does not match its "
                         "changes. Plan again and review the new plan.")
     seen: set[str] = set()
@@ -183,6 +186,10 @@ def load_plan(text: str, path: str) -> Plan:
             else None
         if why is None and change.number in seen:
             why = f"number {change.number} appears twice"
+        etag = change.live_etag
+        if why is None and etag is not None and (len(etag) > MAX_ETAG_LENGTH or
+                                                 not ENTITY_TAG.fullmatch(etag)):
+            why = "live_etag is not one entity-tag"
         if why:
             raise PlanError(f"{path} is not a usable saved plan: changes[{index}]: {why}")
         seen.add(change.number)

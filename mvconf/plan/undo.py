@@ -9,7 +9,9 @@ from typing import Any
 
 from mvconf.core.errors import PlanError
 from mvconf.core.facts import COMPARED
+from mvconf.core.logs import holds_secret
 from mvconf.core.phone import normal_destination
+from mvconf.manifest.values import desired_problem
 from mvconf.minivoice.models import LiveDID
 from mvconf.plan.change import Change, Executor
 from mvconf.plan.model import Plan
@@ -34,8 +36,22 @@ def undo_change(record: dict, live: LiveDID | None, executor: Executor) -> Chang
     if moved:
         raise PlanError(f"the rollback is stale: {number} ({live.id}) no longer has the values "
                         f"the journal recorded after run {run} ({', '.join(moved)})")
-    return classify(number=number, source=f"journal run {run}",
-                    desired=_desired(before, names, live), live=live, executor=executor)
+    desired = _desired(before, names, live)
+    # What a rollback writes comes from a file anyone with the journal can edit: it is held to
+    # the rules a saved plan's values are (SPEC §11), and never holds the key.
+    why = desired_problem(number, desired) or next(
+        (f"before.{k} holds the API key or its mask" for k in names
+         if _secret_like(before[k])), None)
+    if why:
+        raise PlanError(f"the journal's record of run {run} for {number} cannot be restored: "
+                        f"{why}")
+    return classify(number=number, source=f"journal run {run}", desired=desired, live=live,
+                    executor=executor)
+
+
+def _secret_like(value: Any) -> bool:
+    values = value if isinstance(value, list) else [value]
+    return any(isinstance(v, str) and (holds_secret(v) or "***" in v) for v in values)
 
 
 def _desired(before: dict[str, Any], names: list[str], live: LiveDID) -> dict[str, Any]:
