@@ -117,6 +117,26 @@ def test_plan_env_all_shows_one_plan_per_environment(project):
     assert text.code == 2 and "== Environment staging" in text.stdout
 
 
+@pytest.mark.parametrize("given", ["--api-url", "--api-key-file", "MINIVOICE_API_URL"])
+def test_plan_env_all_never_gives_one_url_or_key_to_every_account(project, given):
+    toml = project / "mvconf.toml"
+    toml.write_text(toml.read_text().replace('emulator = "staging-state.json"',
+                                             'api_url = "https://staging.invalid"')
+                    .replace('emulator = "production-state.json"',
+                             'api_url = "https://production.invalid"'))
+    (project / "one.key").write_text("the-one-key-00001\n")
+    keys = {"MINIVOICE_API_KEY_STAGING": "staging-key-00001",
+            "MINIVOICE_API_KEY_PRODUCTION": "production-key-0001"}
+    with hostile_server(lambda h: send_json(h, 200, {})) as (url, recorder):
+        args = {"--api-url": ["--api-url", url], "--api-key-file": ["--api-key-file", "one.key"],
+                "MINIVOICE_API_URL": []}[given]
+        env = {**keys, **({"MINIVOICE_API_URL": url} if given == "MINIVOICE_API_URL" else {})}
+        result = invoke("plan", "--env", "all", *args, env=env)
+    assert result.code == 1 and f"{given} would make one API or key serve them all" in \
+        result.stderr
+    assert recorder.requests == []
+
+
 def test_project_file_errors_have_positions(project):
     (project / "mvconf.toml").write_text('[environments.staging]\napi_key_evn = "X"\n')
     result = invoke("validate")

@@ -45,6 +45,8 @@ def plan(paths, fmt, out, detailed_exitcode, strict, executor, targets, changed_
 
     if every_env and out:
         raise click.UsageError("--out saves one plan: use --env NAME with --out")
+    if every_env:
+        _one_account_each(ctx, api)
     names = ctx.names if every_env else (ctx.environment,)
     plans = []
     for name in names:
@@ -72,6 +74,25 @@ def plan(paths, fmt, out, detailed_exitcode, strict, executor, targets, changed_
                    + (" ..." if len(errors) > 10 else ""), err=True)
         return 1
     return 2 if detailed_exitcode and any(p.has_changes for p in plans) else 0
+
+
+def _one_account_each(ctx, api) -> None:
+    """`--env all` plans each environment against its own API with its own key: one URL or key
+    given for the whole run would send every environment's key to one host, or one key to
+    every host. An --emulator state file stands for one account, so it is refused too."""
+    import dataclasses
+    import os
+
+    given = [name for name, value in (("--api-url", api.api_url),
+                                      ("--api-key-file", api.api_key_file),
+                                      ("--emulator", api.emulator)) if value]
+    remote = [n for n in ctx.names if not dataclasses.replace(ctx, environment=n).emulator(None)]
+    if os.environ.get("MINIVOICE_API_URL", "").strip() and len(remote) > 1:
+        given.append("MINIVOICE_API_URL")
+    if given:
+        raise click.UsageError(f"--env all plans each environment against its own account: "
+                               f"{' and '.join(given)} would make one API or key serve them "
+                               "all. Unset it, or plan one environment with --env NAME")
 
 
 def show(plans, fmt: str, every_env: bool) -> None:
