@@ -3,12 +3,15 @@ what cannot be written, and `--into`, which accepts drift into commented manifes
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import json
 
 import pytest
 
 from .helpers import did
+
+SOON = (datetime.date.today() + datetime.timedelta(days=30)).isoformat()
 
 
 def plan_summary(cli, path, state):
@@ -297,3 +300,53 @@ def test_a_byte_order_mark_is_kept(cli, write, state_file):
     state = state_file([did("+15551230002", app="app_123", mode="reject")])
     assert cli("import", "--into", path.parent, "--emulator", state).code == 0
     assert path.read_bytes().startswith(b"\xef\xbb\xbfversion: 1\n")
+
+
+def test_live_routing_the_policy_refuses_is_never_written(cli, write, state_file, tmp_path):
+    # Accepting drift must not accept a toll-fraud re-route: such DIDs stay as they are written
+    # (import --into) or become comments (import), named, exit 2; the manifests stay valid.
+    premium = ["+449012345678"]
+    path = write("m.yaml", 'version: 1\ndids:\n  - number: "+15551230002"\n    application: '
+                 'app_1\n    route_mode: webhook\n  - number: "+15551230003"\n    application: '
+                 'app_1\n    route_mode: webhook\n')
+    before = path.read_text()
+    state = state_file([did("+15551230002", app="app_1", mode="forward", destinations=premium),
+                        did("+15551230003", app="app_1", mode="sip",
+                            destinations=["sip:911@pbx.example.com"])])
+    into = cli("import", "--into", path, "--emulator", state)
+    assert into.code == 2 and path.read_text() == before
+    assert "+15551230002: cannot be written: its live routing breaks the routing policy " \
+           "(MV101" in into.stderr and "(MV102" in into.stderr
+    out = tmp_path / "new.yaml"
+    new = cli("import", "+15551230002", "+15551230003", "--emulator", state, "--out", out)
+    assert new.code == 2 and new.stderr.count("breaks the routing policy") == 2
+    assert cli("validate", out).code == 0 and "- number" not in out.read_text()
+
+
+def test_a_forwarding_loop_in_the_account_is_imported_without_the_loop(cli, state_file, tmp_path):
+    state = state_file([did("+15551230022", app="app_1", mode="forward",
+                            destinations=["+15551230023"]),
+                        did("+15551230023", app="app_1", mode="forward",
+                            destinations=["+15551230022"])])
+    out = tmp_path / "loop.yaml"
+    result = cli("import", "+15551230022", "+15551230023", "--emulator", state, "--out", out)
+    assert result.code == 2 and "part of a forwarding loop" in result.stderr
+    assert cli("validate", out).code == 0 and out.read_text().count("- number") == 1
+
+
+def test_an_override_of_a_range_keeps_the_ranges_policy_exceptions(cli, write, state_file,
+                                                                  monkeypatch):
+    project = write("p/mvconf.toml", '[policy]\nallowed_countries = ["US"]\n').parent
+    path = write("p/dids/a.yaml", 'version: 1\ndids:\n  - range: "+15551230010..+15551230014"\n'
+                 "    application: app_1\n    route_mode: forward\n"
+                 '    destinations: ["+442071838750"]\n    policy_exceptions:\n'
+                 f'      - {{rule: MV103, reason: "UK office", expires: {SOON}}}\n')
+    state = state_file([did(f"+155512300{i}", app="app_2" if i == 12 else "app_1",
+                            mode="forward", destinations=["+442071838750"])
+                        for i in range(10, 15)])
+    monkeypatch.chdir(project)
+    assert cli("validate", "dids").code == 0
+    result = cli("import", "--into", "dids", "--emulator", state)
+    assert result.code == 0, result.stderr
+    assert "overrode +15551230012" in result.stdout
+    assert cli("validate", "dids").code == 0, path.read_text()

@@ -15,8 +15,11 @@ from typing import Any
 
 from mvconf.core.facts import APP_ID, ROUTE_MODES, TAKES_DESTINATIONS
 from mvconf.core.phone import e164_problem, invisible_problem, is_sip_uri, normal_destination
+from mvconf.manifest.desired import DesiredDid
 from mvconf.manifest.models import STATUS_PATTERN
+from mvconf.manifest.resolve import forwarding_loops
 from mvconf.minivoice.models import LiveDID
+from mvconf.policy import Granted, PolicyConfig, judge_did
 
 MIN_RUN = 3
 
@@ -52,6 +55,38 @@ def why_not(did: LiveDID) -> str | None:
     if not STATUS.fullmatch(did.status):
         return f"its status {did.status!r} cannot be written"
     return _destinations_problem(did)
+
+
+def policy_problem(did: LiveDID, config: PolicyConfig | None, today,
+                   granted: tuple[Granted, ...] = ()) -> str | None:
+    """Why this DID's live routing may not be written into a manifest: a routing-policy error
+    (SPEC §15) that none of `granted` (the exceptions of the entry it would update) excuses.
+    Written, it would make the manifests fail `validate`, and accept a toll-fraud re-route."""
+    if config is None or did.route_mode not in TAKES_DESTINATIONS:
+        return None
+    destinations = [normal_destination(d) for d in did.destinations or ()]
+    for finding in judge_did(did.number_e164, did.route_mode, destinations, config, today,
+                             granted):
+        if finding.level == "error" and finding.exception is None:
+            return f"its live routing breaks the routing policy ({finding.rule}: " \
+                   f"{finding.message})"
+    return None
+
+
+def looping(dids: list[LiveDID]) -> dict[str, str]:
+    """The DIDs to leave out so that no forwarding loop remains among `dids` (A -> B -> A):
+    one per loop, with the reason. A manifest with a loop is not valid."""
+    left: dict[str, str] = {}
+    while True:
+        kept = [DesiredDid(d.number_e164, d.application_id, d.route_mode,
+                           tuple(normal_destination(v) for v in d.destinations or ()),
+                           source=f"{d.number_e164}:1")
+                for d in dids if d.number_e164 not in left and d.route_mode == "forward"]
+        loops = forwarding_loops(kept)
+        if not loops:
+            return left
+        for problem in loops:
+            left[problem.path] = f"it is part of a forwarding loop ({problem.message})"
 
 
 def _destinations_problem(did: LiveDID) -> str | None:

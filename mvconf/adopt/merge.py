@@ -8,11 +8,12 @@ but never edit the configuration a person wrote."""
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import os
 import stat
 from collections.abc import Callable, Mapping
 
-from mvconf.adopt.entries import entries, fields_of, why_not
+from mvconf.adopt.entries import entries, fields_of, looping, policy_problem, why_not
 from mvconf.core.errors import InputError, ManifestError, MvconfError
 from mvconf.core.facts import TAKES_DESTINATIONS
 from mvconf.core.files import write_output
@@ -23,6 +24,7 @@ from mvconf.manifest.loader import read_text
 from mvconf.manifest.splice import Entry, ManifestText, find_entry
 from mvconf.minivoice.models import LiveDID
 from mvconf.plan.planner import desired_fields, matches
+from mvconf.policy import PolicyConfig
 
 Echo = Callable[..., None]
 Read = Callable[[list[str]], dict[str, LiveDID | None]]
@@ -41,11 +43,15 @@ def names_from(paths: list[str], scope: Scope) -> dict[str, str]:
 
 
 def manifest_for(dids: list[LiveDID], names: dict[str, str], ranges: bool, api_label: str,
-                 now: str) -> tuple[str, list[str]]:
-    """A new, valid manifest for `dids`, and a line for each DID written only as a comment."""
+                 now: str, policy: PolicyConfig | None = None,
+                 today: datetime.date | None = None) -> tuple[str, list[str]]:
+    """A new, valid manifest for `dids`, and a line for each DID written only as a comment:
+    valid by the manifests' rules, the routing `policy` and without forwarding loops."""
     writable, comments, skipped = [], [], []
+    reasons = {d.number_e164: why_not(d) or policy_problem(d, policy, today) for d in dids}
+    reasons.update(looping([d for d in dids if reasons[d.number_e164] is None]))
     for did in dids:
-        reason = why_not(did)
+        reason = reasons.get(did.number_e164)
         if reason is None:
             writable.append(did)
             continue
@@ -71,7 +77,8 @@ class Refused(Exception):
 
 def accept_drift(read: Read, into: str, wanted: list[str], scope: Scope, echo: Echo,
                  others: Mapping[str, Scope] | None = None,
-                 project: list[str] | None = None) -> int:
+                 project: list[str] | None = None, policy: PolicyConfig | None = None,
+                 today: datetime.date | None = None) -> int:
     """Update the manifests under `into` to the live values of `wanted` (default: every DID
     they manage); new numbers are appended. One line per DID changed.
 
@@ -112,7 +119,8 @@ def accept_drift(read: Read, into: str, wanted: list[str], scope: Scope, echo: E
         if desired is not None and matches(desired_fields(desired), did):
             continue
         reason = why_not(did) or (f"it is managed at {elsewhere[number]}, outside {into}"
-                                  if desired is None and number in elsewhere else None)
+                                  if desired is None and number in elsewhere else None) or \
+            policy_problem(did, policy, today, desired.exceptions if desired else ())
         if reason:
             echo(f"{number}: cannot be written: {reason}; left as it is", err=True)
             code = EXIT_COMMENTED
@@ -216,6 +224,10 @@ def _accept(docs, before, absent, into: str, desired: DesiredDid | None, did: Li
             fields["environments"] = [env]
         elif environments is not None:  # the override is for the same environments
             fields["environments"] = [n.value for n in environments[1].value]
+        if desired.exceptions:  # the range's reviewed exceptions hold for its override too
+            fields["policy_exceptions"] = [
+                {"rule": g.rule, "reason": g.reason, "expires": g.expires}
+                for g in desired.exceptions]
         doc.add_entry(fields, after=entry)
         return f"overrode {did.number_e164} below its range at {desired.source}"
     shared = sorted(e for e in other_envs if doc.applies_to(entry, e))

@@ -69,14 +69,16 @@ def import_(numbers, from_file, out, into, no_ranges, api, ctx) -> int:
     runtime = Runtime(api, ctx, TerminalView())
     if into:
         from mvconf.adopt.merge import accept_drift
+        from mvconf.config.project import policy_of
         from mvconf.config.scope import scope_of
+        from mvconf.core import clock
 
         others = {name: scope_of(ctx, name) for name in ctx.names
                   if ctx.environment and name != ctx.environment}
         project = ctx.manifest_paths(()) if ctx.project else []
         read = functools.partial(flows.read_numbers, runtime)
         return accept_drift(read, into, wanted, scope_of(ctx), _echo, others=others,
-                            project=project)
+                            project=project, policy=policy_of(ctx), today=clock.today())
     if not wanted:
         raise click.UsageError("give numbers (or --from-file), or --into PATH to accept drift")
     return _import_new(runtime, wanted, out, not no_ranges)
@@ -90,7 +92,9 @@ def _echo(line: str, err: bool = False) -> None:
 
 def _import_new(runtime, wanted: list[str], out: str | None, ranges: bool) -> int:
     from mvconf.adopt.merge import manifest_for, names_from
+    from mvconf.config.project import policy_of
     from mvconf.config.scope import scope_of
+    from mvconf.core import clock
     from mvconf.core.clock import utc_now
     from mvconf.core.files import write_output
     from mvconf.run import flows
@@ -102,7 +106,8 @@ def _import_new(runtime, wanted: list[str], out: str | None, ranges: bool) -> in
     if absent:
         click.echo("Not in the account (404 not_found), skipped: " + ", ".join(absent), err=True)
     found = [d for d in live.values() if d is not None]
-    text, skipped = manifest_for(found, names, ranges, runtime.endpoint.label, utc_now())
+    text, skipped = manifest_for(found, names, ranges, runtime.endpoint.label, utc_now(),
+                                 policy_of(context), clock.today())
     for line in skipped:
         click.echo(f"Warning: {line}; written as a comment", err=True)  # printable already
     if out:
