@@ -29,10 +29,12 @@ Every plan measured is also checked to be exact: its summary must count the DIDs
      (4 DIDs differ), against --rate-limit 40      goal: <= k + 2 requests, <= 3x validate's time
  15. sections 1, 3 and 4 again on another shape of data: 90% of DIDs forward to one of 20
      destinations, 10% reject                                   goals: as 1, 3 and 4
+ 16. import --into 10,000 DIDs of which 1,000 drifted, against a plan of them
+                                                    goal: <= 2x the plan's time (it was quadratic)
 
 `python bench/run.py network plan` runs only those sections (network, validate, plan, plan100k,
 imports, apply, events, ratelimit, ratefaults, ratekinds, diff, ranges, policy, changed,
-forward). mvconf is measured pip-installed (not editable) in a throwaway venv, as octoDNS is;
+forward, importinto). mvconf is measured pip-installed (not editable) in a throwaway venv, as octoDNS is;
 BENCH_EDITABLE=1 measures the mvconf on PATH instead. SKIP_OCTODNS=1 skips installing octoDNS
 into a throwaway venv (both installs need the package index).
 """
@@ -273,6 +275,25 @@ def apply(work: Path) -> None:
     measure("mvconf apply", ["mvconf", "apply", str(big / "dids.yaml"), "--emulator", str(target),
                              "--executor", "api", "--auto-approve", "--journal", str(journal)],
             before=fresh)
+
+
+def import_into(work: Path) -> None:
+    big = work / "big"
+    print(f"== import --into 10,000 DIDs, 1,000 drifted, --emulator ({RUNS} runs)")
+    manifest = big / "dids.yaml"
+    pristine = manifest.read_bytes()
+    plan, _ = measure("mvconf plan", ["mvconf", "plan", str(manifest), "--emulator",
+                                      str(big / "state.json"), "--format", "json"], updates=1000)
+
+    def fresh() -> None:
+        manifest.write_bytes(pristine)
+    try:
+        into, _ = measure("mvconf import --into", ["mvconf", "import", "--into", str(manifest),
+                                                   "--emulator", str(big / "state.json")],
+                          before=fresh)
+    finally:
+        fresh()
+    print(f"   {into / plan:.2f}x the plan's time (goal <= 2x): {verdict(into <= 2 * plan)}")
 
 
 def events(work: Path) -> None:
@@ -517,7 +538,7 @@ SECTIONS = {"network": network, "validate": validate, "plan": plan_cpu, "plan100
             "imports": imports, "apply": apply,
             "events": events, "ratelimit": rate_limited, "ratefaults": rate_faults,
             "ratekinds": rate_kinds, "diff": diff_git, "ranges": ranges, "policy": policy,
-            "changed": changed_since, "forward": forward_shape}
+            "changed": changed_since, "forward": forward_shape, "importinto": import_into}
 
 if __name__ == "__main__":
     main()

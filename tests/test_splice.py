@@ -15,7 +15,7 @@ FLOW = 'version: 1\ndids: [{number: "+15551230002", application: app_1, route_mo
 
 def test_a_value_is_replaced_in_its_own_style():
     doc = ManifestText(BLOCK, "m.yaml")
-    entry = find_entry(doc.entries, "+15551230002", 4)
+    entry = find_entry(doc, "+15551230002", 4)
     doc.set_key(entry, "application", "app_2")
     doc.set_key(entry, "destinations", ["+15551230007", "+15551230008"])
     assert doc.result() == BLOCK.replace("app_1", "app_2").replace(

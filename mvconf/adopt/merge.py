@@ -214,7 +214,7 @@ def _accept(docs, before, absent, into: str, desired: DesiredDid | None, did: Li
         return f"added {did.number_e164} to {target}"
     path, _, line = desired.source.rpartition(":")
     doc = _doc(docs, before, absent, path)
-    entry = find_entry(doc.entries, did.number_e164, int(line))
+    entry = find_entry(doc, did.number_e164, int(line))
     if entry is None:
         raise InputError(f"{desired.source}: cannot find the entry of {did.number_e164}")
     if "range" in entry.keys:
@@ -285,7 +285,8 @@ def _prove(texts: dict[str, str], into: str, scope: Scope, loaded, accepted) -> 
              if n not in after or not matches(desired_fields(after[n]), did)]
     wrong += [d.number for d in loaded.dids if d.number not in accepted
               and (d.number not in after or not _same(d, after[d.number]))]
-    wrong += [n for n in after if n not in accepted and n not in {d.number for d in loaded.dids}]
+    known = {d.number for d in loaded.dids}  # once: per number, it made this quadratic
+    wrong += [n for n in after if n not in accepted and n not in known]
     if wrong:
         shown = ", ".join(sorted(set(wrong))[:5])
         raise InputError(f"import --into cannot write the live values of {shown} into these "
