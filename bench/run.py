@@ -34,9 +34,9 @@ Every plan measured is also checked to be exact: its summary must count the DIDs
 
 `python bench/run.py network plan` runs only those sections (network, validate, plan, plan100k,
 imports, apply, events, ratelimit, ratefaults, ratekinds, diff, ranges, policy, changed,
-forward, importinto). mvconf is measured pip-installed (not editable) in a throwaway venv, as octoDNS is;
-BENCH_EDITABLE=1 measures the mvconf on PATH instead. SKIP_OCTODNS=1 skips installing octoDNS
-into a throwaway venv (both installs need the package index).
+forward, importinto). mvconf is measured pip-installed (not editable) in a throwaway venv, as
+octoDNS is; BENCH_EDITABLE=1 measures the mvconf on PATH instead. SKIP_OCTODNS=1 skips
+installing octoDNS into a throwaway venv (both installs need the package index).
 """
 
 from __future__ import annotations
