@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime
 import difflib
 import json
+import os
+import time
 
 import pytest
 
@@ -235,6 +237,48 @@ def test_an_edit_made_during_the_read_is_not_lost(write, state_file, monkeypatch
 
     with pytest.raises(InputError, match="changed while the account was being read"):
         accept_drift(read, str(path.parent), [], Scope(), lambda *a, **k: None)
+    assert path.read_text() == edited
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/locks"), reason="needs Linux's /proc/locks")
+def test_two_runs_at_once_never_both_write(write, tmp_path):
+    # The second run's check and write happen while the first holds the file's lock; the
+    # first, waiting, then finds the file replaced, and refuses instead of overwriting it.
+    import fcntl
+    import threading
+
+    from mvconf.adopt.merge import accept_drift
+    from mvconf.core.errors import InputError
+    from mvconf.core.files import write_output
+    from mvconf.manifest import Scope
+    from mvconf.minivoice.models import LiveDID
+
+    path = write("dids/main.yaml", HEADER + README_ENTRIES["desk"])
+    edited = path.read_text().replace("# The front desk", "# The front desk (the other run)")
+    live = {"+15551230002": LiveDID(id="did_2", number_e164="+15551230002",
+                                    application_id="app_123", route_mode="reject",
+                                    status="active")}
+    failed = []
+
+    def first_run():
+        try:
+            accept_drift(lambda numbers: live, str(path.parent), [], Scope(),
+                         lambda *a, **k: None)
+        except InputError as exc:
+            failed.append(str(exc))
+
+    with open(path, "rb") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # the other run, between its check and its write
+        runner = threading.Thread(target=first_run)
+        runner.start()
+        deadline = time.monotonic() + 60
+        waiting = f" {os.getpid()} "  # a lock waiter of this process: the first run
+        while time.monotonic() < deadline and runner.is_alive() and not any(
+                "->" in line and waiting in line for line in open("/proc/locks")):
+            time.sleep(0.01)
+        write_output(str(path), edited)
+    runner.join(60)
+    assert failed and "changed while the account was being read" in failed[0]
     assert path.read_text() == edited
 
 

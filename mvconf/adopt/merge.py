@@ -7,6 +7,7 @@ but never edit the configuration a person wrote."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import os
@@ -313,18 +314,55 @@ def _prove_others(texts: dict[str, str], into: str, others: Mapping[str, Scope],
 
 
 def _write(texts: dict[str, str], before: dict[str, str]) -> None:
-    """Every file or none: each must still hold what was read, and be writable."""
-    for path in texts:
-        real = os.path.realpath(path)
+    """Every file or none: each must still hold what was read, and be writable. The files are
+    locked while that is checked and they are written, so that two runs at once cannot both
+    find a file unchanged and the second overwrite the first's edit."""
+    with contextlib.ExitStack() as held:
+        for path in sorted(texts):  # one order for every run: no deadlock between two
+            held.enter_context(_locked(os.path.realpath(path)))
+        for path in texts:
+            real = os.path.realpath(path)
+            try:
+                info = os.stat(real)
+            except FileNotFoundError:
+                continue
+            if not info.st_mode & 0o222:
+                raise InputError(f"{path} is read-only (mode {stat.S_IMODE(info.st_mode):04o});"
+                                 " nothing was written")
+            if path in before and read_text(path) != before[path]:
+                raise InputError(f"{path} changed while the account was being read; nothing "
+                                 "was written. Run import --into again.")
+        for path, text in texts.items():
+            write_output(path, text)
+
+
+@contextlib.contextmanager
+def _locked(real: str):
+    """An exclusive lock on the file at `real` itself (flock: no lock file is left in the
+    user's tree), taken on the file the path names once it is held: a run that waited while
+    another replaced the file locks the new one, and then finds it changed."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; the content check alone
+        yield
+        return
+    while True:
         try:
-            info = os.stat(real)
+            fd = os.open(real, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except FileNotFoundError:
-            continue
-        if not info.st_mode & 0o222:
-            raise InputError(f"{path} is read-only (mode {stat.S_IMODE(info.st_mode):04o}); "
-                             "nothing was written")
-        if path in before and read_text(path) != before[path]:
-            raise InputError(f"{path} changed while the account was being read; nothing was "
-                             "written. Run import --into again.")
-    for path, text in texts.items():
-        write_output(path, text)
+            yield  # a new file: nothing to lock yet
+            return
+        except OSError:
+            yield  # unreadable: write_output names the problem
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if os.fstat(fd).st_ino == os.stat(real).st_ino:
+                break
+        except OSError:
+            pass
+        os.close(fd)
+    try:
+        yield
+    finally:
+        os.close(fd)
