@@ -60,3 +60,15 @@ def test_plan_out_errors_are_clear(cli, tmp_path):
                  "--out", tmp_path / "nodir" / "plan.json")
     assert result.code == 1 and "does not exist" in result.stderr
     assert "Traceback" not in result.stderr and "unexpected" not in result.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
+def test_root_rewriting_another_users_file_keeps_its_owner(tmp_path):
+    path = tmp_path / "dids.yaml"
+    path.write_text("version: 1\n")
+    os.chown(path, 65534, 65534)
+    path.chmod(0o664)
+    write_output(str(path), "version: 1\ndids: []\n")
+    info = path.stat()
+    assert (info.st_uid, info.st_gid, info.st_mode & 0o777) == (65534, 65534, 0o664)
+    assert path.read_text() == "version: 1\ndids: []\n"

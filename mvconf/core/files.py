@@ -7,7 +7,8 @@ For a path the user names (`--out`), `write_output` adds the checks that make th
 - only a regular file is written: a device (`/dev/null`), a directory or a FIFO is refused,
   where a rename would have replaced the device node or hung;
 - a symlink is followed: its target is replaced and the link stays a link;
-- an existing file keeps its permission bits (a new one gets 0644 less the umask);
+- an existing file keeps its permission bits (a new one gets 0644 less the umask), and, when
+  root rewrites it, its owner and group;
 - every error names the user's path, never a temp file.
 """
 
@@ -23,9 +24,11 @@ from mvconf.core.errors import InputError
 
 
 def write_atomic(path: str | os.PathLike, text: str | Iterable[str],
-                 mode: int | None = None) -> None:
+                 mode: int | None = None, owner: tuple[int, int] | None = None) -> None:
     """Write a temp file beside `path`, fsync it, then rename it over `path`. `text` may be
-    a string or an iterable of pieces, written as they come. `mode`: the new file's mode."""
+    a string or an iterable of pieces, written as they come. `mode`: the new file's mode;
+    `owner`: the (uid, gid) it keeps, when a run as root rewrites another user's file (a
+    checkout mounted into a container), so that its owner can still write it."""
     target = Path(path)
     fd, tmp = tempfile.mkstemp(dir=target.parent or ".", prefix=f".{target.name}.", suffix=".tmp")
     try:
@@ -35,7 +38,10 @@ def write_atomic(path: str | os.PathLike, text: str | Iterable[str],
             else:
                 handle.writelines(text)
             handle.flush()
-            if mode is not None:
+            if owner is not None and hasattr(os, "fchown") and os.geteuid() == 0 and \
+                    owner != (os.geteuid(), os.getegid()):
+                os.fchown(handle.fileno(), *owner)
+            if mode is not None:  # after chown, which clears setuid and setgid
                 os.fchmod(handle.fileno(), mode)
             os.fsync(handle.fileno())
         os.replace(tmp, target)
@@ -79,7 +85,8 @@ def replace_file(path: str | os.PathLike, text: str | Iterable[str]) -> None:
         raise InputError(f"cannot write {path}: the directory {Path(path).parent} does not "
                          "exist")
     mode = stat.S_IMODE(info.st_mode) if info is not None else 0o666 & ~_umask()
-    write_atomic(target, text, mode)
+    owner = (info.st_uid, info.st_gid) if info is not None else None
+    write_atomic(target, text, mode, owner)
 
 
 # Reading: every file mvconf reads (journals, saved plans, event logs, emulator state files) goes
