@@ -13,6 +13,9 @@ CASES = [
     # (manifest text, expected "line:col: message fragment")
     ("version: 2\ndids: []\n", "1:1: version must be 1"),
     ("dids: []\n", "1:1: missing required key 'version'"),
+    ("version: 1\nenvironments: []\ndids: []\n", "2:1: environments is empty: name the"),
+    (GOOD_HEAD + "  - number: '+15551230002'\n    application: sales\n    route_mode: webhook\n"
+     "    environments: []\n", "9:5: environments is empty in dids[0]"),
     ("version: 1\ndidz: []\n", "2:1: unknown key 'didz'; did you mean 'dids'?"),
     (GOOD_HEAD + "  - number: '+15551230002'\n    application: sales\n    route_mod: webhook\n",
      "8:5: unknown key 'route_mod' in dids[0]; did you mean 'route_mode'?"),

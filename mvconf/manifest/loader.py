@@ -311,6 +311,9 @@ def _message(loc: tuple, kind: str, err: dict) -> str:
                 '"+14155550100..+14155550199"')
     if name == "version":
         return f"version must be 1, not {err.get('input')!r}"
+    if name == "environments" and kind == "too_short":
+        return (f"environments is empty{where}: name the environments it is for, or remove the "
+                "key to manage it in every environment")
     if name == "route_mode" and kind == "enum":
         return f"route_mode must be one of {', '.join(ROUTE_MODES)}, not {err.get('input')!r}"
     if name == "number" and isinstance(err.get("input"), int | float):

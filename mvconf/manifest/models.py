@@ -58,7 +58,8 @@ PolicyExceptions = Annotated[
 
 EnvironmentNames = Annotated[
     list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")]],
-    Field(description="Only for these environments of mvconf.toml (absent: every environment)"),
+    Field(description="Only for these environments of mvconf.toml (absent: every environment)",
+          min_length=1),  # [] would mean everywhere without mvconf.toml and nowhere with it
 ]
 
 
