@@ -136,3 +136,13 @@ def test_the_mermaid_flowchart_draws_the_changed_routing():
     for line in big[1:]:  # every label is quoted and free of quotes and brackets inside
         inner = line.split('"')[1::2]
         assert all(not set(part) & set('"[]()<>`|') for part in inner), line
+
+
+def test_a_plan_of_conflicts_only_has_no_empty_flowchart():
+    desired = [DesiredDid("+15551230001", "app_123", "webhook", (), "did_pinned",
+                          source="a.yaml:3")]
+    live = {"+15551230001": LiveDID.model_validate(did("+15551230001", id="did_other"))}
+    plan = make_plan(desired, live, executor=Executor.api, api_url="https://api.example",
+                     created_at="t")
+    assert plan.summary["conflict"] == 1
+    assert "```mermaid" not in formats.markdown(plan)

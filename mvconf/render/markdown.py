@@ -119,7 +119,10 @@ def _policy(out: Budget, plan: Plan) -> None:
 
 
 def _chart(out: Budget, shown: list[Change], app_names: dict[str, str]) -> None:
-    chart = ["```mermaid", *flowchart(shown, app_names), "```", ""]
+    drawn = flowchart(shown, app_names)
+    if not drawn:  # nothing it draws (conflicts only): no empty block, which GitHub calls an error
+        return
+    chart = ["```mermaid", *drawn, "```", ""]
     if sum(len(line) + 1 for line in chart) < out.limit // 4:
         for line in chart:
             out.add(line)
