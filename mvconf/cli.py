@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import gc
 import importlib
 import logging
@@ -96,13 +97,26 @@ def run(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
-    except Exception as exc:  # a bug: say so briefly, the traceback only with --debug
-        click.echo(f"Error: unexpected {type(exc).__name__}: {terminal(redact(str(exc)))}",
-                   err=True)
-        if State.debug:
-            traceback.print_exc()
-        else:
-            click.echo("Run again with --debug for the traceback.", err=True)
+    except OSError as exc:
+        if exc.errno not in _WRITE_FAILED:
+            return _bug(exc)
+        # A full disk or a full /dev/full under stdout: the machine's problem, not a bug.
+        click.echo(f"Error: cannot write: {exc.strerror or exc}", err=True)
         return 1
+    except Exception as exc:  # a bug: say so briefly, the traceback only with --debug
+        return _bug(exc)
     return result if isinstance(result, int) else 0
+
+
+_WRITE_FAILED = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS}
+
+
+def _bug(exc: Exception) -> int:
+    click.echo(f"Error: unexpected {type(exc).__name__}: {terminal(redact(str(exc)))}",
+               err=True)
+    if State.debug:
+        traceback.print_exc()
+    else:
+        click.echo("Run again with --debug for the traceback.", err=True)
+    return 1
 

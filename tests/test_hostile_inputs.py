@@ -249,3 +249,16 @@ def test_receive_events_writes_only_a_regular_file(tmp_path, kind):
             proc.wait()
     assert proc.returncode == 1
     assert f"the events file {out} is a {'device' if kind == 'device' else 'FIFO'}" in err
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_full_stdout_is_a_clear_error_not_a_bug(tmp_path):
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text('version: 1\ndids:\n  - {number: "+15551230001", application: app_1, '
+                        "route_mode: webhook}\n")
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "mvconf", "validate", str(manifest)],
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "cannot write: No space left on device" in done.stderr
+    assert "unexpected" not in done.stderr
