@@ -52,3 +52,16 @@ def test_merge_keys_are_refused_by_name():
 def test_scalars_read_as_yaml_1_2_core_says():
     located = load_located("n: 12\nt: true\nq: '012'\ne: +15551230002\n")
     assert located.data == {"n": 12, "t": True, "q": "012", "e": 15551230002}
+
+
+@pytest.mark.parametrize(("text", "where", "shown"), [
+    ("version: 1\n~: x\n", (2, 1), "~ (null)"),
+    ("a:\n  5: x\n", (2, 3), "5"),
+    ("a: {true: x}\n", (1, 5), "True"),
+    ("- {1.5: x}\n", (1, 4), "1.5"),
+])
+def test_a_key_that_is_not_a_string_is_named_where_it_is(text, where, shown):
+    with pytest.raises(YamlProblem) as caught:
+        load_located(text)
+    assert (caught.value.line, caught.value.column) == where
+    assert caught.value.message.startswith(f"a key must be a string, not {shown}")

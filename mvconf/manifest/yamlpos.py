@@ -203,6 +203,8 @@ class _Builder:
                             frame.key = _NO_KEY
                             continue
                     elif frame.keyed and value is not _MERGE:  # a mapping's key
+                        if type(value) is not str:
+                            raise YamlProblem(_not_a_string_key(value), *_at(event))
                         if value in frame.data:
                             raise YamlProblem(f"duplicate key {value!r}", *_at(event))
                         if frame.deep:
@@ -274,6 +276,8 @@ class _Builder:
         if compound:
             raise YamlProblem("a key must be a plain value, not a list or mapping",
                               *(at or _at(where)))
+        if type(value) is not str:
+            raise YamlProblem(_not_a_string_key(value), *(at or _at(where)))
         if value in frame.data:
             raise YamlProblem(f"duplicate key {value!r}", *(at or _at(where)))
         if frame.deep:
@@ -330,6 +334,11 @@ class _Merge:
 
 
 _MERGE = _Merge()
+
+
+def _not_a_string_key(value: Any) -> str:
+    shown = "~ (null)" if value is None else repr(value)
+    return f"a key must be a string, not {shown}; quote it if it is meant as text"
 
 
 def _is_plain(value: Any) -> bool:
