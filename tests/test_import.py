@@ -394,3 +394,16 @@ def test_an_override_of_a_range_keeps_the_ranges_policy_exceptions(cli, write, s
     assert result.code == 0, result.stderr
     assert "overrode +15551230012" in result.stdout
     assert cli("validate", "dids").code == 0, path.read_text()
+
+
+def test_a_number_list_with_a_bom_reads_and_every_bad_line_is_named(cli, state_file, tmp_path):
+    state = state_file([did("+15551230002", app="app_1")])
+    good = tmp_path / "good.txt"
+    good.write_bytes(b"\xef\xbb\xbf+15551230002\n")
+    assert cli("import", "--from-file", good, "--emulator", state).code == 0
+    bad = tmp_path / "bad.txt"
+    bad.write_text("+15551230002\n+1555\n# a comment\nabc\n")
+    result = cli("import", "--from-file", bad, "--emulator", state)
+    assert result.code == 1
+    assert f"{bad}:2: number '+1555'" in result.stderr and f"{bad}:4: number 'abc'" in \
+        result.stderr

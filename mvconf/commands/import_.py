@@ -19,7 +19,7 @@ def read_numbers(given: tuple[str, ...], from_file: str | None) -> list[str]:
     """Numbers from the arguments and --from-file (one a line, # comments; - for stdin)."""
     from mvconf.core.phone import e164_problem
 
-    raw = list(given)
+    raw = [(item, "") for item in given]  # (number, where it was read)
     if from_file:
         try:
             if from_file == "-":
@@ -32,13 +32,21 @@ def read_numbers(given: tuple[str, ...], from_file: str | None) -> list[str]:
                              f"{getattr(exc, 'strerror', None) or 'not UTF-8 text'}") from None
         if len(text) > MAX_LIST_BYTES:
             raise InputError(f"{from_file} is larger than {MAX_LIST_BYTES} bytes")
-        raw += [line.split("#", 1)[0].strip() for line in text.splitlines()]
-    numbers = []
-    for item in filter(None, raw):  # the rules of `validate`: E.164 as manifests write it
+        lines = text.removeprefix("\ufeff").split("\n")  # a BOM, as manifests allow one
+        raw += [(line.split("#", 1)[0].strip(), f"{from_file}:{number}: ")
+                for number, line in enumerate(lines, 1)]
+    numbers, problems = [], []
+    for item, where in raw:  # the rules of `validate`: E.164 as manifests write it
+        if not item:
+            continue
         problem = e164_problem(item)
         if problem:
-            raise ConfigError(f"number {item!r} {problem}")
+            problems.append(f"{where}number {item!r} {problem}")
         numbers.append(item)
+    if problems:  # every bad number at once, as validate reports every problem
+        shown = problems[:20] + ([f"... and {len(problems) - 20} more"]
+                                 if len(problems) > 20 else [])
+        raise ConfigError("\n".join(shown))
     return list(dict.fromkeys(numbers))
 
 
