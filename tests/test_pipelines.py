@@ -142,7 +142,8 @@ def test_a_foreign_marker_comment_before_ours_is_ignored_and_never_edited(tmp_pa
 def test_without_our_comment_apply_refuses_even_with_a_foreign_one(tmp_path):
     repo = project(tmp_path)
     foreign = f"{MARKER}\n<!-- mvconf-checksum:staging:{FAKE_SUM} -->"
-    fake, state = fake_gh(tmp_path, {"me": BOT, "pulls": {"abc123": [7]},
+    merged = {"number": 7, "merge_commit_sha": "abc123", "merged_at": "2026-12-01T10:00:00Z"}
+    fake, state = fake_gh(tmp_path, {"me": BOT, "pulls": {"abc123": [merged]},
                                      "comments": {"7": [{"id": 1, "body": foreign,
                                                          "user": MALLORY}]}})
     done, out, _ = action(tmp_path, repo, state, fake, command="apply", environment="staging",

@@ -110,7 +110,8 @@ def test_the_action_keeps_one_comment_and_applies_only_the_reviewed_plan(tmp_pat
     assert summary.count("<!-- mvconf-plan -->") == 1
 
     data = gh_state(state)
-    data["pulls"] = {"abc123": [7]}
+    data["pulls"] = {"abc123": [{"number": 7, "merge_commit_sha": "abc123",
+                                  "merged_at": "2026-12-01T10:00:00Z"}]}
     state.write_text(json.dumps(data))
     apply_args = f"{args} --allow-mass-change --journal {tmp_path / 'journal.jsonl'}"
     push = {"GITHUB_EVENT_NAME": "push"}

@@ -65,20 +65,31 @@ def rechecksum(data):
     data["checksum"] = Plan.model_validate(data).checksum
 
 
-@pytest.mark.parametrize("edit", ["remove", "null", "number"])
-def test_an_edited_plan_without_its_checksum_is_refused(cli, project, tmp_path, edit):
+def test_a_checksum_that_is_not_a_string_is_refused(cli, project, tmp_path):
     manifest, state = project
     path = tmp_path / "plan.json"
     data = saved(cli, manifest, state, path)
     data["changes"][0]["desired"]["application_id"] = "app_999"
     data["changes"][0]["fields"]["application_id"]["to"] = "app_999"
-    if edit == "remove":
-        del data["checksum"]
-    else:
-        data["checksum"] = None if edit == "null" else 0
+    data["checksum"] = 0
     path.write_text(json.dumps(data))
     result = cli("apply", path, "--emulator", state, "--journal", tmp_path / "j")
-    assert result.code == 1 and "has no checksum" in result.stderr
+    assert result.code == 1 and "checksum that is not a string" in result.stderr
+    assert "app_999" not in state.read_text()
+
+
+def test_without_a_checksum_only_checksum_hex_proves_the_reviewed_plan(cli, project, tmp_path):
+    # SPEC §3 plans need no checksum; an edited one without it is what --checksum is for.
+    manifest, state = project
+    path = tmp_path / "plan.json"
+    data = saved(cli, manifest, state, path)
+    reviewed = data.pop("checksum")
+    data["changes"][0]["desired"]["application_id"] = "app_999"
+    data["changes"][0]["fields"]["application_id"]["to"] = "app_999"
+    path.write_text(json.dumps(data))
+    result = cli("apply", path, "--emulator", state, "--journal", tmp_path / "j",
+                 "--checksum", reviewed)
+    assert result.code == 1 and "not the reviewed one" in result.stderr
     assert "app_999" not in state.read_text()
 
 

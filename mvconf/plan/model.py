@@ -174,10 +174,13 @@ def load_plan(text: str, path: str) -> Plan:
         where = ".".join(str(p) for p in first["loc"])
         raise PlanError(f"{path} is not a usable saved plan: {where}: {first['msg']}") from None
     written = data.get("checksum")
-    if not isinstance(written, str):  # every plan mvconf saves carries it
-        raise PlanError(f"{path} has no checksum: a saved plan carries the checksum of its "
-                        "changes. Plan again and review the new plan.")
-    if written != plan.checksum:
+    # SPEC §3 does not require a checksum (0.1.0 wrote none): a plan without one is held to
+    # every check below all the same, and only `apply --checksum HEX` proves it is the
+    # reviewed one. One that is there must be the checksum of these changes.
+    if written is not None and not isinstance(written, str):
+        raise PlanError(f"{path} has a checksum that is not a string; plan again and review "
+                        "the new plan.")
+    if written is not None and written != plan.checksum:
         raise PlanError(f"{path} was changed after it was made: its checksum does not match its "
                         "changes. Plan again and review the new plan.")
     seen: set[str] = set()

@@ -5,7 +5,8 @@ the JSON file named by FAKE_GH_STATE. Every call is appended to its "calls".
 State: "me" is the identity of the token ({"login", "type"}; what it writes carries it);
 "user_login", when present, is what `gh api user` answers (absent: 403, as for a workflow's
 GITHUB_TOKEN); "comments" {number: [{id, body, user}]}; "issues" [{number, title, body, state,
-user}]; "pulls" {sha: [{number, merge_commit_sha}]}. Lists are paged as GitHub pages them."""
+user}]; "pulls" {sha: [{number, merge_commit_sha, merged_at}]}. Lists are paged as GitHub
+pages them."""
 
 import json
 import os
