@@ -62,6 +62,23 @@ def test_a_project_file_in_a_directory_others_can_write_is_refused(project):
     assert result.code == 1 and "is in a directory writable by group and others" in result.stderr
 
 
+def test_a_linked_project_file_names_the_targets_open_directory(project, tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    real = shared / "mvconf.toml"
+    real.write_text(project.read_text())
+    project.unlink()
+    project.symlink_to(real)
+    os.chmod(shared, 0o777)
+    try:
+        result = invoke("validate", "dids.yaml")
+    finally:
+        os.chmod(shared, 0o755)
+    assert result.code == 1
+    assert f"links to {real}, which is in a directory writable by group and others " \
+           f"({shared})" in result.stderr
+
+
 ENVS = '''[environments.staging]
 api_key_env = "{staging}"
 [environments.production]

@@ -108,15 +108,19 @@ def unsafe_reason(path: Path) -> str | None:
         items.insert(0, (path, "is"))
     for item, kind in dict.fromkeys(items):
         info = item.lstat() if item.is_symlink() else item.stat()
+        # Through a link, the message names what it found: the target, or the target's folder.
+        target = f"links to {real}, which " if item in (real, real.parent) and \
+            real != path else ""
+        folder = f" ({item})" if kind != "is" else ""
         if info.st_uid not in (uid, 0):
-            return f"{kind} owned by another user (uid {info.st_uid})"
+            return f"{target}{kind} owned by another user (uid {info.st_uid}){folder}"
         writable = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
         if item.is_symlink():
             continue  # a link's own mode means nothing; its owner was checked
         if writable and not (kind != "is" and info.st_mode & stat.S_ISVTX):
             who = "group and others" if writable == stat.S_IWGRP | stat.S_IWOTH else (
                 "its group" if writable == stat.S_IWGRP else "others")
-            return f"{kind} writable by {who}"
+            return f"{target}{kind} writable by {who}{folder}"
     return None
 
 
