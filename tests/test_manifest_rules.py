@@ -190,3 +190,17 @@ def test_unknown_key_and_other_rules_of_one_did_in_one_run(tmp_path):
     assert any("unknown key 'destination'" in r and "did you mean 'destinations'" in r
                for r in rendered), rendered
     assert any(r.startswith(f"{path}:3:5: route_mode forward needs") for r in rendered), rendered
+
+
+@pytest.mark.parametrize("key", ["status: 5", "description: [a]", "id: 7",
+                                 "policy_exceptions: x"])
+def test_a_wrong_value_that_hides_nothing_does_not_hide_the_entrys_other_rules(tmp_path, key):
+    path = tmp_path / "m.yaml"
+    path.write_text('version: 1\ndids:\n  - number: "+1555"\n    application: nosuch\n'
+                    f"    route_mode: webhook\n    {key}\n")
+    with pytest.raises(ManifestError) as info:
+        load_desired([str(path)])
+    rendered = [str(p) for p in info.value.problems]
+    assert len(rendered) == 3, rendered
+    assert any(":3:5: number +1555 is too short" in r for r in rendered), rendered
+    assert any(":4:5: application 'nosuch'" in r for r in rendered), rendered

@@ -200,6 +200,9 @@ def _salvage(path: str, located: Located, errors: list) -> LoadedFile | None:
         index = e["loc"][1]
         if e["type"] == "extra_forbidden" and len(e["loc"]) == 3:
             unknown.setdefault(index, set()).add(e["loc"][2])
+        elif len(e["loc"]) >= 3 and e["loc"][2] in _SET_ASIDE:
+            # reported; the entry's other rules (its number, its alias) are still checked
+            unknown.setdefault(index, set()).add(e["loc"][2])
         else:
             bad.add(index)
     manifest = header
@@ -217,6 +220,10 @@ def _salvage(path: str, located: Located, errors: list) -> LoadedFile | None:
         except ValidationError:
             continue  # already reported
     return LoadedFile(path, manifest, located, dids, invalid=invalid)
+
+
+# Keys whose wrong value hides nothing else: an entry without them is still a DID to check.
+_SET_ASIDE = ("status", "description", "id", "policy_exceptions")
 
 
 def _salvage_header(data: dict, errors: list) -> ManifestFile | None:
