@@ -85,3 +85,16 @@ def test_scalars_are_quoted_only_when_plain_would_read_back_otherwise():
 def test_not_a_manifest_mapping_is_a_clear_error():
     with pytest.raises(InputError, match="not a manifest mapping"):
         ManifestText("- a\n- b\n", "m.yaml")
+
+
+def test_a_comment_beside_a_list_item_stays_with_its_value_and_only_with_it():
+    text = ('version: 1\ndids:\n  - number: "+15551230002"\n    application: app_1\n'
+            "    route_mode: forward\n    destinations:\n"
+            '      - "+15551230009"   # Alice\n      - "+15551230008"   # Bob (backup)\n'
+            "    status: active\n")
+    doc = ManifestText(text, "m.yaml")
+    doc.set_key(doc.entries[0], "destinations", ["+15551230007", "+15551230009"])
+    after = doc.result()
+    assert '      - "+15551230007"\n      - "+15551230009"   # Alice\n    status: active\n' \
+        in after
+    assert "Bob" not in after

@@ -26,6 +26,7 @@ from ruamel.yaml import nodes
 from ruamel.yaml.error import YAMLError
 
 from mvconf.core.errors import InputError
+from mvconf.core.phone import normal_destination
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -155,10 +156,13 @@ class ManifestText:
             if node.flow_style or not node.value:
                 self._edit(node.start_mark.index, node.end_mark.index, value_text(value, style))
             else:
+                # A comment beside an item describes that value: it stays with the value if
+                # the value stays, and goes with it otherwise (never onto another number).
+                said = self._item_comments(node)
                 indent = " " * self._column(node.start_mark.index)
                 joined = (self.newline + indent).join(
-                    "- " + scalar_text(v, style) for v in value)
-                self._edit(node.start_mark.index, self._node_end(node), joined)
+                    "- " + scalar_text(v, style) + said.get(v, "") for v in value)
+                self._edit(node.start_mark.index, self._line_end(self._node_end(node)), joined)
             return
         start, end = node.start_mark.index, self._node_end(node)
         text = value_text(value) if isinstance(value, (list, tuple)) else scalar_text(
@@ -167,6 +171,17 @@ class ManifestText:
         if start == end and self.text[start - 1:start] == ":":
             text = " " + text  # `key:` with no value
         self._edit(start, end, text)
+
+    def _item_comments(self, node: nodes.SequenceNode) -> dict[str, str]:
+        """A block list's values (normalised) -> the comment written after each on its line."""
+        said = {}
+        for item in node.value:
+            if isinstance(item, nodes.ScalarNode):
+                end = self._node_end(item)
+                rest = self.text[end:self._line_end(end)]
+                if rest.lstrip().startswith("#"):
+                    said[normal_destination(str(item.value))] = rest.rstrip()
+        return said
 
     def _add_key(self, entry: Entry, key: str, value: Any) -> None:
         if not isinstance(entry.node, nodes.MappingNode) or not entry.node.value:
