@@ -175,6 +175,17 @@ def test_an_answer_that_is_not_http_is_a_clear_error_without_the_key(manifest):
     assert "Traceback" not in result.stderr
 
 
+def test_a_service_that_does_not_speak_http_fails_at_once_not_after_retrying(manifest):
+    def banner(handler):  # an SSH port named as the API by mistake
+        handler.wfile.write(b"SSH-2.0-OpenSSH_9.6\r\n")
+        handler.close_connection = True
+
+    with hostile_server(banner) as (url, api):
+        result = plan(manifest, url, "--retry-timeout", "300")
+    assert result.code == 1 and "is not valid HTTP" in result.stderr
+    assert "retrying" not in result.stderr and len(api.requests) <= 2
+
+
 @pytest.fixture(scope="module")
 def certificate(tmp_path_factory):
     """A self-signed certificate for 127.0.0.1: trusted only where SSL_CERT_FILE names it."""

@@ -209,8 +209,11 @@ class DirectSender:
             raise TransportFailed(f"{self.host} did not answer in time (timeout)") from None
         except httptools.HttpParserError as exc:
             why = redact(str(exc))[:200]  # in case a parser quotes the answer's own bytes
+            # Before the API has answered at all, that is the wrong port or not an HTTP
+            # service (an SSH banner): the client fails at once instead of retrying for
+            # --retry-timeout. Once it has answered, a garbled answer is retried.
             raise TransportFailed(f"cannot reach the MiniVoice API at {self.host}: the answer "
-                                  f"is not valid HTTP ({why})") from None
+                                  f"is not valid HTTP ({why})", unreachable=True) from None
         except (NotSendable, UnicodeEncodeError) as exc:
             why = exc if isinstance(exc, NotSendable) else "a character outside Latin-1"
             raise TransportFailed(f"cannot send the request to {self.host}: {why}",
