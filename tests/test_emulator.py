@@ -167,6 +167,23 @@ def test_real_process_over_tcp_and_clean_sigterm(seeded):
     assert json.loads(path.read_text())["dids"][0]["route_mode"] == "reject"
 
 
+@pytest.mark.process
+def test_who_asks_is_the_peer_not_a_forwarded_for_header(seeded):
+    # The account setup is for loopback only, judged by the connection itself: a header a
+    # client writes (or a proxy adds) changes nothing, either way.
+    path, _ = seeded
+    proc, url = start_emulator(path)
+    try:
+        answer = httpx.patch(f"{url}/_account/dids/+15551230002", json={"route_mode": "reject"},
+                             headers={"X-Forwarded-For": "203.0.113.9",
+                                      "Forwarded": "for=203.0.113.9"})
+        assert answer.status_code == 200, answer.text
+        assert "server" not in answer.headers
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+
+
 def test_bad_state_file_is_a_clear_error(tmp_path, cli):
     path = tmp_path / "state.json"
     path.write_text('{"dids": []}')

@@ -162,9 +162,12 @@ def serve(app, host: str, port: int) -> int:
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     GuardedProtocol.max_connections = _file_limit()
+    # proxy_headers off: the peer's own address is who asked (the emulator lets only loopback
+    # use /_account/), never what an X-Forwarded-For header says.
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                             timeout_graceful_shutdown=2, http=GuardedProtocol,
-                            timeout_keep_alive=IDLE_SECONDS)
+                            timeout_keep_alive=IDLE_SECONDS, proxy_headers=False,
+                            server_header=False)
     server = _Server(config)
 
     async def run() -> None:
