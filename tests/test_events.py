@@ -168,3 +168,14 @@ def test_emulator_test_calls_follow_live_routing_and_reach_the_receiver(cli, wri
     assert verdicts == {"+15551230002": "ok", "+15551230003": "wrong_application",
                         "+15551230004": "ok", "+15551230005": "not_rejected",
                         "+15551230006": "untested"}
+
+
+def test_events_on_stdin_are_bounded_as_a_file_is(write, monkeypatch):
+    from mvconf.commands import verify_events as command
+
+    from .helpers import invoke
+
+    manifest = write("m.yaml", MANIFEST)
+    monkeypatch.setattr(command, "MAX_EVENTS_BYTES", 1000)
+    result = invoke("verify-events", manifest, "--events", "-", input="x" * 5000)
+    assert result.code == 1 and "larger than 1,000 bytes" in result.stderr

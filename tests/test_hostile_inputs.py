@@ -262,3 +262,9 @@ def test_a_full_stdout_is_a_clear_error_not_a_bug(tmp_path):
     assert done.returncode == 1
     assert "cannot write: No space left on device" in done.stderr
     assert "unexpected" not in done.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_rollback_last_below_one_is_a_usage_error(cli, tmp_path, value):
+    result = cli("rollback", "--last", value, "--emulator", tmp_path / "none.json")
+    assert result.code == 1 and "--last" in result.stderr

@@ -89,3 +89,19 @@ def test_a_journal_before_is_held_to_a_saved_plans_rules(before, words):
     full = {**BEFORE, **before}
     with pytest.raises(PlanError, match=words):
         plan([record(before=full)], {"+15551230001": live(app="app_2", destinations=[])})
+
+
+def test_a_route_mode_over_hidden_destinations_is_restored_without_destinations():
+    # The API hid destinations before (None) and the run wrote some with its forward.
+    before = {"application_id": "app_1", "route_mode": "webhook", "destinations": None}
+    after = {"application_id": "app_1", "route_mode": "forward", "destinations": ["+15551239999"]}
+    p = plan([record(before=before, after=after)],
+             {"+15551230001": live(app="app_1", mode="forward", destinations=["+15551239999"])})
+    change = p.changes[0]
+    assert change.desired["route_mode"] == "webhook" and change.desired["destinations"] == []
+    back = {**before, "route_mode": "forward"}
+    with pytest.raises(PlanError, match="destinations before run r1 were not shown"):
+        plan([record(before=back, after={**after, "route_mode": "sip",
+                                         "destinations": ["sip:a@pbx.example.com"]})],
+             {"+15551230001": live(app="app_1", mode="sip",
+                                   destinations=["sip:a@pbx.example.com"])})

@@ -30,7 +30,8 @@ def _older_journal(journal: str) -> None:
 
 
 @click.command()
-@click.option("--last", type=click.IntRange(1, 10**9, clamp=True), default=None,
+@click.option("--last", type=click.IntRange(1), default=None, callback=lambda _c, _p, v:
+              None if v is None else min(v, 10**9),  # more than any journal holds: all
               help="Undo the last N applied or confirmed changes [default: the last run's].")
 @executor_option
 @api_options

@@ -30,8 +30,12 @@ def verify_events(paths, events_path, fmt, ctx) -> int:
 
     desired = load_desired(ctx.manifest_paths(paths), scope=scope_of(ctx))
     try:
-        if events_path == "-":
-            text = sys.stdin.read()
+        if events_path == "-":  # bounded as a file is: a pipe from /dev/zero ends too
+            raw = sys.stdin.buffer.read(MAX_EVENTS_BYTES + 1)
+            if len(raw) > MAX_EVENTS_BYTES:
+                raise InputError(f"the events on stdin are larger than {MAX_EVENTS_BYTES:,} "
+                                 "bytes; they are not read")
+            text = raw.decode("utf-8", errors="replace")
         else:
             from mvconf.core.files import read_bounded  # a regular file only: never /dev/zero
 

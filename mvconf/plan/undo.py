@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from mvconf.core.errors import PlanError
-from mvconf.core.facts import COMPARED
+from mvconf.core.facts import COMPARED, TAKES_DESTINATIONS
 from mvconf.core.logs import holds_secret
 from mvconf.core.phone import normal_destination
+from mvconf.core.text import printable
 from mvconf.manifest.values import desired_problem
 from mvconf.minivoice.models import LiveDID
 from mvconf.plan.change import Change, Executor
@@ -29,14 +30,15 @@ def undo_change(record: dict, live: LiveDID | None, executor: Executor) -> Chang
         raise PlanError(f"the rollback is stale: {number} is no longer in the account")
     if record.get("did_id") and live.id != record["did_id"]:
         raise PlanError(f"the rollback is stale: {number} is now {live.id}, not "
-                        f"{record['did_id']} as run {run} recorded")
+                        f"{printable(str(record['did_id']))} as run {printable(str(run))} "
+                        "recorded")
     now = live.compared()
     names = [k for k in COMPARED if before.get(k) != after.get(k) and before.get(k) is not None]
     moved = [k for k in names if now.get(k) != after.get(k)]
     if moved:
         raise PlanError(f"the rollback is stale: {number} ({live.id}) no longer has the values "
                         f"the journal recorded after run {run} ({', '.join(moved)})")
-    desired = _desired(before, names, live)
+    desired = _desired(before, names, live, number, run)
     # What a rollback writes comes from a file anyone with the journal can edit: it is held to
     # the rules a saved plan's values are (SPEC §11), and never holds the key.
     why = desired_problem(number, desired) or next(
@@ -54,9 +56,20 @@ def _secret_like(value: Any) -> bool:
     return any(isinstance(v, str) and (holds_secret(v) or "***" in v) for v in values)
 
 
-def _desired(before: dict[str, Any], names: list[str], live: LiveDID) -> dict[str, Any]:
+def _desired(before: dict[str, Any], names: list[str], live: LiveDID,
+             number: str = "", run: str = "") -> dict[str, Any]:
     """`before` for the fields the run changed; the live values for the others."""
     desired = {k: before[k] for k in names}
+    if "route_mode" in names and "destinations" not in names and \
+            before.get("destinations") is None:
+        # The API did not show the destinations before the run: a route mode without any is
+        # restored with none; one that needs them cannot be, as nobody saw them.
+        if before["route_mode"] in TAKES_DESTINATIONS:
+            raise PlanError(f"{number} cannot be restored to route_mode "
+                            f"{before['route_mode']}: its destinations before run {run} were "
+                            "not shown by the API, so nothing was rolled back. Set its route "
+                            "mode and destinations by hand in the account setup")
+        desired["destinations"] = []
     desired.setdefault("route_mode", live.route_mode)
     if live.status != "active":  # a rollback restores fields; it never asks for a status
         desired["status"] = live.status
