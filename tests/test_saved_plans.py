@@ -227,3 +227,21 @@ def test_a_lock_left_by_a_dead_run_is_taken_over_and_said(cli, project, tmp_path
                  "--journal", journal)
     assert result.code == 0, result.stderr
     assert f"took over the lock {tmp_path / 'j.jsonl.lock'} left by pid {gone}" in result.stderr
+
+
+def test_a_saved_plan_cannot_switch_routing_over_hidden_destinations(cli, write, state_file,
+                                                                      tmp_path):
+    manifest = write("one.yaml", 'version: 1\ndids:\n  - {number: "+15551230001", application: '
+                     'app_123, route_mode: forward, destinations: ["+15551239999"]}\n')
+    hidden = did("+15551230001", id="did_1")
+    hidden.pop("destinations", None)
+    state = state_file([hidden])
+    path = tmp_path / "plan.json"
+    data = saved(cli, manifest, state, path)
+    assert "destinations" in data["changes"][0]["fields"]
+    del data["changes"][0]["fields"]["destinations"]
+    rechecksum(data)
+    path.write_text(json.dumps(data))
+    result = cli("apply", path, "--emulator", state, "--journal", tmp_path / "j")
+    assert result.code == 1 and "without writing the destinations the API hides" in result.stderr
+    assert json.loads(state.read_text())["dids"][0]["route_mode"] == "webhook"

@@ -193,6 +193,12 @@ def load_plan(text: str, path: str) -> Plan:
         if why is None and etag is not None and (len(etag) > MAX_ETAG_LENGTH or
                                                  not ENTITY_TAG.fullmatch(etag)):
             why = "live_etag is not one entity-tag"
+        if why is None and change.is_change and "route_mode" in change.fields and \
+                "destinations" in change.unverified and "destinations" not in change.fields \
+                and change.desired.get("destinations"):
+            # as the planner writes it: routing that changes is written whole
+            why = ("it changes the route mode without writing the destinations the API hides; "
+                   "plan again")
         if why:
             raise PlanError(f"{path} is not a usable saved plan: changes[{index}]: {why}")
         seen.add(change.number)
