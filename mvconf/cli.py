@@ -63,8 +63,9 @@ def main(argv: list[str] | None = None) -> None:
     # a plan's objects one by one at interpreter exit, 0.1 s of a 10,000-DID plan: skipped,
     # once what is printed has been flushed.
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:  # None when started with that descriptor closed (>&-)
+                stream.flush()
     except (OSError, ValueError):  # a closed pipe (`| head`): as Python itself would fail
         code = code or 1
     os._exit(code)

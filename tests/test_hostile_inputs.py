@@ -268,3 +268,12 @@ def test_a_full_stdout_is_a_clear_error_not_a_bug(tmp_path):
 def test_rollback_last_below_one_is_a_usage_error(cli, tmp_path, value):
     result = cli("rollback", "--last", value, "--emulator", tmp_path / "none.json")
     assert result.code == 1 and "--last" in result.stderr
+
+
+def test_a_closed_stdout_is_not_a_traceback(tmp_path):
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text('version: 1\ndids:\n  - {number: "+15551230001", application: app_1, '
+                        "route_mode: webhook}\n")
+    done = subprocess.run(["bash", "-c", f'"{sys.executable}" -m mvconf validate "{manifest}" >&-'],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr

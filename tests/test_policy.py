@@ -268,6 +268,8 @@ def test_an_exception_excuses_its_rule_until_it_expires(cli, write, monkeypatch)
     (exception_yaml().replace("'Hotline contract OPS-142'", '"\\u200b"'), "a reason is required"),
     (exception_yaml().replace("'Hotline contract OPS-142'", '"\\u2800 \\u3164"'),
      "a reason is required"),
+    (exception_yaml().replace("'Hotline contract OPS-142'", '" \\u0301\\ufe0f\\u180b"'),
+     "a reason is required"),
     (exception_yaml(rule="MV999"), "rule"),
     ("    policy_exceptions:\n      - rule: MV101\n        reason: x\n", "expires"),
 ])

@@ -146,3 +146,15 @@ def test_a_plan_of_conflicts_only_has_no_empty_flowchart():
                      created_at="t")
     assert plan.summary["conflict"] == 1
     assert "```mermaid" not in formats.markdown(plan)
+
+
+def test_destinations_the_api_hides_are_never_shown_as_none():
+    desired = [DesiredDid("+15551230001", "app_123", "forward", ("+15551239999",),
+                          source="a.yaml:3")]
+    hidden = did("+15551230001")
+    hidden.pop("destinations", None)
+    plan = make_plan(desired, {"+15551230001": LiveDID.model_validate(hidden)},
+                     executor=Executor.manual, api_url="https://api.example", created_at="t")
+    assert "destinations: (not shown by the API) &#8594;" in formats.markdown(plan)
+    steps = " ".join(plan.changes[0].steps)
+    assert "Set the destinations of DID" in steps and "(currently none)" not in steps

@@ -19,9 +19,9 @@ def visible(text: str) -> bool:
     letters drawn blank (a reason that reads as empty is empty)."""
     import unicodedata
 
-    return any(not (c.isspace() or c in BLANK_LOOKING or
-                    unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
-               for c in text)
+    # Marks (Mn, Me: combining accents, variation selectors) show only on a letter they sit on.
+    return any(not (c.isspace() or c in BLANK_LOOKING or unicodedata.category(c) in (
+        "Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Mn", "Me")) for c in text)
 
 
 def printable(text: str) -> str:

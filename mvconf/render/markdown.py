@@ -52,9 +52,15 @@ def _value(name: str, value: object, app_names: dict[str, str]) -> str:
     return app_label(value, app_names) if name == "application_id" else md(value)
 
 
+def _old(change: Change, name: str, value: object, app_names: dict[str, str]) -> str:
+    if value is None and name in change.unverified:
+        return "(not shown by the API)"
+    return _value(name, value, app_names)
+
+
 def _row(change: Change, app_names: dict[str, str]) -> str:
-    diffs = [f"{name}: {_value(name, d.old, app_names)} &#8594; {_value(name, d.new, app_names)}"
-             for name, d in change.fields.items()]
+    diffs = [f"{name}: {_old(change, name, d.old, app_names)} &#8594; "
+             f"{_value(name, d.new, app_names)}" for name, d in change.fields.items()]
     if change.message:
         diffs.insert(0, md(change.message))
     who = f" ({change.executor.value})" if change.executor else ""
