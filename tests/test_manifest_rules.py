@@ -14,6 +14,9 @@ CASES = [
     ("version: 2\ndids: []\n", "1:1: version must be 1"),
     ("dids: []\n", "1:1: missing required key 'version'"),
     ("version: 1\nenvironments: []\ndids: []\n", "2:1: environments is empty: name the"),
+    ("version: 1\nenvironments: ~\ndids: []\n", "2:1: environments is empty: name the"),
+    (GOOD_HEAD + "  - number: '+15551230002'\n    application: sales\n    route_mode: webhook\n"
+     "    environments:\n", "9:5: environments is empty in dids[0]"),
     (GOOD_HEAD + "  - number: '+15551230002'\n    application: sales\n    route_mode: webhook\n"
      "    environments: []\n", "9:5: environments is empty in dids[0]"),
     ("version: 1\ndidz: []\n", "2:1: unknown key 'didz'; did you mean 'dids'?"),

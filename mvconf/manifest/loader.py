@@ -318,7 +318,7 @@ def _message(loc: tuple, kind: str, err: dict) -> str:
                 '"+14155550100..+14155550199"')
     if name == "version":
         return f"version must be 1, not {err.get('input')!r}"
-    if name == "environments" and kind == "too_short":
+    if name == "environments" and (kind == "too_short" or err.get("input", 0) is None):
         return (f"environments is empty{where}: name the environments it is for, or remove the "
                 "key to manage it in every environment")
     if name == "route_mode" and kind == "enum":

@@ -124,7 +124,7 @@ class DidSpec(_Strict):
             min_length=1,
         ),
     ] = None
-    environments: EnvironmentNames | None = None
+    environments: EnvironmentNames = None  # type: ignore[assignment]  # absent; null refused
     policy_exceptions: PolicyExceptions | None = None
 
     @model_validator(mode="after")
@@ -172,7 +172,7 @@ class ManifestFile(_Strict):
 
     version: Annotated[Literal[1], BeforeValidator(_version),
                        Field(description="Manifest format version; only 1 exists")]
-    environments: EnvironmentNames | None = None
+    environments: EnvironmentNames = None  # type: ignore[assignment]  # absent; null refused
     applications: Annotated[
         dict[str, AppId],
         Field(description="Readable names for application ids: alias -> app_…"),
