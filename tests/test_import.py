@@ -407,3 +407,21 @@ def test_a_number_list_with_a_bom_reads_and_every_bad_line_is_named(cli, state_f
     assert result.code == 1
     assert f"{bad}:2: number '+1555'" in result.stderr and f"{bad}:4: number 'abc'" in \
         result.stderr
+
+
+def test_import_into_leaves_out_the_did_that_would_close_a_loop_and_writes_the_rest(
+        cli, write, state_file):
+    path = write("dids/main.yaml", 'version: 1\ndids:\n  - number: "+15551230005"\n'
+                 "    application: app_1\n    route_mode: webhook\n"
+                 '  - number: "+15551230004"\n    application: app_1\n    route_mode: webhook\n')
+    state = state_file([did("+15551230005", app="app_1", mode="reject"),
+                        did("+15551230003", app="app_1", mode="forward",
+                            destinations=["+15551230004"]),
+                        did("+15551230004", app="app_1", mode="forward",
+                            destinations=["+15551230003"])])
+    result = cli("import", "--into", path.parent, "+15551230003", "+15551230004",
+                 "+15551230005", "--emulator", state)
+    assert result.code == 2, result.stderr
+    assert "would make a forwarding loop" in result.stderr
+    assert "updated +15551230005" in result.stdout
+    assert cli("validate", path.parent).code == 0

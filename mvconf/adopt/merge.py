@@ -18,6 +18,7 @@ from mvconf.adopt.entries import entries, fields_of, looping, policy_problem, wh
 from mvconf.core.errors import InputError, ManifestError, MvconfError
 from mvconf.core.facts import TAKES_DESTINATIONS
 from mvconf.core.files import write_output
+from mvconf.core.phone import normal_destination
 from mvconf.core.text import printable
 from mvconf.manifest import DesiredDid, Manifests, Scope, load_manifests
 from mvconf.manifest.edit import entry_map, new_manifest
@@ -100,6 +101,7 @@ def accept_drift(read: Read, into: str, wanted: list[str], scope: Scope, echo: E
              **{v: k for k, v in scope.applications.items()}}
     kept = {name: _desired_in(into, other, name) for name, other in others.items()}
     managed = {d.number: d for d in loaded.dids}
+    forwards = {d.number: d.destinations for d in loaded.dids if d.route_mode == "forward"}
     live = read(wanted or list(managed))
     docs: dict[str, ManifestText] = {}
     absent: set[str] = set()
@@ -121,7 +123,8 @@ def accept_drift(read: Read, into: str, wanted: list[str], scope: Scope, echo: E
             continue
         reason = why_not(did) or (f"it is managed at {elsewhere[number]}, outside {into}"
                                   if desired is None and number in elsewhere else None) or \
-            policy_problem(did, policy, today, desired.exceptions if desired else ())
+            policy_problem(did, policy, today, desired.exceptions if desired else ()) or \
+            _loop_through(did, forwards)
         if reason:
             echo(f"{number}: cannot be written: {reason}; left as it is", err=True)
             code = EXIT_COMMENTED
@@ -134,6 +137,7 @@ def accept_drift(read: Read, into: str, wanted: list[str], scope: Scope, echo: E
             code = EXIT_COMMENTED
             continue
         accepted[number] = did
+        forwards[number] = _forwarded(did)
     texts = {path: doc.result() for path, doc in docs.items() if doc.changed}
     for path in texts:
         if path in absent and os.path.lexists(path):
@@ -145,6 +149,29 @@ def accept_drift(read: Read, into: str, wanted: list[str], scope: Scope, echo: E
     for line in lines:
         echo(line)
     return code
+
+
+def _forwarded(did: LiveDID) -> tuple[str, ...]:
+    if did.route_mode != "forward":
+        return ()
+    return tuple(normal_destination(d) for d in did.destinations or ())
+
+
+def _loop_through(did: LiveDID, forwards: dict[str, tuple[str, ...]]) -> str | None:
+    """Why writing `did`'s live forward would close a forwarding loop among the managed DIDs
+    (a manifest with one is not valid), or None: its destinations are followed through the
+    forwards the manifests (as edited so far) hold, back to it or not."""
+    start = did.number_e164
+    stack, seen = list(_forwarded(did)), {start}
+    while stack:
+        step = stack.pop()
+        if step == start:
+            return "its live forward would make a forwarding loop among the managed DIDs"
+        if step in seen:
+            continue
+        seen.add(step)
+        stack.extend(forwards.get(step, ()))
+    return None
 
 
 def _project_manifests(project: list[str] | None, scope: Scope) -> Manifests | None:
