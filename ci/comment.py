@@ -42,7 +42,7 @@ def read_part(markdown: str, plan_json: str) -> tuple[str, str, str | None]:
         text = text[len(MARKER):].lstrip("\n")
     if plan_json == "-":
         return "", text, None
-    data = json.loads(Path(plan_json).read_text(encoding="utf-8")[:50_000_000])
+    data = _plan_head(plan_json)
     checksum = data.get("checksum") if isinstance(data, dict) else None
     if not (isinstance(checksum, str) and re.fullmatch(r"[0-9a-f]{64}", checksum)):
         raise ValueError(f"{plan_json}: no plan checksum in it")
@@ -50,6 +50,26 @@ def read_part(markdown: str, plan_json: str) -> tuple[str, str, str | None]:
     if not (env == "" or (isinstance(env, str) and ENV_NAME.fullmatch(env))):
         raise ValueError(f"{plan_json}: not an environment name")
     return env, text, checksum
+
+
+CHANGES = '\n  "changes": ['  # where mvconf's JSON plan starts its changes, after the rest
+MAX_PLAN = 2 * 1024 ** 3
+
+
+def _plan_head(plan_json: str):
+    """The plan's top-level keys but its changes: read from the head of the file (mvconf writes
+    `changes` last), so that a plan of 100,000 DIDs (80 MB) or more is not parsed whole. A file
+    laid out otherwise is parsed whole, up to MAX_PLAN bytes."""
+    with open(plan_json, encoding="utf-8") as handle:
+        head = handle.read(1024 * 1024)
+        at = head.find(CHANGES)
+        if at > 0:
+            try:
+                return json.loads(head[:at].rstrip().rstrip(",") + "\n}")
+            except ValueError:
+                pass
+        rest = handle.read(MAX_PLAN)
+    return json.loads(head + rest)
 
 
 def compose(parts: list[tuple[str, str, str | None]]) -> str:

@@ -544,3 +544,21 @@ def test_a_drift_issue_edited_in_the_web_editor_is_still_ours(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert "updated #7" in done.stdout
     assert [i["number"] for i in gh_state(state)["issues"] if i["user"] == BOT] == [7]
+
+
+def test_the_comment_reads_the_checksum_of_a_plan_too_big_to_parse_whole(tmp_path):
+    sys.path.insert(0, str(ROOT / "ci"))
+    import comment
+
+    checksum = "ab" * 32
+    plan = tmp_path / "plan.json"
+    change = '{"number": "+15551230001", "action": "noop", "padding": "' + "x" * 800 + '"}'
+    with open(plan, "w") as handle:  # a 100,000-DID plan's size and layout
+        handle.write('{\n  "format_version": 1,\n  "environment": "staging",\n'
+                     f'  "checksum": "{checksum}",\n  "changes": [\n    ')
+        handle.write(",\n    ".join([change] * 70_000))
+        handle.write("\n  ]\n}\n")
+    markdown = tmp_path / "plan.md"
+    markdown.write_text(f"{MARKER}\nthe plan\n")
+    assert plan.stat().st_size > 50_000_000
+    assert comment.read_part(str(markdown), str(plan)) == ("staging", "the plan\n", checksum)
