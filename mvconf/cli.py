@@ -97,6 +97,12 @@ def run(argv: list[str] | None = None) -> int:
         click.echo("Interrupted.", err=True)
         return 130
     except BrokenPipeError:
+        # The reader went away (`| head`): stop there, and say so where it can still be read.
+        # An apply stopped so has every change it made in its journal.
+        try:
+            sys.stderr.write("mvconf: stopped: the output was closed (broken pipe)\n")
+        except (OSError, AttributeError):
+            pass
         return 1
     except OSError as exc:
         if exc.errno not in _WRITE_FAILED:

@@ -277,3 +277,14 @@ def test_a_closed_stdout_is_not_a_traceback(tmp_path):
     done = subprocess.run(["bash", "-c", f'"{sys.executable}" -m mvconf validate "{manifest}" >&-'],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+
+
+def test_a_reader_that_goes_away_mid_run_is_said_on_stderr(monkeypatch, capsys):
+    from mvconf import cli
+
+    def closed(*args, **kwargs):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(cli.cli, "main", closed)
+    assert cli.run(["validate"]) == 1
+    assert "stopped: the output was closed (broken pipe)" in capsys.readouterr().err
