@@ -105,3 +105,12 @@ def test_a_route_mode_over_hidden_destinations_is_restored_without_destinations(
                                          "destinations": ["sip:a@pbx.example.com"]})],
              {"+15551230001": live(app="app_1", mode="sip",
                                    destinations=["sip:a@pbx.example.com"])})
+
+
+@pytest.mark.parametrize("mode", ["forward", "sip"])
+def test_an_application_change_over_hidden_destinations_is_rolled_back(mode):
+    before = {"application_id": "app_1", "route_mode": mode, "destinations": None}
+    after = {**before, "application_id": "app_2"}
+    p = plan([record(before=before, after=after)],
+             {"+15551230001": live(app="app_2", mode=mode)})
+    assert p.changes[0].fields == {"application_id": FieldDiff("app_2", "app_1")}

@@ -34,10 +34,12 @@ def destination_problem(
     return None
 
 
-def desired_problem(number: Any, desired: Any) -> str | None:
+def desired_problem(number: Any, desired: Any, destinations_known: bool = True) -> str | None:
     """Why a DID's desired values (a saved plan's `desired`) break the manifests' rules, or
     None: an E.164 number, an application id, a route mode, destinations of the right kind
-    (none for webhook and reject), nothing but the fields mvconf manages."""
+    (none for webhook and reject), nothing but the fields mvconf manages. Without
+    `destinations_known` (a rollback that leaves destinations the API hides alone), no
+    destinations are not a problem."""
     if not isinstance(number, str):
         return "number must be a string"
     why = e164_problem(number)
@@ -60,6 +62,8 @@ def desired_problem(number: Any, desired: Any) -> str | None:
     values = desired.get("destinations", [])
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
         return "desired.destinations must be a list of strings"
+    if not destinations_known and not values:
+        return None  # the API hides them and nothing writes them: nothing to judge
     if mode not in TAKES_DESTINATIONS:
         return f"route_mode {mode} takes no destinations" if values else None
     if not values:

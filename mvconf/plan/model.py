@@ -193,9 +193,10 @@ def load_plan(text: str, path: str) -> Plan:
         if why is None and etag is not None and (len(etag) > MAX_ETAG_LENGTH or
                                                  not ENTITY_TAG.fullmatch(etag)):
             why = "live_etag is not one entity-tag"
-        if why is None and change.is_change and "route_mode" in change.fields and \
-                "destinations" in change.unverified and "destinations" not in change.fields \
-                and change.desired.get("destinations"):
+        hidden = "destinations" in change.unverified or (
+            isinstance(change.live, dict) and change.live.get("destinations") is None)
+        if why is None and change.is_change and "route_mode" in change.fields and hidden \
+                and "destinations" not in change.fields and change.desired.get("destinations"):
             # as the planner writes it: routing that changes is written whole
             why = ("it changes the route mode without writing the destinations the API hides; "
                    "plan again")

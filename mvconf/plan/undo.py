@@ -41,7 +41,8 @@ def undo_change(record: dict, live: LiveDID | None, executor: Executor) -> Chang
     desired = _desired(before, names, live, number, run)
     # What a rollback writes comes from a file anyone with the journal can edit: it is held to
     # the rules a saved plan's values are (SPEC §11), and never holds the key.
-    why = desired_problem(number, desired) or next(
+    known = live.destinations is not None or "destinations" in names  # else left alone
+    why = desired_problem(number, desired, destinations_known=known) or next(
         (f"before.{k} holds the API key or its mask" for k in names
          if _secret_like(before[k])), None)
     if why:
