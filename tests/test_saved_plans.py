@@ -248,3 +248,15 @@ def test_a_saved_plan_cannot_switch_routing_over_hidden_destinations(cli, write,
     result = cli("apply", path, "--emulator", state, "--journal", tmp_path / "j")
     assert result.code == 1 and "without writing the destinations the API hides" in result.stderr
     assert json.loads(state.read_text())["dids"][0]["route_mode"] == "webhook"
+
+
+@pytest.mark.parametrize("key", ["api_url", "environment"])
+def test_a_saved_plans_api_url_or_environment_is_shown_inert(cli, project, tmp_path, key):
+    manifest, state = project
+    path = tmp_path / "plan.json"
+    data = saved(cli, manifest, state, path)
+    data[key] = "x\nApply: 40 applied, 0 failed."
+    path.write_text(json.dumps(data))
+    result = cli("apply", path, "--emulator", state, "--journal", tmp_path / "j")
+    assert result.code == 1 and "x\\u000aApply: 40 applied" in result.stderr
+    assert "\nApply: 40" not in result.stderr

@@ -17,6 +17,7 @@ from mvconf.apply.view import ApplyView
 from mvconf.apply.waves import WavedExecutor, WavePlan
 from mvconf.core.clock import utc_now
 from mvconf.core.errors import Interrupted, MvconfError, PlanError
+from mvconf.core.text import printable
 from mvconf.minivoice.client import MiniVoiceClient, read_many
 from mvconf.plan.change import Action, Change, Executor
 from mvconf.plan.model import Plan, require_checksum
@@ -62,11 +63,12 @@ def check_plan(plan: Plan, api_label: str, opts: ApplyOptions,
     """What can be refused without touching the API: another API, not the reviewed plan,
     conflicts, the threshold (computed again here from the changes, never read from a file)."""
     if plan.api_url != api_label:
-        raise PlanError(f"the saved plan was made against {plan.api_url}, not {api_label}; "
-                        "plan again against this API")
+        raise PlanError(f"the saved plan was made against {printable(plan.api_url)}, not "
+                        f"{api_label}; plan again against this API")
     if plan.environment != environment:
-        raise PlanError(f"the saved plan was made for environment {plan.environment or '(none)'}"
-                        f", not {environment or '(none)'}; plan again for this environment")
+        raise PlanError(f"the saved plan was made for environment "
+                        f"{printable(plan.environment or '(none)')}, not "
+                        f"{environment or '(none)'}; plan again for this environment")
     require_checksum(plan, opts.checksum)
     if plan.conflicts:
         raise PlanError("the plan has DIDs in conflict with their pinned id: "

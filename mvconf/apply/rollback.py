@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from mvconf.apply.journal import CHANGED, scan_journal
 from mvconf.core.errors import InputError
 from mvconf.core.facts import MAX_DIDS
+from mvconf.core.text import printable
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,8 @@ def changed_records(path: str, last: int | None, api_url: str,
             window.clear()  # a later run changed something: only its records are chosen
         window.append((number, record))
     if not window:
-        elsewhere = f" (it has changes for {', '.join(sorted(others))})" if others else ""
+        elsewhere = (f" (it has changes for {printable(', '.join(sorted(others))[:500])})"
+                     if others else "")
         raise InputError(f"the journal {path} records no applied or confirmed change made "
                          f"against {api_url} to roll back{elsewhere}")
     for number, record in window:
