@@ -112,7 +112,15 @@ def run(argv: list[str] | None = None) -> int:
         return 1
     except Exception as exc:  # a bug: say so briefly, the traceback only with --debug
         return _bug(exc)
+    if _output_closed():
+        sys.stderr.write("mvconf: the output was closed (broken pipe) before the run ended; "
+                         "the rest was not shown\n")
     return result if isinstance(result, int) else 0
+
+
+def _output_closed() -> bool:
+    views = sys.modules.get("mvconf.commands.views.apply")
+    return bool(views and views.Output.closed)
 
 
 _WRITE_FAILED = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS}

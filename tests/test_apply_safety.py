@@ -229,3 +229,21 @@ def test_a_signal_during_wait_says_interrupted_not_timed_out(write, state_file, 
     assert run.returncode == 128 + signum, err
     assert "Timed out" not in out.read_text() + err
     assert "3 change(s) for a person not confirmed" in err and "were not shown" not in err
+
+
+def test_a_reader_gone_mid_apply_cuts_no_write_short(write, state_file, tmp_path):
+    # `apply ... | head -1`: the writes go on to their end, each journaled, and stderr says
+    # that the output stopped being shown.
+    manifest, state = many(write, state_file, 120)
+    journal = tmp_path / "j.jsonl"
+    with running_emulator(state) as url:
+        before = account(url)
+        run = apply_proc(manifest, url, journal, "--parallelism", "4")
+        run.stdout.close()  # the reader goes away before anything is read
+        err = run.stderr.read()
+        run.wait(timeout=120)
+        assert run.returncode == 0, err
+        assert "the output was closed (broken pipe)" in err
+        assert_journal_says_what_changed(url, journal, before)
+        assert all(d["application_id"] != before[n]["application_id"]
+                   for n, d in account(url).items())

@@ -209,3 +209,37 @@ def inert(text: str | None) -> str:
     """Control and other unprintable characters as escapes, so recorded text cannot drive the
     terminal."""
     return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text or "")
+
+
+class Output:
+    """Whether stdout's reader went away during a run (a broken pipe: `apply ... | head`)."""
+
+    closed = False
+
+
+def _best_effort(method):
+    """A view method whose output may find its reader gone: the run goes on (writes under way
+    finish and are journaled; an apply is not cut in the middle), and what it would print goes
+    nowhere. cli.py says so on stderr at the end."""
+    import errno
+    import functools
+
+    @functools.wraps(method)
+    def shown(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except OSError as exc:
+            if not isinstance(exc, BrokenPipeError) and exc.errno != errno.EPIPE:
+                raise
+            Output.closed = True
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (for the rest of the run)
+            return None
+
+    return shown
+
+
+for _view in (TerminalView, TerminalApplyView):
+    for _name, _method in list(vars(_view).items()):
+        if callable(_method) and not _name.startswith("_") and _name != "progress":
+            setattr(_view, _name, _best_effort(_method))
+
