@@ -27,11 +27,24 @@ from mvconf.render.escape import terminal  # noqa: E402
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
+class OutputClosed(Exception):
+    """stdout's reader went away (a broken pipe), while the command was printing."""
+
+
 class LazyGroup(click.Group):
     """Commands imported when they are asked for, not all of them for every run."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
+
+    def invoke(self, ctx: click.Context):
+        # click turns a broken pipe into a silent exit 1 before run() could say anything.
+        try:
+            return super().invoke(ctx)
+        except OSError as exc:
+            if isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE:
+                raise OutputClosed from None
+            raise
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS:
@@ -96,9 +109,8 @@ def run(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return 130
-    except BrokenPipeError:
+    except (BrokenPipeError, OutputClosed):
         # The reader went away (`| head`): stop there, and say so where it can still be read.
-        # An apply stopped so has every change it made in its journal.
         try:
             sys.stderr.write("mvconf: stopped: the output was closed (broken pipe)\n")
         except (OSError, AttributeError):

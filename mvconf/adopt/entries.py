@@ -73,13 +73,19 @@ def policy_problem(did: LiveDID, config: PolicyConfig | None, today,
     return None
 
 
+def forwarded(did: LiveDID) -> tuple[str, ...]:
+    """Where a live DID forwards, in normal form (none unless its route mode is forward)."""
+    if did.route_mode != "forward":
+        return ()
+    return tuple(normal_destination(d) for d in did.destinations or ())
+
+
 def looping(dids: list[LiveDID]) -> dict[str, str]:
     """The DIDs to leave out so that no forwarding loop remains among `dids` (A -> B -> A):
     one per loop, with the reason. A manifest with a loop is not valid."""
     left: dict[str, str] = {}
     while True:
-        kept = [DesiredDid(d.number_e164, d.application_id, d.route_mode,
-                           tuple(normal_destination(v) for v in d.destinations or ()),
+        kept = [DesiredDid(d.number_e164, d.application_id, d.route_mode, forwarded(d),
                            source=f"{d.number_e164}:1")
                 for d in dids if d.number_e164 not in left and d.route_mode == "forward"]
         loops = forwarding_loops(kept)

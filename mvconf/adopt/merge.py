@@ -14,11 +14,17 @@ import os
 import stat
 from collections.abc import Callable, Mapping
 
-from mvconf.adopt.entries import entries, fields_of, looping, policy_problem, why_not
+from mvconf.adopt.entries import (
+    entries,
+    fields_of,
+    forwarded,
+    looping,
+    policy_problem,
+    why_not,
+)
 from mvconf.core.errors import InputError, ManifestError, MvconfError
 from mvconf.core.facts import TAKES_DESTINATIONS
 from mvconf.core.files import write_output
-from mvconf.core.phone import normal_destination
 from mvconf.core.text import printable
 from mvconf.manifest import DesiredDid, Manifests, Scope, load_manifests
 from mvconf.manifest.edit import entry_map, new_manifest
@@ -137,7 +143,7 @@ def accept_drift(read: Read, into: str, wanted: list[str], scope: Scope, echo: E
             code = EXIT_COMMENTED
             continue
         accepted[number] = did
-        forwards[number] = _forwarded(did)
+        forwards[number] = forwarded(did)
     texts = {path: doc.result() for path, doc in docs.items() if doc.changed}
     for path in texts:
         if path in absent and os.path.lexists(path):
@@ -151,18 +157,12 @@ def accept_drift(read: Read, into: str, wanted: list[str], scope: Scope, echo: E
     return code
 
 
-def _forwarded(did: LiveDID) -> tuple[str, ...]:
-    if did.route_mode != "forward":
-        return ()
-    return tuple(normal_destination(d) for d in did.destinations or ())
-
-
 def _loop_through(did: LiveDID, forwards: dict[str, tuple[str, ...]]) -> str | None:
     """Why writing `did`'s live forward would close a forwarding loop among the managed DIDs
     (a manifest with one is not valid), or None: its destinations are followed through the
     forwards the manifests (as edited so far) hold, back to it or not."""
     start = did.number_e164
-    stack, seen = list(_forwarded(did)), {start}
+    stack, seen = list(forwarded(did)), {start}
     while stack:
         step = stack.pop()
         if step == start:

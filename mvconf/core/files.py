@@ -61,9 +61,7 @@ def write_output(path: str, text: str | Iterable[str]) -> None:
     """Write a file the user named, with the checks above; InputError names `path`."""
     try:
         replace_file(path, text)
-    except InputError:
-        raise
-    except OSError as exc:
+    except OSError as exc:  # replace_file's own InputErrors name `path` already
         raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 

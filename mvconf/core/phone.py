@@ -16,6 +16,7 @@ from phonenumbers import (
 )
 
 from mvconf.core.facts import APP_ID, E164_SHAPE
+from mvconf.core.text import INVISIBLE_CATEGORIES
 
 SIP_URI = re.compile(r"^(sips?):(\S+)\Z", re.IGNORECASE)
 
@@ -28,7 +29,6 @@ _REASONS = {
 }
 
 
-INVISIBLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
 def invisible_problem(text: str) -> str | None:
@@ -37,7 +37,7 @@ def invisible_problem(text: str) -> str | None:
     if text.isascii() and text.isprintable():  # the usual case: ASCII has no such character
         return None  # but the controls (C0 and DEL), which isprintable() rejects
     for char in text:
-        if char != " " and (unicodedata.category(char) in INVISIBLE or
+        if char != " " and (unicodedata.category(char) in INVISIBLE_CATEGORIES or
                             (char.isspace() and char != " ")):
             name = unicodedata.name(char, "a control character")
             return f"contains U+{ord(char):04X} ({name}), a control or invisible character"

@@ -10,6 +10,12 @@ INVISIBLE = ("\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e"
              "\U000e0000-\U000e007f")
 
 
+# Unicode categories of characters that show nothing: controls, format characters, surrogates,
+# private use, unassigned, line and paragraph separators.
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+# ... and marks (combining accents, variation selectors), which show only on a letter.
+_MARKS = frozenset({"Mn", "Me"})
+
 # Letters and symbols that are drawn as blank space: Hangul fillers, the Braille blank.
 BLANK_LOOKING = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
@@ -19,9 +25,8 @@ def visible(text: str) -> bool:
     letters drawn blank (a reason that reads as empty is empty)."""
     import unicodedata
 
-    # Marks (Mn, Me: combining accents, variation selectors) show only on a letter they sit on.
-    return any(not (c.isspace() or c in BLANK_LOOKING or unicodedata.category(c) in (
-        "Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp", "Mn", "Me")) for c in text)
+    return any(not (c.isspace() or c in BLANK_LOOKING or unicodedata.category(c) in
+                    INVISIBLE_CATEGORIES | _MARKS) for c in text)
 
 
 def printable(text: str) -> str:

@@ -95,6 +95,12 @@ class Change:
         status, a customer_id or any other field a saved plan may carry)."""
         return {name: diff.new for name, diff in self.fields.items() if name in COMPARED}
 
+    def hidden_before(self, name: str) -> bool:
+        """Whether `name`'s current value is unknown: the API does not show it (`unverified`),
+        and the change writes it from None."""
+        diff = self.fields.get(name)
+        return diff is not None and diff.old is None and name in self.unverified
+
     def replace(self, **values: Any) -> Change:
         return dataclasses.replace(self, **values)
 

@@ -52,8 +52,8 @@ def steps_for(change: Change) -> list[str]:
     for field in STEP_FIELDS:
         if field in change.fields:
             diff = change.fields[field]
-            known = not (diff.old is None and field in change.unverified)  # hidden: unknown
-            steps.append(_field_step(change, field, diff.new, diff.old, known))
+            steps.append(_field_step(change, field, diff.new, diff.old,
+                                     not change.hidden_before(field)))
     if "status" in change.fields and expected != "active":
         steps.append(_field_step(change, "status", expected, status, True))
     if held:

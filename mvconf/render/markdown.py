@@ -16,7 +16,7 @@ from mvconf.plan.model import Plan
 from mvconf.plan.safety import describe
 from mvconf.render.escape import code, md
 from mvconf.render.mermaid import flowchart
-from mvconf.render.text import SYMBOLS, not_read
+from mvconf.render.text import NOT_SHOWN, SYMBOLS, not_read
 
 MARKER = "<!-- mvconf-plan -->"
 LIMIT = 65_000
@@ -53,9 +53,7 @@ def _value(name: str, value: object, app_names: dict[str, str]) -> str:
 
 
 def _old(change: Change, name: str, value: object, app_names: dict[str, str]) -> str:
-    if value is None and name in change.unverified:
-        return "(not shown by the API)"
-    return _value(name, value, app_names)
+    return NOT_SHOWN if change.hidden_before(name) else _value(name, value, app_names)
 
 
 def _row(change: Change, app_names: dict[str, str]) -> str:

@@ -11,6 +11,7 @@ from mvconf.plan.model import Plan
 from mvconf.plan.safety import describe
 from mvconf.policy import printable
 
+NOT_SHOWN = "(not shown by the API)"  # a current value the API hides
 SYMBOLS = {Action.update: "~", Action.missing: "!", Action.blocked: "!", Action.conflict: "x"}
 STYLES = {Action.update: "yellow", Action.missing: "red", Action.blocked: "red",
           Action.conflict: "bold red"}
@@ -63,8 +64,7 @@ def text_lines(plan: Plan, mass_change_allowed: bool = False,
         lines.append((_header(change), STYLES[change.action]))
         lines.append((f"    at {change.source}", "dim"))
         for name, diff in change.fields.items():
-            old = "(not shown by the API)" if diff.old is None and name in change.unverified \
-                else value(diff.old)
+            old = NOT_SHOWN if change.hidden_before(name) else value(diff.old)
             line = f"    {name}: {old} -> {value(diff.new)}"
             if name == "application_id" and (diff.old in plan.app_names or
                                              diff.new in plan.app_names):
