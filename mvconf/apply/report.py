@@ -7,20 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mvconf.apply.journal import Result
+from mvconf.apply.stop import Stop  # noqa: F401 (one import for the applier, waves, executors)
 from mvconf.plan.change import Change
 
 ROLLBACK, STOP = "rollback", "stop"  # apply --on-failure (SPEC §17)
-
-
-@dataclass
-class Stop:
-    """Set by SIGINT or SIGTERM (SPEC §11): no new write starts; writes under way finish."""
-
-    signum: int | None = None
-    writing: bool = False  # set once writes may have begun: a signal no longer cancels at once
-
-    def is_set(self) -> bool:
-        return self.signum is not None
 
 
 @dataclass

@@ -35,11 +35,22 @@ def plan(paths, fmt, out, detailed_exitcode, strict, executor, targets, changed_
          allow_all_missing, api, ctx, every_env) -> int:
     """Read the live account and show what would change (`--env all`: one plan per
     environment, each against its own account)."""
+    if not (every_env or targets or changed_since or api.emulator):
+        from mvconf.run.early import plan_early  # reads while the rest is imported
+
+        def prepare():
+            from mvconf.commands.views.apply import TerminalView
+            from mvconf.run import flows
+
+            return (flows.PlanRequest(executor or default_executor(ctx), (), allow_all_missing,
+                                      None, tuple(paths)), TerminalView())
+
+        early = plan_early(api, ctx, ctx.manifest_paths(paths), prepare, strict=strict)
+        if early is not None:
+            return finish([early], fmt, out, detailed_exitcode, every_env=False)
     import dataclasses
 
     from mvconf.commands.views.apply import TerminalView
-    from mvconf.core.files import write_output
-    from mvconf.policy import printable
     from mvconf.run import flows
     from mvconf.run.runtime import Runtime
 
@@ -59,6 +70,14 @@ def plan(paths, fmt, out, detailed_exitcode, strict, executor, targets, changed_
                                     allow_all_missing, changed_since, tuple(paths))
         plans.append(flows.plan(Runtime(each, context, TerminalView()),
                                 ctx.manifest_paths(paths), request, strict=strict))
+    return finish(plans, fmt, out, detailed_exitcode, every_env)
+
+
+def finish(plans, fmt: str, out, detailed_exitcode: bool, every_env: bool) -> int:
+    """Save, show and judge the plans made: the exit code."""
+    from mvconf.core.files import write_output
+    from mvconf.policy import printable
+
     if out:
         write_output(out, plans[0].json_chunks())
     show(plans, fmt, every_env)

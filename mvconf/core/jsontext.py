@@ -18,7 +18,6 @@ import re
 from typing import Any
 
 import orjson
-import pydantic_core
 
 from mvconf.core.text import INVISIBLE
 
@@ -75,6 +74,8 @@ def dumps(value: Any, indent: bool = False) -> bytes:
         return orjson.dumps(value, option=_INDENT if indent else 0)
     except TypeError:  # an integer beyond 64 bits, for one: pydantic-core writes it
         pass
+    import pydantic_core  # rare; imported here to keep this module light
+
     return pydantic_core.to_json(value, indent=2 if indent else None)  # ValueError if it fails
 
 

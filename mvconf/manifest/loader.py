@@ -9,17 +9,14 @@ import stat
 from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from pydantic import ValidationError
 
-from mvconf.core.errors import InputError, ManifestError, Problem
+from mvconf.core.errors import InputError, Problem
 from mvconf.core.facts import ROUTE_MODES
+from mvconf.manifest.files import MAX_FILE_BYTES, find_manifests
 from mvconf.manifest.models import KNOWN_KEYS, DidSpec, ManifestFile
 from mvconf.manifest.yamlpos import Located, YamlProblem, load_located
-
-MAX_FILE_BYTES = 16 * 1024 * 1024
-SUFFIXES = (".yaml", ".yml")
 
 
 class _Lines:
@@ -96,66 +93,6 @@ class LoadedFile:
                 quoted = at > 0 and line[at - 1] in "\"'"
                 return number + 1, at + (0 if quoted else 1)
         return start, column
-
-
-MANIFEST_SHAPE = re.compile(rb"^(version:[ \t]*1[ \t]*(#.*)?|dids:.*)\r?$", re.MULTILINE)
-
-
-def looks_like_manifest(path: str) -> bool:
-    """Whether a YAML file found in a directory is an mvconf manifest: a top-level `version: 1`
-    or `dids:` line. For `--skip-other-yaml`, so that a repository's other YAML (CI files,
-    docker-compose.yml with its `version: "3"`) is not validated as manifests."""
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(256 * 1024)
-    except OSError:
-        return True  # let the reader report it
-    return bool(MANIFEST_SHAPE.search(head))
-
-
-def find_manifests(paths: list[str], skip_other: bool = False,
-                   skipped: list[str] | None = None) -> list[str]:
-    """Manifest files under `paths`, each directory searched recursively in sorted order. Only
-    regular files are read: a FIFO or device named like a manifest is added to `skipped`."""
-    found: list[str] = []
-    problems: list[Problem] = []
-    for given in paths or ["."]:
-        if os.path.isdir(given):
-            files = _walk(given, skipped if skipped is not None else [])
-            if skip_other:
-                files = [f for f in files if looks_like_manifest(f)]
-            if not files:
-                problems.append(Problem(given, 1, 1, "no manifest (*.yaml, *.yml) found here"))
-            found.extend(files)
-        elif os.path.isfile(given):
-            found.append(given)
-        elif os.path.exists(given):
-            problems.append(Problem(given, 1, 1, "not a regular file (a FIFO, socket or device "
-                                    "is never read as a manifest)"))
-        else:
-            problems.append(Problem(given, 1, 1, "no such file or directory"))
-    if problems:
-        raise ManifestError(problems)
-    return list(dict.fromkeys(os.path.normpath(p) for p in found))
-
-
-def _walk(root: str, skipped: list[str]) -> list[str]:
-    files: list[tuple[str, str]] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for name in filenames:
-            if name.startswith(".") or not name.endswith(SUFFIXES):
-                continue
-            full = os.path.join(dirpath, name)
-            try:
-                regular = stat.S_ISREG(os.stat(full).st_mode)
-            except OSError:
-                regular = False
-            if not regular:
-                skipped.append(full)
-                continue
-            files.append((Path(os.path.relpath(full, root)).as_posix(), full))
-    return [full for _, full in sorted(files)]
 
 
 def read_manifest(path: str, text: str | None = None) -> tuple[LoadedFile | None, list[Problem]]:

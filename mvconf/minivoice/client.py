@@ -25,7 +25,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from mvconf.core.api_settings import DEFAULT_RETRY_TIMEOUT
@@ -33,11 +33,12 @@ from mvconf.core.errors import ApiError, ApiUnreachable
 from mvconf.core.facts import COMPARED, E164_SHAPE, ENTITY_TAG, MAX_ETAG_LENGTH, did_label
 from mvconf.core.jsontext import loads
 from mvconf.core.logs import contains_secret, holds_secret, redact, redact_data
-from mvconf.core.phone import to_e164
 from mvconf.core.text import clipped
 from mvconf.minivoice.governor import RateGovernor
-from mvconf.minivoice.models import LiveDID, parse_did
 from mvconf.minivoice.transport import Answer, AnswerRefused, Sender, TransportFailed
+
+if TYPE_CHECKING:
+    from mvconf.minivoice.models import LiveDID
 
 log = logging.getLogger("mvconf.client")
 # A DID object is about 400 bytes; a plan keeps the ones it changes (`live`), so one far larger
@@ -88,13 +89,19 @@ class MiniVoiceClient:
         self.retries = 0
         self.answered = False  # whether any answer has come in this run
         self._noticed: float | None = None  # when the last retry notice was given
+        # number -> the task reading it early (run/early.py), taken by get_by_number
+        self.early: dict[str, asyncio.Future] = {}
 
     async def get_by_number(self, number: str) -> LiveDID | None:
-        """The DID with this E.164 number, or None when the account has no such DID (404)."""
+        """The DID with this E.164 number, or None when the account has no such DID (404).
+        An answer read early for this number (`early`, run/early.py) is taken, once, instead
+        of asking again: the same request, sent sooner."""
+        from mvconf.core.phone import to_e164
+        from mvconf.minivoice.models import parse_did
+
         what = f"reading DID {number}"
-        segment = number if E164_SHAPE.match(number) else quote(number, safe="+")
-        body, tag = await self._call("GET", f"/v1/dids/by-number/{segment}", what,
-                                     none_on_404=True)
+        early = self.early.pop(number, None) if self.early else None
+        body, tag = await (early if early is not None else self.read_number(number))
         if body is NOT_IN_ACCOUNT:
             return None
         did = parse_did(body, what, tag)
@@ -105,7 +112,16 @@ class MiniVoiceClient:
                            transient=False)
         return did
 
+    async def read_number(self, number: str) -> tuple[Any, str | None]:
+        """GET the DID of `number`, unparsed: its body (NOT_IN_ACCOUNT for a 404 not_found)
+        and its ETag, for `get_by_number`."""
+        segment = number if E164_SHAPE.match(number) else quote(number, safe="+")
+        return await self._call("GET", f"/v1/dids/by-number/{segment}",
+                                f"reading DID {number}", none_on_404=True)
+
     async def get(self, did_id: str) -> LiveDID | None:
+        from mvconf.minivoice.models import parse_did
+
         what = f"reading DID {did_id}"
         body, tag = await self._call("GET", f"/v1/dids/{quote(did_id, safe='')}", what,
                                      none_on_404=True)
@@ -117,6 +133,8 @@ class MiniVoiceClient:
                     if_match: str | None = None) -> LiveDID:
         """PATCH absolute values; with `if_match`, only if the DID is still that version
         (a 412 is then an ApiError with code precondition_failed, not retried)."""
+        from mvconf.minivoice.models import parse_did
+
         what = f"updating DID {did_label(number, did_id) if number else did_id}"
         fields = {k: v for k, v in fields.items() if k in COMPARED}  # only what mvconf manages
         headers = {"If-Match": if_match} if if_match else None

@@ -59,9 +59,9 @@ def scoped(context: Context, request: PlanRequest,
 
 async def plan_with(runtime: Runtime, client: MiniVoiceClient, loaded: Manifests,
                     desired: list[DesiredDid], request: PlanRequest,
-                    scope: PlanScope | None) -> Plan:
-    """Read `desired`'s live DIDs and plan them; `loaded` names applications and places
-    policy findings."""
+                    scope: PlanScope | None, *, order: list[str] | None = None) -> Plan:
+    """Read `desired`'s live DIDs (in `order` when given: run/early.py) and plan them;
+    `loaded` names applications and places policy findings."""
     by_number = {d.number: d for d in desired}
     executor = request.executor
     context = runtime.context
@@ -79,10 +79,10 @@ async def plan_with(runtime: Runtime, client: MiniVoiceClient, loaded: Manifests
                 judged[number] = found
         return change
 
-    changes = await runtime.read(client, list(by_number), plan_one)
-    plan = assemble(list(changes.values()), executor=executor, api_url=runtime.endpoint.label,
-                    created_at=utc_now(), environment=context.environment,
-                    app_names=loaded.app_names(), scope=scope)
+    changes = await runtime.read(client, order or list(by_number), plan_one)
+    plan = assemble([changes[number] for number in by_number], executor=executor,
+                    api_url=runtime.endpoint.label, created_at=utc_now(),
+                    environment=context.environment, app_names=loaded.app_names(), scope=scope)
     if not request.allow_all_missing:  # SPEC §16: of the DIDs read
         guard_wrong_account(plan.changes)
     findings = [f for change in plan.changes for f in judged.get(change.number, ())]

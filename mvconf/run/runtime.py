@@ -16,17 +16,18 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from mvconf.apply.report import Stop
-from mvconf.apply.view import ApplyView, QuietView, ReadView
+from mvconf.apply.stop import Stop
 from mvconf.config.project import Context
 from mvconf.core.api_settings import ApiSettings
 from mvconf.core.errors import ApiError, Interrupted
-from mvconf.core.lockfile import RunLock
 from mvconf.minivoice.client import MiniVoiceClient, read_many
 from mvconf.minivoice.connect import Endpoint, api_endpoint
-from mvconf.minivoice.models import LiveDID
+
+if TYPE_CHECKING:  # imported when used: `plan` starts reading before the rest is imported
+    from mvconf.apply.view import ApplyView, ReadView
+    from mvconf.minivoice.models import LiveDID
 
 T = TypeVar("T")
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -41,7 +42,11 @@ class Runtime:
                  lock_timeout: float = 0.0):
         self.api = api
         self.context = context or Context()
-        self.view = view or QuietView()
+        if view is None:
+            from mvconf.apply.view import QuietView
+
+            view = QuietView()
+        self.view = view
         self.writes, self.lock_timeout = writes, lock_timeout
         self.stop = Stop()
         self.endpoint: Endpoint | None = None  # set by open()
@@ -101,6 +106,8 @@ class Runtime:
     def journal_lock(self, journal: str, command: str, timeout: float,
                      view: ApplyView) -> Iterator[None]:
         """One run at a time per journal (SPEC §11); a lock its dead holder left is taken over."""
+        from mvconf.core.lockfile import RunLock
+
         with RunLock(journal, f"mvconf {command}", timeout, "the journal") as lock:
             if lock.took_over:
                 view.lock_taken_over(lock.path, lock.took_over)
@@ -113,12 +120,15 @@ class Runtime:
             from mvconf.emulator.inprocess import InProcessSender
 
             sender = InProcessSender(self._store, endpoint.headers())
-            yield MiniVoiceClient(sender, retry_timeout=retry_timeout, on_retry=self.view.warn)
+            yield MiniVoiceClient(sender, retry_timeout=retry_timeout, on_retry=self._warn)
             return
         from mvconf.minivoice.network import open_network_sender
 
         async with open_network_sender(endpoint, self.api.parallelism, retry_timeout) as sender:
-            yield MiniVoiceClient(sender, retry_timeout=retry_timeout, on_retry=self.view.warn)
+            yield MiniVoiceClient(sender, retry_timeout=retry_timeout, on_retry=self._warn)
+
+    def _warn(self, message: str) -> None:
+        self.view.warn(message)  # the view in use now: `plan` sets its own once it is imported
 
     @contextmanager
     def _signals(self, task: asyncio.Task | None) -> Iterator[None]:
