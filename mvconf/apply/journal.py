@@ -16,10 +16,10 @@ from typing import Any
 
 from mvconf.core.clock import MICROSECONDS, new_run_id
 from mvconf.core.errors import InputError, MvconfError
-from mvconf.core.facts import E164_SHAPE, MAX_DIDS_CEILING
+from mvconf.core.facts import E164_SHAPE, JOURNAL_PATH, MAX_DIDS_CEILING
 from mvconf.core.files import iter_lines, open_regular
 
-DEFAULT_PATH = os.path.join(".mvconf", "journal.jsonl")
+DEFAULT_PATH = JOURNAL_PATH
 
 
 class Result(StrEnum):

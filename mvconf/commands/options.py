@@ -6,8 +6,8 @@ import functools
 
 import click
 
-from mvconf.apply.journal import DEFAULT_PATH
 from mvconf.core.api_settings import ApiSettings
+from mvconf.core.facts import JOURNAL_PATH
 
 
 class State:
@@ -56,7 +56,7 @@ def api_options(func):
 
 
 def _executor(_ctx, _param, value):
-    from mvconf.plan.change import Executor  # loaded when used, not to print --help
+    from mvconf.plan.executor import Executor  # loaded when used, not to print --help
 
     return Executor(value) if value else None
 
@@ -64,7 +64,7 @@ def _executor(_ctx, _param, value):
 def default_executor(ctx=None):
     """What --executor means when not given: the project's `executor` setting (its
     environment's, else its defaults'), else `manual` (SPEC §3)."""
-    from mvconf.plan.change import Executor
+    from mvconf.plan.executor import Executor
 
     chosen = ctx.setting("executor") if ctx is not None else None
     return Executor(chosen) if chosen else Executor.manual
@@ -88,7 +88,7 @@ target_option = click.option(
     help="Only this DID (repeatable), for exceptional use.")
 journal_option = click.option(
     "--journal", type=click.Path(dir_okay=False), default=None,
-    help=f"Change log (JSON lines, append-only) [default: {DEFAULT_PATH}, or "
+    help=f"Change log (JSON lines, append-only) [default: {JOURNAL_PATH}, or "
     ".mvconf/journal-ENV.jsonl with --env, or the project's].")
 mass_option = click.option("--allow-mass-change", is_flag=True,
                            help="Allow a plan beyond the threshold (by default more than 30% of "
@@ -178,7 +178,7 @@ def _settle(ctx, kwargs: dict) -> None:
         from mvconf.plan.safety import MINIMUM_MANAGED, THRESHOLD_PERCENT
 
         opts.parallelism = api.parallelism if api else 8
-        opts.journal = ctx.journal(opts.journal, DEFAULT_PATH)
+        opts.journal = ctx.journal(opts.journal, JOURNAL_PATH)
         for name, builtin in (("max_change_percent", THRESHOLD_PERCENT),
                               ("min_managed", MINIMUM_MANAGED)):
             if getattr(opts, name) is None:

@@ -30,6 +30,8 @@ COMPARED = ("application_id", "route_mode", "destinations")
 # may say at most MAX_DIDS_CEILING, which also bounds a journal record's `managed`.
 MAX_DIDS = 1_000_000
 MAX_DIDS_CEILING = 10_000_000
+# Where apply writes its journal unless told otherwise (relative to the working directory).
+JOURNAL_PATH = ".mvconf/journal.jsonl"
 
 APP_ID_PATTERN = r"^app_[A-Za-z0-9_-]+$"
 # A DID id as mvconf accepts it from the API (ours; MiniVoice shows `did_123`): a letter or

@@ -15,6 +15,7 @@ from pydantic import BeforeValidator, PlainSerializer
 
 from mvconf.core.facts import COMPARED, did_label
 from mvconf.core.jsontext import dumps
+from mvconf.plan.executor import Executor  # noqa: F401 (part of a change, re-exported)
 
 
 class Action(StrEnum):
@@ -27,13 +28,6 @@ class Action(StrEnum):
 
 ACTIONS = tuple(Action)
 CHANGES = (Action.update, Action.missing, Action.blocked)
-
-
-class Executor(StrEnum):
-    """Who makes a change: the API, or a person following account-setup steps."""
-
-    api = "api"
-    manual = "manual"
 
 
 class FieldDiff(NamedTuple):
