@@ -25,9 +25,13 @@ MODES = ["webhook", "reject"]
 class Account:
     """A fake API over a dict: GET by number, with chosen numbers failing; records each GET."""
 
-    def __init__(self, live: dict[str, str], failing: frozenset[str] = frozenset()):
+    def __init__(self, live: dict[str, str], failing: frozenset[str] = frozenset(),
+                 unavailable: frozenset[str] = frozenset(), hold: threading.Event | None = None):
         self.live = live
         self.failing = failing
+        self.unavailable = unavailable  # answered 503 (retried)
+        self.hold = hold  # when given, answers wait for it
+        self.flying = self.most = 0
         self.gets: list[str] = []
         self.lock = threading.Lock()
         self.asked: dict[str, threading.Event] = {}
@@ -39,8 +43,21 @@ class Account:
         number = unquote(handler.path.rsplit("/", 1)[-1])
         with self.lock:
             self.gets.append(number)
+            self.flying += 1
+            self.most = max(self.most, self.flying)
             self.asked_for(number).set()
-        if number in self.failing:
+        try:
+            self.answer(handler, number)
+        finally:
+            with self.lock:
+                self.flying -= 1
+
+    def answer(self, handler, number):
+        if self.hold is not None:
+            self.hold.wait(30)
+        if number in self.unavailable:
+            send_json(handler, 503, {"error": {"code": "unavailable", "message": "try later"}})
+        elif number in self.failing:
             send_json(handler, 403, {"error": {"code": "forbidden", "message": "not yours"}})
         elif number in self.live:
             send_json(handler, 200, did(number, mode=self.live[number]))
@@ -195,3 +212,99 @@ def test_the_prescan_finds_plain_numbers_once_in_order(tmp_path, count):
     path.write_text("\n".join(lines) + "\n")
     assert early.numbers_in([str(tmp_path)]) == POOL[:max(count, 1)]
     assert early.numbers_in([str(tmp_path)], limit=1) == POOL[:1]
+
+
+def test_a_number_the_plan_does_not_manage_is_never_retried_nor_mentioned(monkeypatch, write):
+    write("mvconf.toml", '[environments.here]\napi_key_env = "MINIVOICE_API_KEY_HERE"\n'
+                         '[environments.elsewhere]\n')
+    path = write("dids.yaml", 'version: 1\ndids:\n  - number: "+15551230009"\n'
+                              "    application: app_123\n    route_mode: reject\n"
+                              "    environments: [elsewhere]\n"
+                              '  - number: "+15551230001"\n    application: app_123\n'
+                              "    route_mode: reject\n")
+    account = Account({"+15551230001": "webhook"}, unavailable=frozenset({"+15551230009"}))
+    load = early._load
+
+    def load_once_asked(*args):
+        assert account.asked_for("+15551230009").wait(30)
+        return load(*args)
+
+    monkeypatch.setattr(early, "_load", load_once_asked)
+    first, second, early_gets, _ = both(monkeypatch, path, account, "--project",
+                                        path.parent / "mvconf.toml", "--env", "here")
+    assert first.code == second.code == 0 and comparable(first) == comparable(second)
+    assert early_gets.count("+15551230009") == 1  # one attempt, not retried
+    assert "+15551230009" not in first.stderr and "Warning" not in first.stderr
+
+
+def test_an_early_error_that_would_not_be_retried_is_the_dids_own(monkeypatch, write):
+    path = write("dids.yaml", 'version: 1\ndids:\n  - number: "+15551230001"\n'
+                              "    application: app_123\n    route_mode: reject\n")
+    account = Account({"+15551230001": "webhook"}, frozenset({"+15551230001"}))
+    first, second, early_gets, late_gets = both(monkeypatch, path, account)
+    assert first.code == second.code == 1 and comparable(first) == comparable(second)
+    assert "403" in first.stderr and first.stderr.count("+15551230001") == 1
+
+
+class Holding(Account):
+    """Answers the first three reads only once the load has ended; the one the plan does not
+    need (POOL[1]) once two later reads are in flight, and those once it is answered. With
+    --parallelism 3 a third later read may only come after that."""
+
+    def __init__(self, live):
+        super().__init__(live)
+        self.ended = threading.Event()
+        self.released = threading.Event()
+
+    def later_in_flight(self):
+        return self.flying - 1
+
+    def answer(self, handler, number):
+        if number in POOL[:3]:
+            assert self.ended.wait(30)
+        if number == POOL[1]:
+            for _ in range(3000):  # until two later reads are in flight (at most 30 s)
+                if self.later_in_flight() >= 2:
+                    break
+                threading.Event().wait(0.01)
+            for _ in range(20):  # a third, if the client has freed this read's lane, comes now
+                threading.Event().wait(0.01)
+            try:
+                super().answer(handler, number)
+            finally:
+                self.released.set()
+            return
+        if number not in POOL[:3]:
+            assert self.released.wait(30)
+        super().answer(handler, number)
+
+
+def test_reads_the_plan_does_not_need_still_count_against_parallelism(monkeypatch, write):
+    lines = ["version: 1", "dids:"]
+    for i in range(12):
+        lines += [f'  - number: "{POOL[i]}"', "    application: app_123", "    route_mode: reject"]
+        if i == 1:
+            lines.append("    environments: [elsewhere]")
+    write("mvconf.toml", '[environments.here]\napi_key_env = "MINIVOICE_API_KEY_HERE"\n'
+                         '[environments.elsewhere]\n')
+    path = write("dids.yaml", "\n".join(lines) + "\n")
+    account = Holding(dict.fromkeys(POOL, "webhook"))
+    load, end = early._load, early.EarlyReads.end
+
+    def load_while_held(*args):  # the load ends while 3 early reads are in flight
+        assert all(account.asked_for(n).wait(30) for n in POOL[:3])
+        return load(*args)
+
+    def end_then_answer(self, *args, **kw):
+        order = end(self, *args, **kw)
+        account.ended.set()
+        return order
+
+    monkeypatch.setattr(early, "_load", load_while_held)
+    monkeypatch.setattr(early.EarlyReads, "end", end_then_answer)
+    with hostile_server(account) as (url, _):
+        result = run_plan(path, url, "--parallelism", "3", "--project",
+                          path.parent / "mvconf.toml", "--env", "here")
+    assert result.code == 0, result.stderr
+    assert account.most <= 3
+    assert sorted(set(account.gets)) == sorted(account.gets)

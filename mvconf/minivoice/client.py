@@ -100,8 +100,16 @@ class MiniVoiceClient:
         from mvconf.minivoice.models import parse_did
 
         what = f"reading DID {number}"
+        answer = None
         early = self.early.pop(number, None) if self.early else None
-        body, tag = await (early if early is not None else self.read_number(number))
+        if early is not None:
+            try:
+                answer = await early
+            except ApiError as exc:
+                if not (_transient(exc) or exc.status == 429):
+                    raise  # asked again, the API would answer the same, and it is not retried
+                answer = None  # read again as if never sent: its retries and notices as usual
+        body, tag = answer if answer is not None else await self.read_number(number)
         if body is NOT_IN_ACCOUNT:
             return None
         did = parse_did(body, what, tag)
@@ -112,12 +120,17 @@ class MiniVoiceClient:
                            transient=False)
         return did
 
-    async def read_number(self, number: str) -> tuple[Any, str | None]:
+    async def read_number(self, number: str, *, once: bool = False) -> tuple[Any, str | None]:
         """GET the DID of `number`, unparsed: its body (NOT_IN_ACCOUNT for a 404 not_found)
-        and its ETag, for `get_by_number`."""
+        and its ETag, for `get_by_number`. `once` (an early read, run/early.py): one attempt,
+        no retries and no retry notices (a 429 is still waited out through the governor); a
+        failure that would be retried is for get_by_number to read again."""
         segment = number if E164_SHAPE.match(number) else quote(number, safe="+")
-        return await self._call("GET", f"/v1/dids/by-number/{segment}",
-                                f"reading DID {number}", none_on_404=True)
+        path, what = f"/v1/dids/by-number/{segment}", f"reading DID {number}"
+        if once:
+            deadline = self.clock() + max(0.0, self.retry_timeout)
+            return await self._governed("GET", path, what, None, True, None, deadline)
+        return await self._call("GET", path, what, none_on_404=True)
 
     async def get(self, did_id: str) -> LiveDID | None:
         from mvconf.minivoice.models import parse_did

@@ -9,13 +9,19 @@ loads the manifests as always. When the load is done the lanes take no new numbe
 - a DID the manifests manage that was read early is taken from that answer, once (the client's
   `early`): the same request with the same checks, sent sooner. Those still in flight are taken
   first, so the lanes are never held waiting behind answers already in;
-- an answer for a number the manifests do not manage (in a comment, another environment's
-  entry, a range's override that was not kept) is dropped, its request cancelled if in flight;
+- an answer for a number the manifests do not manage (another environment's entry, a number
+  line in a block scalar) is dropped unseen; one in flight finishes on its connection, so the
+  server never has more than --parallelism requests of the run at once;
+- a read that failed early in a way that would be retried (a timeout, a 5xx, a 429 past the
+  deadline: there are no retries early) is forgotten: the DID is read as usual, with its
+  retries, notices and errors, as if the early one was never sent. Any other error (a 401, an
+  answer refused) is the DID's, as it would be read again;
 - every other DID is read as usual.
 
-Only GETs are sent early, through the run's one client: its governor, retries and checks apply,
-and no more than `--parallelism` requests are ever in flight (the sender has that many lanes).
-An error ends the early reads; it is raised only if the DID it was for is one the plan reads.
+Only GETs are sent early, through the run's one client: its governor and checks apply, and no
+more than `--parallelism` requests are ever in flight (the sender has that many lanes). An
+error ends the early reads, and is shown only as the error of a DID the plan reads. A 429 early
+is waited out through the run's governor like any other: the API's limit is the account's.
 A manifest that fails to load costs the reads already sent and nothing else: its error is the
 one shown. At most MAX_EARLY numbers are read early, so the answers held stay small whatever the
 size of the manifests.
@@ -108,23 +114,26 @@ class EarlyReads:
         for number in self._numbers:
             if self._stopped or number in self.client.early:
                 return
-            task = asyncio.ensure_future(self.client.read_number(number))
+            task = asyncio.ensure_future(self.client.read_number(number, once=True))
             self.client.early[number] = task
             await asyncio.wait((task,))  # never cancels the read: it may have been taken
             if task.cancelled() or task.exception() is not None:
-                self._stopped = True  # the error waits in the task for whoever takes it
+                self._stopped = True  # a failed read is read again, as usual, if the plan needs it
                 return
 
-    def end(self, managed: list[str]) -> list[str]:
+    def end(self, managed: list[str], *, cancel: bool = False) -> list[str]:
         """Stop, drop what the plan does not read, and return `managed` in the order to read
-        it: in flight first, then the others with the answers already in between them."""
+        it: in flight first, then the others with the answers already in between them. Reads
+        in flight that the plan does
+        not need finish unseen, on their connections, unless `cancel`: the server never has
+        more than --parallelism requests of this run at once."""
         self._stopped = True
         for lane in self._lanes:
             lane.cancel()
         early = self.client.early
         wanted = set(managed)
         for number in [n for n in early if n not in wanted]:
-            _drop(early.pop(number))
+            _drop(early.pop(number), cancel)
         flying = [n for n in managed if n in early and not early[n].done()]
         landed = [n for n in managed if n in early and early[n].done()]
         rest = [n for n in managed if n not in early]
@@ -136,14 +145,22 @@ class EarlyReads:
         return flying + mixed + landed[len(rest):]
 
     def abandon(self) -> None:
-        """Stop and drop everything (the load failed or the run was stopped)."""
-        self.end([])
+        """Stop and cancel everything (the load failed or the run was stopped: it ends)."""
+        self.end([], cancel=True)
 
 
-def _drop(task: asyncio.Future) -> None:
+def _drop(task: asyncio.Future, cancel: bool) -> None:
     if not task.done():
-        task.cancel()
-    elif not task.cancelled():
+        if cancel:
+            task.cancel()
+        else:
+            task.add_done_callback(_retrieve)
+    else:
+        _retrieve(task)
+
+
+def _retrieve(task: asyncio.Future) -> None:
+    if not task.cancelled():
         task.exception()  # retrieved: an error nobody needs is not logged at exit
 
 
