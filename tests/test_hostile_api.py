@@ -183,7 +183,8 @@ def test_a_service_that_does_not_speak_http_fails_at_once_not_after_retrying(man
     with hostile_server(banner) as (url, api):
         result = plan(manifest, url, "--retry-timeout", "300")
     assert result.code == 1 and "is not valid HTTP" in result.stderr
-    assert "retrying" not in result.stderr and len(api.requests) <= 2
+    # at most one early read per lane (run/early.py: one attempt each) and one read after them
+    assert "retrying" not in result.stderr and len(api.requests) <= len(NUMBERS) + 1
 
 
 @pytest.fixture(scope="module")

@@ -115,6 +115,7 @@ class EarlyReads:
             if self._stopped or number in self.client.early:
                 return
             task = asyncio.ensure_future(self.client.read_number(number, once=True))
+            task.add_done_callback(_retrieve)  # an error the run ends before taking is not logged
             self.client.early[number] = task
             await asyncio.wait((task,))  # never cancels the read: it may have been taken
             if task.cancelled() or task.exception() is not None:
