@@ -17,6 +17,31 @@ SUFFIXES = (".yaml", ".yml")
 MANIFEST_SHAPE = re.compile(rb"^(version:[ \t]*1[ \t]*(#.*)?|dids:.*)\r?$", re.MULTILINE)
 
 
+class Unreadable(Exception):
+    """A manifest path that is not read: not a regular file, or larger than MAX_FILE_BYTES."""
+
+    def __init__(self, reason: str, size: int | None = None):
+        super().__init__(reason)
+        self.size = size
+
+
+def read_bytes(path: str) -> bytes:
+    """The bytes of the manifest file `path`, read as the loader reads it: opened without
+    blocking (a FIFO never hangs the run), only a regular file of at most MAX_FILE_BYTES.
+    OSError as the system gives it; Unreadable for the rest."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise Unreadable("not a regular file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise Unreadable("too large", info.st_size)
+        raw = handle.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:  # it grew since fstat
+        raise Unreadable("too large", len(raw))
+    return raw
+
+
 def looks_like_manifest(path: str) -> bool:
     """Whether a YAML file found in a directory is an mvconf manifest: a top-level `version: 1`
     or `dids:` line. For `--skip-other-yaml`, so that a repository's other YAML (CI files,

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import difflib
-import os
 import re
-import stat
 from array import array
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,7 +12,7 @@ from pydantic import ValidationError
 
 from mvconf.core.errors import InputError, Problem
 from mvconf.core.facts import ROUTE_MODES
-from mvconf.manifest.files import MAX_FILE_BYTES, find_manifests
+from mvconf.manifest.files import Unreadable, find_manifests, read_bytes
 from mvconf.manifest.models import KNOWN_KEYS, DidSpec, ManifestFile
 from mvconf.manifest.yamlpos import Located, YamlProblem, load_located
 
@@ -188,15 +186,12 @@ HEADER_KEYS = ("version", "applications", "defaults", "environments")
 
 def _read_text(path: str) -> str:
     try:
-        size = os.path.getsize(path)
-        if size > MAX_FILE_BYTES:
-            raise YamlProblem(f"the file is {size / 2**20:.1f} MiB; manifests are limited to "
-                              "16 MiB")
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with os.fdopen(fd, "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                raise YamlProblem("not a regular file; it is not read")
-            raw = handle.read(MAX_FILE_BYTES + 1)
+        raw = read_bytes(path)
+    except Unreadable as exc:
+        if exc.size is None:
+            raise YamlProblem("not a regular file; it is not read") from None
+        raise YamlProblem(f"the file is {exc.size / 2**20:.1f} MiB; manifests are limited to "
+                          "16 MiB") from None
     except OSError as exc:
         raise YamlProblem(f"cannot read the file: {exc.strerror}") from None
     if b"\x00" in raw:

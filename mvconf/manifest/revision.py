@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mvconf.core.errors import InputError
+from mvconf.manifest.files import MAX_FILE_BYTES  # the same limit as the working tree's
 
-MAX_FILE_BYTES = 16 * 1024 * 1024
 MAX_FILES = 20_000
 MAX_LINK_HOPS = 8  # a link to a link ...: as far as a working tree's own lookups would go
 LINK_MODE = "120000"  # git's mode for a symbolic link

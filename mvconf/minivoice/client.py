@@ -108,7 +108,7 @@ class MiniVoiceClient:
             except ApiError as exc:
                 if not (_transient(exc) or exc.status == 429):
                     raise  # asked again, the API would answer the same, and it is not retried
-                answer = None  # read again as if never sent: its retries and notices as usual
+                # else read again below as if never sent: its retries and notices as usual
         body, tag = answer if answer is not None else await self.read_number(number)
         if body is NOT_IN_ACCOUNT:
             return None

@@ -33,9 +33,7 @@ opens (a missing key or a bad URL is reported as before, after the manifests' ow
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import stat
 import sys
 import threading
 from collections.abc import Callable, Iterable
@@ -43,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from mvconf.core.api_settings import ApiSettings
 from mvconf.core.errors import MvconfError
-from mvconf.manifest.files import MAX_FILE_BYTES, find_manifests
+from mvconf.manifest.files import Unreadable, find_manifests, read_bytes
 from mvconf.minivoice.client import MiniVoiceClient
 from mvconf.run.runtime import Runtime
 
@@ -66,8 +64,8 @@ Prepare = Callable[[], "tuple[PlanRequest, ReadView]"]
 
 def numbers_in(paths: list[str], limit: int = MAX_EARLY) -> list[str]:
     """The E.164 numbers on `number:` lines of the manifest files under `paths`, in order, each
-    once, at most `limit`. Only regular files the loader would read, at most its size limit
-    each; anything it cannot read here is left for the loader to report."""
+    once, at most `limit`. Only files the loader would read (read_bytes); anything it cannot
+    read here is left for the loader to report."""
     try:
         files = find_manifests(paths, False, [])
     except MvconfError:
@@ -83,16 +81,9 @@ def numbers_in(paths: list[str], limit: int = MAX_EARLY) -> list[str]:
 
 def _text(path: str) -> bytes:
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
-        return b""
-    with os.fdopen(fd, "rb") as handle:
-        try:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-                return b""
-            return handle.read(MAX_FILE_BYTES)
-        except OSError:
-            return b""
+        return read_bytes(path)
+    except (OSError, Unreadable):
+        return b""  # the loader reports it
 
 
 class EarlyReads:
@@ -125,9 +116,8 @@ class EarlyReads:
     def end(self, managed: list[str], *, cancel: bool = False) -> list[str]:
         """Stop, drop what the plan does not read, and return `managed` in the order to read
         it: in flight first, then the others with the answers already in between them. Reads
-        in flight that the plan does
-        not need finish unseen, on their connections, unless `cancel`: the server never has
-        more than --parallelism requests of this run at once."""
+        in flight that the plan does not need finish unseen, on their connections, unless
+        `cancel`: the server never has more than --parallelism requests of this run at once."""
         self._stopped = True
         for lane in self._lanes:
             lane.cancel()
