@@ -78,3 +78,27 @@ def test_what_is_read_can_be_written_however_deep(digits):
 
 def test_field_diff_json_type_is_what_the_plan_schema_uses():
     assert TypeAdapter(FieldDiffJson).dump_python(FieldDiff(1, 2)) == {"from": 1, "to": 2}
+
+
+@settings(max_examples=100)
+@given(st.lists(changes, max_size=9), st.integers(min_value=1, max_value=4))
+def test_a_plan_is_written_in_pieces_as_each_change_alone_wrote_it(listed, chunk):
+    """json_chunks writes CHUNK_CHANGES changes per orjson call: joined, at any chunk size, the
+    pieces are the bytes of each change written and indented on its own (as earlier versions
+    wrote plans), terminal characters escaped, and the values of model_dump_json."""
+    import json
+    from unittest import mock
+
+    from mvconf.core.jsontext import inert
+    from mvconf.plan import model
+    from mvconf.plan.model import Plan
+
+    plan = Plan(mvconf_version="0.3.0", api_url="https://api.example", created_at="now",
+                executor=Executor.api, changes=listed)
+    with mock.patch.object(model, "CHUNK_CHANGES", chunk):
+        written = "".join(plan.json_chunks())
+    head = inert(plan.model_dump_json(indent=2, exclude={"changes"}))[:-2]
+    each = [inert(c.to_json(indent=True).decode()).replace("\n", "\n    ") for c in listed]
+    assert written == (head + ',\n  "changes": [\n    ' + ",\n    ".join(each) + "\n  ]\n}\n"
+                       if listed else head + ',\n  "changes": []\n}\n')
+    assert json.loads(written) == json.loads(plan.model_dump_json())
