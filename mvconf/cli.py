@@ -7,8 +7,23 @@ import gc
 import importlib
 import logging
 import os
+import signal
 import sys
 import traceback
+
+
+def _interrupted_while_starting(signum: int, frame: object) -> None:
+    """Ctrl-C while this module imports what it needs (before `run` can catch it): the same
+    message and exit code as later on, instead of a KeyboardInterrupt traceback."""
+    os.write(2, b"Interrupted.\n")
+    os._exit(130)
+
+
+# Only where Ctrl-C would raise KeyboardInterrupt: a SIGINT that is ignored (a background job)
+# or handled by whoever imports this module is left as it is. Restored below, once imported.
+_STARTING = signal.getsignal(signal.SIGINT) is signal.default_int_handler
+if _STARTING:
+    signal.signal(signal.SIGINT, _interrupted_while_starting)
 
 # mvconf uses no pydantic plugins. Looking for them reads the metadata of every installed
 # distribution when the first model is built (measured in ARCHITECTURE.md). Documented by
@@ -60,6 +75,8 @@ def cli() -> None:
 
 
 logging.getLogger("mvconf").addHandler(logging.NullHandler())
+if _STARTING and signal.getsignal(signal.SIGINT) is _interrupted_while_starting:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def main(argv: list[str] | None = None) -> None:

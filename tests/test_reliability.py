@@ -158,6 +158,38 @@ def test_sigint_during_plan_exits_130_without_a_plan_file(write, state_file, tmp
         stop(proc)
 
 
+@pytest.mark.parametrize("module", ["click", "mvconf.commands", "mvconf.render.escape"])
+def test_ctrl_c_while_mvconf_starts_says_interrupted_not_a_traceback(module):
+    """SIGINT while the command line's own modules import (before any command runs): exit 130
+    and the usual message, as a Ctrl-C in the first tenth of a second gets."""
+    script = (
+        "import os, signal, sys\n"
+        "class Hook:\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        f"        if name == {module!r}:\n"
+        "            os.kill(os.getpid(), signal.SIGINT)\n"
+        "sys.meta_path.insert(0, Hook())\n"
+        "from mvconf.cli import main\n"
+        "print('not interrupted')\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60)
+    assert (done.returncode, done.stderr, done.stdout) == (130, "Interrupted.\n", "")
+
+
+def test_ctrl_c_is_left_alone_where_it_is_ignored_or_handled():
+    """A SIGINT that is ignored (a background job) stays ignored; once the command line is
+    imported, Ctrl-C is a KeyboardInterrupt again (run() turns it into exit 130)."""
+    script = ("import signal\n"
+              "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+              "import mvconf.cli\n"
+              "assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN\n")
+    assert subprocess.run([sys.executable, "-c", script], timeout=60).returncode == 0
+    script = ("import signal\n"
+              "import mvconf.cli\n"
+              "assert signal.getsignal(signal.SIGINT) is signal.default_int_handler\n")
+    assert subprocess.run([sys.executable, "-c", script], timeout=60).returncode == 0
+
+
 def test_the_key_never_appears_anywhere(write, state_file, tmp_path):
     manifest, state = many(write, state_file, 3)
     key_file = tmp_path / "key"
