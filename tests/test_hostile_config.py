@@ -247,3 +247,30 @@ def test_every_accepted_number_is_its_own_canonical_form(text):
     if e164_problem(text) is None:
         parsed = phonenumbers.parse(text, None)
         assert phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) == text
+
+
+@pytest.mark.parametrize("url", [
+    "{key}",  # the two variables swapped
+    "https://{key}",
+    "https://{upper}.example.com",  # a host name is read lower-cased
+    "http://127.0.0.1:9/?k={key}",
+    "http://127.0.0.1:9/v1#{key}",
+    "https://api.example.com/{quoted}",
+])
+def test_a_url_that_holds_the_key_is_refused_without_showing_or_sending_it(write, url):
+    """The key is never sent anywhere but as the key (not to a DNS resolver as a host name),
+    and never printed, in an error or as a plan's api_url, whatever the URL variable holds."""
+    from urllib.parse import quote
+
+    from .helpers import KEY
+
+    manifest = write("m.yaml", 'version: 1\ndids:\n  - {number: "+15551230002", '
+                     "route_mode: reject}\n")
+    given = url.format(key=KEY, upper=KEY.upper(), quoted=quote(KEY, safe="").replace(
+        "-", "%2D"))
+    for command in (("plan", manifest), ("plan", manifest, "--format", "markdown"),
+                    ("plan", manifest, "--target", "+15551230002")):
+        result = invoke(*command, env={"MINIVOICE_API_KEY": KEY, "MINIVOICE_API_URL": given})
+        assert result.code == 1 and "the API URL holds the API key" in result.stderr
+        assert "Nothing was sent" in result.stderr
+        assert KEY.lower() not in (result.stdout + result.stderr).lower()

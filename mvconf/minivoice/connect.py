@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from mvconf import __version__
 from mvconf.core.errors import ConfigError
 from mvconf.core.hosts import is_loopback
-from mvconf.core.logs import register_secret
+from mvconf.core.logs import MIN_SECRET_LENGTH, register_secret
 
 DEFAULT_URL = "https://api.minivoice.eu"
 KEY_VARIABLE = "MINIVOICE_API_KEY"
@@ -46,11 +46,26 @@ def api_endpoint(api_url: str | None, api_key_file: str | None, *,
     from --api-url, MINIVOICE_API_URL, the project's environment, or the default; the key from
     --api-key-file or `key_variable` only (an environment's own variable, SPEC §9)."""
     key, source = _read_key(api_key_file, key_variable)
+    register_secret(key)  # before anything that may name the URL
     url = (api_url or os.environ.get("MINIVOICE_API_URL") or configured_url
            or DEFAULT_URL).rstrip("/")
+    if _holds_key(url, key):
+        # The variables swapped, or the key pasted into the URL: never sent (not even to a DNS
+        # resolver as a host name), and never printed, in an error or as a plan's api_url.
+        raise ConfigError(f"the API URL holds the API key (from {source}); check that "
+                          "MINIVOICE_API_URL (or --api-url, or the project's api_url) and the key "
+                          "are not swapped. Nothing was sent")
     _check_url(url)
-    register_secret(key)
     return Endpoint(label=url, key=key, url=url, key_source=source)
+
+
+def _holds_key(url: str, key: str) -> bool:
+    """Whether the key is in the URL, in any case (a host name is read lower-cased) or
+    %-encoding. Keys shorter than MIN_SECRET_LENGTH are not looked for, as they are not
+    masked."""
+    if len(key) < MIN_SECRET_LENGTH:
+        return False
+    return key.lower() in url.lower() or key.lower() in unquote(url).lower()
 
 
 MAX_KEY_FILE_BYTES = 4096
