@@ -532,3 +532,20 @@ def test_an_environment_pointed_at_another_account_reads_all_its_dids(tmp_path, 
     assert scope()["read"] == 0
     put(tmp_path, "mvconf.toml", PROJECT.replace(*edit))
     assert scope() == {**scope(), "read": 2, "unchanged": 0}
+
+
+def test_an_empty_revision_is_refused_over_http_too(repo):
+    """`--changed-since ""` (a CI variable that is not set) is refused on every path: over
+    HTTP `plan` starts reading early, and must not turn it into a full plan."""
+    from .helpers import start, stop
+
+    proc, url = start(repo / "state.json")
+    try:
+        env = {"MINIVOICE_API_KEY": "test-key", "MINIVOICE_API_URL": url}
+        for command in (("plan", "dids"), ("plan", "dids", "--format", "json"),
+                        ("apply", "dids", "--executor", "api", "--auto-approve")):
+            result = invoke(*command, "--changed-since", "", env=env)
+            assert result.code == 1, (command, result.stdout)
+            assert "--changed-since: not a git revision" in result.stderr
+    finally:
+        stop(proc)

@@ -35,7 +35,7 @@ def plan(paths, fmt, out, detailed_exitcode, strict, executor, targets, changed_
          allow_all_missing, api, ctx, every_env) -> int:
     """Read the live account and show what would change (`--env all`: one plan per
     environment, each against its own account)."""
-    if not (every_env or targets or changed_since or api.emulator):
+    if not (every_env or targets or changed_since is not None or api.emulator):
         from mvconf.run.early import plan_early  # reads while the rest is imported
 
         def prepare():
