@@ -207,3 +207,31 @@ def test_a_wrong_value_that_hides_nothing_does_not_hide_the_entrys_other_rules(t
     assert len(rendered) == 3, rendered
     assert any(":3:5: number +1555 is too short" in r for r in rendered), rendered
     assert any(":4:5: application 'nosuch'" in r for r in rendered), rendered
+
+
+def test_an_unknown_alias_says_which_unreadable_file_may_define_it(write, tmp_path):
+    """A file that cannot be read at all (here a YAML value mvconf does not take) takes its
+    aliases with it: an alias used elsewhere is reported as possibly defined there, not only as
+    unknown (the file to fix first is the unreadable one)."""
+    write("a.yaml", """
+        version: 1
+        applications: {beta: app_456}
+        dids:
+          - number: "+15551230001"
+            application: beta
+            route_mode: webhook
+            description: !!binary aGVsbG8=
+    """)
+    write("b.yaml", """
+        version: 1
+        dids:
+          - number: "+15551230002"
+            application: beta
+            route_mode: webhook
+    """)
+    with pytest.raises(ManifestError) as caught:
+        load_desired([str(tmp_path)])
+    messages = [str(p) for p in caught.value.problems]
+    assert len(messages) == 2 and "a.yaml:7:" in messages[0]
+    assert "b.yaml:4:" in messages[1] and "application 'beta' is neither an alias" in messages[1]
+    assert messages[1].endswith(f"{tmp_path / 'a.yaml'} could not be read, and may define it")

@@ -70,6 +70,10 @@ def load_manifests(paths: list[str], strict: bool = False, scope: Scope | None =
     scope = scope or Scope()
     skipped: list[str] = []
     files, problems = load_all(paths, scope.skip_other_yaml, skipped, texts)
+    # Files that could not be read at all: their aliases are unknown, which an unknown alias
+    # elsewhere says (it may be defined there), instead of pointing at the wrong file alone.
+    unread = tuple(dict.fromkeys(p.path for p in problems if p.path not in
+                                 {f.path for f in files}))
     aliases = {**_collect_aliases(files, problems), **scope.applications}
     entries: list[DesiredDid | tuple[NumberRange, DesiredDid]] = []
     warnings: list[Problem] = []
@@ -100,7 +104,7 @@ def load_manifests(paths: list[str], strict: bool = False, scope: Scope | None =
                     f"number {spec.number} is also managed at {numbers[spec.number]}"))
             elif spec.number is not None:
                 numbers[spec.number] = f"{loaded.path}:{loaded.where('dids', index)[0]}"
-            entry = _entry(loaded, index, spec, aliases, strict, problems)
+            entry = _entry(loaded, index, spec, aliases, strict, problems, unread)
             if entry is None or repeated:
                 continue
             if isinstance(entry, tuple):
@@ -246,10 +250,12 @@ def _overlaps(ranges: list[tuple[NumberRange, str]]) -> list[Problem]:
 
 
 def _entry(loaded: LoadedFile, index: int, spec: DidSpec, aliases: dict[str, str],
-           strict: bool, problems: list[Problem]):
-    """A DesiredDid for a number: entry, or (range, template DesiredDid) for a range."""
+           strict: bool, problems: list[Problem], unread: tuple[str, ...] = ()):
+    """A DesiredDid for a number: entry, or (range, template DesiredDid) for a range.
+    `unread`: the manifests that could not be read (their aliases are unknown)."""
     if spec.range is None:
-        return _resolve(loaded, index, spec, aliases, strict, problems, spec.number)
+        return _resolve(loaded, index, spec, aliases, strict, problems, spec.number,
+                        unread=unread)
     span, why = parse_range(spec.range)
     line, col = loaded.where("dids", index, "range")
     if span is None:
@@ -265,7 +271,8 @@ def _entry(loaded: LoadedFile, index: int, spec: DidSpec, aliases: dict[str, str
         if first != last:  # same length and country code: every number between has it too
             problems.append(Problem(loaded.path, line, col, f"range {spec.range} crosses from "
                             f"+{first} into +{last}: a range stays in one country code"))
-    template = _resolve(loaded, index, spec, aliases, strict, problems, span.first, span)
+    template = _resolve(loaded, index, spec, aliases, strict, problems, span.first, span,
+                        unread=unread)
     return None if template is None or len(problems) > before else (span, template)
 
 
@@ -312,6 +319,8 @@ def _resolve(
     problems: list[Problem],
     number: str,
     span: NumberRange | None = None,
+    *,
+    unread: tuple[str, ...] = (),
 ) -> DesiredDid | None:
     before = len(problems)
 
@@ -328,7 +337,7 @@ def _resolve(
         report("missing required key 'route_mode' (set it here or in defaults)")
         return None
     app_ref = spec.application or (defaults.application if defaults else None)
-    application_id = _application(app_ref, aliases, route_mode, report, spec)
+    application_id = _application(app_ref, aliases, route_mode, report, spec, unread)
     destinations = _destinations(spec, defaults, route_mode, report, strict, number, span)
     if len(problems) > before:
         return None
@@ -382,7 +391,7 @@ def _rule_position(loaded: LoadedFile, at: tuple, rule: str, after: int) -> tupl
     return line, (key + 1 if key >= 0 else col)
 
 
-def _application(app_ref, aliases, route_mode, report, spec) -> str | None:
+def _application(app_ref, aliases, route_mode, report, spec, unread=()) -> str | None:
     key = ("application",) if spec.application else ()
     if app_ref is None:
         if route_mode != RouteMode.reject:
@@ -396,6 +405,9 @@ def _application(app_ref, aliases, route_mode, report, spec) -> str | None:
     hint = difflib.get_close_matches(app_ref, list(aliases), n=1)
     known = f"; did you mean {hint[0]!r}?" if hint else (
         f" (known aliases: {', '.join(sorted(aliases))})" if aliases else "")
+    if unread:
+        more = f" and {len(unread) - 1} other file(s)" if len(unread) > 1 else ""
+        known += f"; {unread[0]}{more} could not be read, and may define it"
     report(f"application {app_ref!r} is neither an alias from 'applications' nor an id like "
            f"app_123{known}", *key)
     return None
