@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-import errno
-import gc
-import importlib
-import logging
+import _signal  # signal's C half: `signal` itself imports enum first (about 10 ms)
 import os
-import signal
-import sys
-import traceback
 
 
 def _interrupted_while_starting(signum: int, frame: object) -> None:
@@ -19,11 +13,19 @@ def _interrupted_while_starting(signum: int, frame: object) -> None:
     os._exit(130)
 
 
-# Only where Ctrl-C would raise KeyboardInterrupt: a SIGINT that is ignored (a background job)
-# or handled by whoever imports this module is left as it is. Restored below, once imported.
-_STARTING = signal.getsignal(signal.SIGINT) is signal.default_int_handler
+# First of all: only where Ctrl-C would raise KeyboardInterrupt; a SIGINT that is ignored (a
+# background job) or handled by whoever imports this module is left as it is. Restored below,
+# once imported.
+_STARTING = _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler
 if _STARTING:
-    signal.signal(signal.SIGINT, _interrupted_while_starting)
+    _signal.signal(_signal.SIGINT, _interrupted_while_starting)
+
+import errno  # noqa: E402
+import gc  # noqa: E402
+import importlib  # noqa: E402
+import logging  # noqa: E402
+import sys  # noqa: E402
+import traceback  # noqa: E402
 
 # mvconf uses no pydantic plugins. Looking for them reads the metadata of every installed
 # distribution when the first model is built (measured in ARCHITECTURE.md). Documented by
@@ -75,8 +77,8 @@ def cli() -> None:
 
 
 logging.getLogger("mvconf").addHandler(logging.NullHandler())
-if _STARTING and signal.getsignal(signal.SIGINT) is _interrupted_while_starting:
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+if _STARTING and _signal.getsignal(_signal.SIGINT) is _interrupted_while_starting:
+    _signal.signal(_signal.SIGINT, _signal.default_int_handler)
 
 
 def main(argv: list[str] | None = None) -> None:
