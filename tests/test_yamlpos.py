@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mvconf.manifest.yamlpos import YamlProblem, load_located
 
@@ -65,3 +67,34 @@ def test_a_key_that_is_not_a_string_is_named_where_it_is(text, where, shown):
         load_located(text)
     assert (caught.value.line, caught.value.column) == where
     assert caught.value.message.startswith(f"a key must be a string, not {shown}")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "c"]),
+                          st.lists(st.sampled_from(["x", "y", "z"]), max_size=4)),
+                min_size=1, max_size=6))
+def test_every_duplicate_key_of_a_file_is_reported_at_once(entries):
+    """Each repeated key, at the top level or in a nested mapping, is a problem at its own
+    line and column, all in one read and in document order (a file with three needed three
+    runs)."""
+    lines: list[str] = []
+    wanted: list[tuple[str, int, int]] = []
+    seen_top: set[str] = set()
+    for key, inner in entries:
+        if key in seen_top:
+            wanted.append((f"duplicate key {key!r}", len(lines) + 1, 1))
+        seen_top.add(key)
+        lines.append(f"{key}:" if inner else f"{key}: {{}}")
+        seen_inner: set[str] = set()
+        for name in inner:
+            if name in seen_inner:
+                wanted.append((f"duplicate key {name!r}", len(lines) + 1, 3))
+            seen_inner.add(name)
+            lines.append(f"  {name}: 1")
+    text = "\n".join(lines) + "\n"
+    if not wanted:
+        assert load_located(text) is not None
+        return
+    with pytest.raises(YamlProblem) as caught:
+        load_located(text)
+    assert caught.value.all() == wanted

@@ -100,7 +100,7 @@ def read_manifest(path: str, text: str | None = None) -> tuple[LoadedFile | None
         text = _read_text(path) if text is None else text
         located = load_located(text)
     except YamlProblem as exc:
-        return None, [Problem(path, exc.line, exc.column, exc.message)]
+        return None, [Problem(path, line, column, message) for message, line, column in exc.all()]
     if located is None:
         return None, [Problem(path, 1, 1,
                               "the file is empty; a manifest needs at least 'version: 1'")]

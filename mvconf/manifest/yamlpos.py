@@ -32,6 +32,7 @@ TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 # has fewer nodes than half its characters, so this bound never refuses a file that uses none.
 BASE_NODE_ALLOWANCE = 100_000
 MAX_DEPTH = 200
+MAX_REPORTED = 100  # duplicate keys reported per file
 _NO_KEY = object()
 
 
@@ -93,9 +94,14 @@ class Located:
 class YamlProblem(Exception):
     """A YAML file that cannot be turned into data; line and column are 1-based."""
 
-    def __init__(self, message: str, line: int = 1, column: int = 1):
+    def __init__(self, message: str, line: int = 1, column: int = 1,
+                 more: tuple[tuple[str, int, int], ...] = ()):
         super().__init__(message)
         self.message, self.line, self.column = message, line, column
+        self.more = more  # further problems of the same file, (message, line, column)
+
+    def all(self) -> list[tuple[str, int, int]]:
+        return [(self.message, self.line, self.column), *self.more]
 
 
 def _at(event: events.Event) -> tuple[int, int]:
@@ -145,6 +151,9 @@ class _Builder:
         # One object per distinct short string: 10,000 DIDs repeat the same keys and values.
         self.strings: dict[str, str] = {}
         self.plain: dict[str, Any] = {}  # short plain scalar text -> its value
+        # Duplicate keys (message, line, column), reported together once the document is read
+        # (the later value is kept meanwhile; the file is refused).
+        self.duplicates: list[tuple[str, int, int]] = []
 
     def document(self) -> Located | None:
         get = self.loader.get_event
@@ -153,6 +162,8 @@ class _Builder:
             return None
         get()  # document start
         data = self._node()
+        if self.duplicates:  # all of them at once, not one per run
+            raise YamlProblem(*self.duplicates[0], more=tuple(self.duplicates[1:MAX_REPORTED]))
         get()  # document end
         following = get()
         if not isinstance(following, events.StreamEndEvent):
@@ -206,7 +217,7 @@ class _Builder:
                         if type(value) is not str:
                             raise YamlProblem(_not_a_string_key(value), *_at(event))
                         if value in frame.data:
-                            raise YamlProblem(f"duplicate key {value!r}", *_at(event))
+                            self.duplicates.append((f"duplicate key {value!r}", *_at(event)))
                         if frame.deep:
                             positions.keys[frame.path + (value,)] = _at(event)
                         frame.key = value
@@ -279,7 +290,7 @@ class _Builder:
         if type(value) is not str:
             raise YamlProblem(_not_a_string_key(value), *(at or _at(where)))
         if value in frame.data:
-            raise YamlProblem(f"duplicate key {value!r}", *(at or _at(where)))
+            self.duplicates.append((f"duplicate key {value!r}", *(at or _at(where))))
         if frame.deep:
             self.positions.keys[frame.path + (value,)] = at or _at(where)
         frame.key = value
