@@ -147,3 +147,27 @@ def test_project_file_errors_have_positions(project):
     broken = invoke("validate")
     assert broken.code == 1 and "mvconf.toml:1:" in broken.stderr and "not valid TOML" in \
         broken.stderr
+
+
+@pytest.mark.parametrize("where", ["project", "MINIVOICE_API_URL"])
+def test_a_url_that_holds_another_environments_key_is_refused(project, where):
+    """Production's api_url holding staging's key (a paste in the wrong place): nothing is
+    sent, neither key is printed, in `--env all` and for the one environment."""
+    keys = {"MINIVOICE_API_KEY_STAGING": "staging-key-00001",
+            "MINIVOICE_API_KEY_PRODUCTION": "production-key-0001"}
+    with hostile_server(lambda h: send_json(h, 200, {})) as (url, recorder):
+        holding = f"{url}/{keys['MINIVOICE_API_KEY_STAGING']}"
+        toml = project / "mvconf.toml"
+        configured = holding if where == "project" else "https://production.invalid"
+        toml.write_text(toml.read_text().replace('emulator = "production-state.json"',
+                                                 f'api_url = "{configured}"'))
+        env = {**keys, **({"MINIVOICE_API_URL": holding} if where != "project" else {})}
+        runs = [("plan", "--env", "production")] + \
+            ([("plan", "--env", "all")] if where == "project" else [])
+        for command in runs:
+            result = invoke(*command, env=env)
+            assert result.code == 1, (command, result.stdout)
+            assert "holds the API key of another environment" in result.stderr
+            shown = result.stdout + result.stderr
+            assert not any(key in shown for key in keys.values())
+    assert recorder.requests == []

@@ -274,3 +274,30 @@ def test_a_url_that_holds_the_key_is_refused_without_showing_or_sending_it(write
         assert result.code == 1 and "the API URL holds the API key" in result.stderr
         assert "Nothing was sent" in result.stderr
         assert KEY.lower() not in (result.stdout + result.stderr).lower()
+
+
+@pytest.mark.parametrize(("url", "key"), [
+    ("{key}", "https://api.minivoice.eu"),  # the two variables swapped
+    ("http://{key}", "http://127.0.0.1:9"),
+    ("https://{key}.invalid", "https://api.minivoice.eu"),
+])
+def test_swapped_url_and_key_variables_are_refused_without_showing_either(write, url, key):
+    from .helpers import KEY
+
+    manifest = write("m.yaml", 'version: 1\ndids:\n  - {number: "+15551230002", '
+                     "route_mode: reject}\n")
+    result = invoke("plan", manifest, "--debug",
+                    env={"MINIVOICE_API_KEY": key, "MINIVOICE_API_URL": url.format(key=KEY)})
+    assert result.code == 1 and "is a URL: are MINIVOICE_API_URL and the key swapped?" in \
+        result.stderr
+    assert KEY.lower() not in (result.stdout + result.stderr).lower()
+
+
+def test_a_url_without_a_scheme_is_not_shown(write):
+    """Not a URL at all (a key of another account, perhaps): refused without echoing it."""
+    manifest = write("m.yaml", 'version: 1\ndids:\n  - {number: "+15551230002", '
+                     "route_mode: reject}\n")
+    result = invoke("plan", manifest, env={"MINIVOICE_API_KEY": "the-right-key-0001",
+                                           "MINIVOICE_API_URL": "an-other-key-00002"})
+    assert result.code == 1 and "has no scheme" in result.stderr
+    assert "an-other-key-00002" not in result.stderr

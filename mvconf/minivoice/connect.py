@@ -41,14 +41,22 @@ class Endpoint:
 
 
 def api_endpoint(api_url: str | None, api_key_file: str | None, *,
-                 key_variable: str = KEY_VARIABLE, configured_url: str | None = None) -> Endpoint:
+                 key_variable: str = KEY_VARIABLE, configured_url: str | None = None,
+                 other_keys: tuple[str, ...] = ()) -> Endpoint:
     """The remote API from flags and environment, its URL checked and its key read: the URL
     from --api-url, MINIVOICE_API_URL, the project's environment, or the default; the key from
-    --api-key-file or `key_variable` only (an environment's own variable, SPEC §9)."""
+    --api-key-file or `key_variable` only (an environment's own variable, SPEC §9).
+    `other_keys`: the project's other environments' keys, which the URL must not hold either."""
     key, source = _read_key(api_key_file, key_variable)
     register_secret(key)  # before anything that may name the URL
+    for other in other_keys:
+        register_secret(other)
     url = (api_url or os.environ.get("MINIVOICE_API_URL") or configured_url
            or DEFAULT_URL).rstrip("/")
+    if any(_holds_key(url, other) for other in other_keys):
+        raise ConfigError("the API URL holds the API key of another environment; check "
+                          "MINIVOICE_API_URL, --api-url and the project's api_url. Nothing was "
+                          "sent")
     if _holds_key(url, key):
         # The variables swapped, or the key pasted into the URL: never sent (not even to a DNS
         # resolver as a host name), and never printed, in an error or as a plan's api_url.
@@ -110,7 +118,11 @@ def _read_key_file(path: str) -> str:
 
 def _check_key(key: str, where: str) -> None:
     """A key goes into an HTTP header: refuse one that cannot, before any request, without
-    printing it (an HTTP library's own error would show the whole header)."""
+    printing it (an HTTP library's own error would show the whole header). A key that is a URL
+    means the URL and key were swapped: the URL then holds the key, which is not printed."""
+    if "://" in key or key.lower().startswith(("http:", "https:")):
+        raise ConfigError(f"the API key from {where} is a URL: are MINIVOICE_API_URL and the "
+                          "key swapped? Nothing was sent")
     for index, char in enumerate(key):
         if not "!" <= char <= "~":
             kind = "a space" if char == " " else (
@@ -123,6 +135,9 @@ def _check_key(key: str, where: str) -> None:
 
 def _check_url(url: str) -> None:
     parts = urlsplit(url)
+    if "://" not in url:  # not a URL at all (a key, perhaps): not shown
+        raise ConfigError(f"the API URL must be an http(s) URL such as {DEFAULT_URL}; the one "
+                          "given has no scheme (http:// or https://)")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"the API URL {url!r} must be an http(s) URL such as {DEFAULT_URL}")
     if parts.username or parts.password:

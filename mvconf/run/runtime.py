@@ -23,7 +23,7 @@ from mvconf.config.project import Context
 from mvconf.core.api_settings import ApiSettings
 from mvconf.core.errors import ApiError, Interrupted
 from mvconf.minivoice.client import MiniVoiceClient, read_many
-from mvconf.minivoice.connect import Endpoint, api_endpoint
+from mvconf.minivoice.connect import KEY_VARIABLE, Endpoint, api_endpoint
 
 if TYPE_CHECKING:  # imported when used: `plan` starts reading before the rest is imported
     from mvconf.apply.view import ApplyView, ReadView
@@ -68,8 +68,20 @@ class Runtime:
             env = self.context.env
             self.endpoint = api_endpoint(self.api.api_url, self.api.api_key_file,
                                          key_variable=key_variable,
-                                         configured_url=env.api_url if env else None)
+                                         configured_url=env.api_url if env else None,
+                                         other_keys=self._other_keys(key_variable))
         return self.endpoint
+
+    def _other_keys(self, own: str) -> tuple[str, ...]:
+        """The keys the project's other environments would use (and the shared variable's),
+        as set in this process: the URL must hold none of them (`--env all` holds them all)."""
+        import dataclasses
+
+        names = tuple(self.context.project.environments) if self.context.project else ()
+        variables = {KEY_VARIABLE} | {
+            dataclasses.replace(self.context, environment=name).key_variable() for name in names}
+        values = (os.environ.get(variable, "").strip() for variable in variables - {own})
+        return tuple(value for value in values if value)
 
     def run(self, work: Callable[[MiniVoiceClient], Awaitable[T]]) -> T:
         """Run `work` with this runtime's client: the command's one event loop."""
