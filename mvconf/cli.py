@@ -98,8 +98,8 @@ def main(argv: list[str] | None = None) -> None:
         for stream in (sys.stdout, sys.stderr):
             if stream is not None:  # None when started with that descriptor closed (>&-)
                 stream.flush()
-    except (OSError, ValueError):  # a closed pipe (`| head`): as Python itself would fail
-        code = code or 1
+    except (OSError, ValueError):  # a closed pipe (`| head`): as Python itself would fail,
+        code = code or (0 if _output_closed() else 1)  # unless an apply's views knew it
     os._exit(code)
 
 
@@ -144,8 +144,12 @@ def run(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: say so briefly, the traceback only with --debug
         return _bug(exc)
     if _output_closed():
-        sys.stderr.write("mvconf: the output was closed (broken pipe) before the run ended; "
-                         "the rest was not shown\n")
+        try:  # stderr may have gone with stdout (`2>&1 | head`): the exit code stands
+            sys.stderr.write("mvconf: the output was closed (broken pipe) before the run "
+                             "ended; the rest was not shown\n")
+            sys.stderr.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
     return result if isinstance(result, int) else 0
 
 

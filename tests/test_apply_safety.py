@@ -53,10 +53,11 @@ def wait_for_lines(path, count: int, proc: subprocess.Popen, limit: float = 60.0
 
 def apply_proc(manifest, url, journal, *extra, **kw):
     env = {**os.environ, "MINIVOICE_API_KEY": KEY, "MINIVOICE_API_URL": url}
+    kw.setdefault("stderr", subprocess.PIPE)
     return subprocess.Popen([sys.executable, "-m", "mvconf", "apply", str(manifest),
                              "--executor", "api", "--auto-approve", "--allow-mass-change",
                              "--journal", str(journal), *map(str, extra)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            stdout=subprocess.PIPE, text=True, env=env,
                             **kw)
 
 
@@ -229,6 +230,24 @@ def test_a_signal_during_wait_says_interrupted_not_timed_out(write, state_file, 
     assert run.returncode == 128 + signum, err
     assert "Timed out" not in out.read_text() + err
     assert "3 change(s) for a person not confirmed" in err and "were not shown" not in err
+
+
+def test_a_reader_of_both_outputs_gone_mid_apply_keeps_the_applys_exit_code(write, state_file,
+                                                                            tmp_path):
+    # `apply ... 2>&1 | head -1`: stdout and stderr go to one reader that leaves; the writes
+    # go on to their end and the exit code is the apply's own, not 1.
+    manifest, state = many(write, state_file, 40)
+    journal = tmp_path / "j.jsonl"
+    with running_emulator(state) as url:
+        before = account(url)
+        run = apply_proc(manifest, url, journal, "--parallelism", "4",
+                         stderr=subprocess.STDOUT)
+        run.stdout.close()  # the reader goes away before anything is read
+        run.wait(timeout=120)
+        assert run.returncode == 0
+        assert_journal_says_what_changed(url, journal, before)
+        assert all(d["application_id"] != before[n]["application_id"]
+                   for n, d in account(url).items())
 
 
 def test_a_reader_gone_mid_apply_cuts_no_write_short(write, state_file, tmp_path):
