@@ -98,3 +98,10 @@ def test_every_duplicate_key_of_a_file_is_reported_at_once(entries):
     with pytest.raises(YamlProblem) as caught:
         load_located(text)
     assert caught.value.all() == wanted
+
+
+@pytest.mark.parametrize("text", ['a: 1\nb: "oops\n', 'a: 1\nb: "oops', "a: [1,\n  2\n\n"])
+def test_a_problem_at_the_end_of_the_stream_is_placed_on_a_line_that_exists(text):
+    with pytest.raises(YamlProblem) as caught:
+        load_located(text)
+    assert 1 <= caught.value.line <= len(text.splitlines())

@@ -117,6 +117,9 @@ def load_located(text: str) -> Located | None:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        lines = text.splitlines() or [""]
+        if line > len(lines):  # the end of the stream (an unclosed quote): its last line
+            line, col = len(lines), len(lines[-1]) + 1
         raise YamlProblem(f"invalid YAML: {exc.problem or exc.context}", line, col) from None
     except YAMLError as exc:
         raise YamlProblem(f"invalid YAML: {exc}") from None
