@@ -65,7 +65,7 @@ CASES = [
      "    colour: red\n", "9:5: unknown key 'colour' in dids[0]"),
     ("[1, 2]\n", "1:1: a manifest must be a mapping"),
     ("", "1:1: the file is empty"),
-    ("version: 1\ndids: [\n", "3:1: invalid YAML"),
+    ("version: 1\ndids: [\n", "2:8: invalid YAML"),
     ("version: 1\nversion: 1\n", "2:1: duplicate key 'version'"),
     ("version: 1\ndids: !!python/object/apply:os.system ['true']\n", "2:7: unsupported YAML tag"),
     ("version: 1\ndids: !!binary aGVsbG8=\n", "2:7: unsupported YAML value"),
@@ -235,3 +235,34 @@ def test_an_unknown_alias_says_which_unreadable_file_may_define_it(write, tmp_pa
     assert len(messages) == 2 and "a.yaml:7:" in messages[0]
     assert "b.yaml:4:" in messages[1] and "application 'beta' is neither an alias" in messages[1]
     assert messages[1].endswith(f"{tmp_path / 'a.yaml'} could not be read, and may define it")
+
+
+def test_a_duplicate_key_hides_none_of_the_files_other_problems_nor_its_aliases(write, tmp_path):
+    """Every problem of every file in one run: a duplicate key is reported with the same file's
+    unknown key and bad number, and the aliases it defines still serve other files."""
+    write("a.yaml", """
+        version: 1
+        applications: {sales: app_456}
+        dids:
+          - number: "+15551230001"
+            application: sales
+            route_mdoe: webhook
+            route_mode: webhook
+            route_mode: reject
+          - number: "+1555"
+            route_mode: reject
+    """)
+    write("b.yaml", """
+        version: 1
+        dids:
+          - number: "+15551230014"
+            application: sales
+            route_mode: webhook
+    """)
+    with pytest.raises(ManifestError) as caught:
+        load_desired([str(tmp_path)])
+    found = [(p.path.rsplit("/", 1)[-1], p.line, p.message.split(";")[0])
+             for p in caught.value.problems]
+    assert found == [("a.yaml", 6, "unknown key 'route_mdoe' in dids[0]"),
+                     ("a.yaml", 8, "duplicate key 'route_mode'"),
+                     ("a.yaml", 9, "number +1555 is too short for its country")]

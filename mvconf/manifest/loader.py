@@ -98,23 +98,27 @@ def read_manifest(path: str, text: str | None = None) -> tuple[LoadedFile | None
     exceptions."""
     try:
         text = _read_text(path) if text is None else text
-        located = load_located(text)
+        located = load_located(text, past_duplicates=True)
     except YamlProblem as exc:
         return None, [Problem(path, line, column, message) for message, line, column in exc.all()]
     if located is None:
         return None, [Problem(path, 1, 1,
                               "the file is empty; a manifest needs at least 'version: 1'")]
+    # Duplicate keys are problems of the file, reported with its others (read with the later
+    # value), and its aliases still count: one run shows everything to fix.
+    duplicates = [Problem(path, line, column, message)
+                  for message, line, column in located.duplicates]
     if not isinstance(located.data, dict):
         kind = type(located.data).__name__
         kind = {"list": "a list", "str": "a plain value", "NoneType": "empty"}.get(kind, kind)
         return None, [Problem(path, 1, 1, "a manifest must be a mapping with 'version' and "
-                              f"'dids', not {kind}")]
+                              f"'dids', not {kind}"), *duplicates]
     try:
         manifest = ManifestFile.model_validate(located.data)
     except ValidationError as exc:
         problems = [_problem(path, located, err) for err in exc.errors()]
-        return _salvage(path, located, exc.errors()), problems
-    return LoadedFile(path, manifest, located, list(enumerate(manifest.dids))), []
+        return _salvage(path, located, exc.errors()), duplicates + problems
+    return LoadedFile(path, manifest, located, list(enumerate(manifest.dids))), duplicates
 
 
 def _salvage(path: str, located: Located, errors: list) -> LoadedFile | None:

@@ -76,11 +76,15 @@ class Located:
     positions: Positions = field(default_factory=Positions)
     text: str | None = None  # the source, to find deeper positions when asked
     deep: bool = False  # every position is recorded (read again from `text`)
+    # Duplicate keys (message, line, column), when load_located was asked to keep reading past
+    # them (the later value kept): the file is refused, its other problems reported with them.
+    duplicates: tuple[tuple[str, int, int], ...] = ()
 
     def position(self, path: Path) -> tuple[int, int]:
         """Position of `path`, or of its nearest enclosing key or item that has one."""
         if len(path) > SHALLOW and self.text is not None and not self.deep:
             builder = _Builder(_Loader(self.text), None, depth=None)
+            builder.past_duplicates = True  # reported when first read
             builder.document()
             # The text stays: finding a value inside an entry (a policy finding) reads it.
             self.positions, self.deep = builder.positions, True
@@ -109,9 +113,12 @@ def _at(event: events.Event) -> tuple[int, int]:
     return (mark.line + 1, mark.column + 1) if mark else (1, 1)
 
 
-def load_located(text: str) -> Located | None:
-    """Parse one YAML document; None when the text holds no document at all."""
+def load_located(text: str, *, past_duplicates: bool = False) -> Located | None:
+    """Parse one YAML document; None when the text holds no document at all. Duplicate keys
+    are a YamlProblem (all of them), or with `past_duplicates` are kept in
+    `Located.duplicates` for the caller to report with the document's other problems."""
     builder = _Builder(_Loader(text), BASE_NODE_ALLOWANCE + len(text) // 2, depth=SHALLOW)
+    builder.past_duplicates = past_duplicates
     try:
         located = builder.document()
     except MarkedYAMLError as exc:
@@ -157,6 +164,7 @@ class _Builder:
         # Duplicate keys (message, line, column), reported together once the document is read
         # (the later value is kept meanwhile; the file is refused).
         self.duplicates: list[tuple[str, int, int]] = []
+        self.past_duplicates = False
 
     def document(self) -> Located | None:
         get = self.loader.get_event
@@ -165,14 +173,15 @@ class _Builder:
             return None
         get()  # document start
         data = self._node()
-        if self.duplicates:  # all of them at once, not one per run
-            raise YamlProblem(*self.duplicates[0], more=tuple(self.duplicates[1:MAX_REPORTED]))
+        duplicates = tuple(self.duplicates[:MAX_REPORTED])  # all at once, not one per run
+        if duplicates and not self.past_duplicates:
+            raise YamlProblem(*duplicates[0], more=duplicates[1:])
         get()  # document end
         following = get()
         if not isinstance(following, events.StreamEndEvent):
             raise YamlProblem("invalid YAML: expected a single document in the stream, "
                               "but found another document", *_at(following))
-        return Located(data=data, positions=self.positions)
+        return Located(data=data, positions=self.positions, duplicates=duplicates)
 
     def _grow(self, by: int, event: events.Event) -> None:
         self.count += by
