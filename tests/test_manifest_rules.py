@@ -209,6 +209,20 @@ def test_a_wrong_value_that_hides_nothing_does_not_hide_the_entrys_other_rules(t
     assert any(":4:5: application 'nosuch'" in r for r in rendered), rendered
 
 
+def problems_with_alias_used_in_b(write, tmp_path, alias: str) -> list:
+    """The problems of the manifests in tmp_path once b.yaml uses `alias` (at its line 4)."""
+    write("b.yaml", f"""
+        version: 1
+        dids:
+          - number: "+15551230014"
+            application: {alias}
+            route_mode: webhook
+    """)
+    with pytest.raises(ManifestError) as caught:
+        load_desired([str(tmp_path)])
+    return caught.value.problems
+
+
 def test_an_unknown_alias_says_which_unreadable_file_may_define_it(write, tmp_path):
     """A file that cannot be read at all (here a YAML value mvconf does not take) takes its
     aliases with it: an alias used elsewhere is reported as possibly defined there, not only as
@@ -222,16 +236,7 @@ def test_an_unknown_alias_says_which_unreadable_file_may_define_it(write, tmp_pa
             route_mode: webhook
             description: !!binary aGVsbG8=
     """)
-    write("b.yaml", """
-        version: 1
-        dids:
-          - number: "+15551230002"
-            application: beta
-            route_mode: webhook
-    """)
-    with pytest.raises(ManifestError) as caught:
-        load_desired([str(tmp_path)])
-    messages = [str(p) for p in caught.value.problems]
+    messages = [str(p) for p in problems_with_alias_used_in_b(write, tmp_path, "beta")]
     assert len(messages) == 2 and "a.yaml:7:" in messages[0]
     assert "b.yaml:4:" in messages[1] and "application 'beta' is neither an alias" in messages[1]
     assert messages[1].endswith(f"{tmp_path / 'a.yaml'} could not be read, and may define it")
@@ -252,17 +257,8 @@ def test_a_duplicate_key_hides_none_of_the_files_other_problems_nor_its_aliases(
           - number: "+1555"
             route_mode: reject
     """)
-    write("b.yaml", """
-        version: 1
-        dids:
-          - number: "+15551230014"
-            application: sales
-            route_mode: webhook
-    """)
-    with pytest.raises(ManifestError) as caught:
-        load_desired([str(tmp_path)])
     found = [(p.path.rsplit("/", 1)[-1], p.line, p.message.split(";")[0])
-             for p in caught.value.problems]
+             for p in problems_with_alias_used_in_b(write, tmp_path, "sales")]
     assert found == [("a.yaml", 6, "unknown key 'route_mdoe' in dids[0]"),
                      ("a.yaml", 8, "duplicate key 'route_mode'"),
                      ("a.yaml", 9, "number +1555 is too short for its country")]
