@@ -623,3 +623,34 @@ def test_json_plans_write_terminal_controls_from_the_api_as_escapes(manifest):
         result = plan(manifest, url, "--format", "json")
     assert not any(c in result.stdout for c in "\x9b\u202e\x85")
     assert {c["live"]["status"] for c in json.loads(result.stdout)["changes"]} == {status}
+
+
+@pytest.mark.parametrize("echoed", [KEY.upper(), KEY.lower(), KEY.swapcase()])
+def test_an_echoed_key_in_another_case_is_masked_everywhere(manifest, tmp_path, echoed):
+    """An API (or a proxy) that changes the case of what it echoes: the key is still masked in
+    the plan, the saved plan and errors, and an ETag holding it is still refused."""
+    def upper(handler):
+        number = handler.path.rsplit("/", 1)[-1]
+        send_json(handler, 200, {**did(number), "application_id": echoed, "note": echoed})
+
+    out = tmp_path / "plan.json"
+    with hostile_server(upper) as (url, _):
+        result = plan(manifest, url, "--out", out)
+    shown = (result.stdout + result.stderr + out.read_text()).lower()
+    assert KEY.lower() not in shown and "***" in out.read_text()
+
+    def error(handler):
+        send_json(handler, 403, {"error": {"code": "forbidden", "message": f"bad key {echoed}"}})
+
+    with hostile_server(error) as (url, _):
+        result = plan(manifest, url)
+    assert result.code == 1 and "bad key ***" in result.stderr
+
+    def etag(handler):
+        number = handler.path.rsplit("/", 1)[-1]
+        send_json(handler, 200, did(number), {"ETag": f'"{echoed}"'})
+
+    with hostile_server(etag) as (url, _):
+        result = plan(manifest, url)
+    assert result.code == 1 and "ETag that holds the API key" in result.stderr
+    assert KEY.lower() not in result.stderr.lower()

@@ -7,8 +7,11 @@ import re
 import sys
 from typing import Any
 
-_SECRETS: set[str] = set()
+# Secrets are matched in any case: an API (or a proxy, or a log pipeline) that upper-cases what
+# it echoes would otherwise show the key with only the case of its letters lost.
+_SECRETS: set[str] = set()  # lower-cased
 _SECRET_BYTES: set[bytes] = set()  # the same, encoded once: searched in every API answer
+_PATTERN: list[re.Pattern | None] = [None]  # every secret, any case; rebuilt when one is added
 _AUTH = re.compile(r"(?i)(authorization['\"]?\s*[:,=]\s*\(?['\"]?(b['\"])?bearer\s+)[^\s'\"),]+")
 
 
@@ -20,25 +23,34 @@ MIN_SECRET_LENGTH = 8
 
 def register_secret(secret: str) -> None:
     """Remember a secret so that no log line, message, plan or journal ever shows it."""
-    if secret and len(secret) >= MIN_SECRET_LENGTH:
-        _SECRETS.add(secret)
-        _SECRET_BYTES.add(secret.encode("utf-8", "replace"))
+    if secret and len(secret) >= MIN_SECRET_LENGTH and secret.lower() not in _SECRETS:
+        _SECRETS.add(secret.lower())
+        _SECRET_BYTES.add(secret.lower().encode("utf-8", "replace"))
+        longest_first = sorted(_SECRETS, key=len, reverse=True)
+        _PATTERN[0] = re.compile("|".join(map(re.escape, longest_first)), re.IGNORECASE)
 
 
 def redact(text: str) -> str:
-    for secret in _SECRETS:
-        text = text.replace(secret, "***")
+    pattern = _PATTERN[0]
+    if pattern is not None:
+        text = pattern.sub("***", text)
     return _AUTH.sub(r"\1***", text)
 
 
 def contains_secret(data: bytes) -> bool:
-    return any(secret in data for secret in _SECRET_BYTES)
+    if not _SECRET_BYTES:
+        return False
+    lowered = data.lower()  # ASCII letters only, as keys are printable ASCII
+    return any(secret in lowered for secret in _SECRET_BYTES)
 
 
 def holds_secret(text: str) -> bool:
-    """Whether `text` holds a registered secret (what `redact` would mask, bar the
-    Authorization pattern), without building the masked text."""
-    return any(secret in text for secret in _SECRETS)
+    """Whether `text` holds a registered secret, in any case (what `redact` would mask, bar
+    the Authorization pattern), without building the masked text."""
+    if not _SECRETS:
+        return False
+    lowered = text.lower()
+    return any(secret in lowered for secret in _SECRETS)
 
 
 def redact_data(value: Any) -> Any:
