@@ -72,8 +72,8 @@ def load_manifests(paths: list[str], strict: bool = False, scope: Scope | None =
     files, problems = load_all(paths, scope.skip_other_yaml, skipped, texts)
     # Files that could not be read at all: their aliases are unknown, which an unknown alias
     # elsewhere says (it may be defined there), instead of pointing at the wrong file alone.
-    unread = tuple(dict.fromkeys(p.path for p in problems if p.path not in
-                                 {f.path for f in files}))
+    read = {f.path for f in files}
+    unread = tuple(dict.fromkeys(p.path for p in problems if p.path not in read))
     aliases = {**_collect_aliases(files, problems), **scope.applications}
     entries: list[DesiredDid | tuple[NumberRange, DesiredDid]] = []
     warnings: list[Problem] = []
