@@ -83,8 +83,8 @@ class Located:
     def position(self, path: Path) -> tuple[int, int]:
         """Position of `path`, or of its nearest enclosing key or item that has one."""
         if len(path) > SHALLOW and self.text is not None and not self.deep:
-            builder = _Builder(_Loader(self.text), None, depth=None)
-            builder.past_duplicates = True  # reported when first read
+            # duplicates were reported when the file was first read
+            builder = _Builder(_Loader(self.text), None, depth=None, past_duplicates=True)
             builder.document()
             # The text stays: finding a value inside an entry (a policy finding) reads it.
             self.positions, self.deep = builder.positions, True
@@ -117,8 +117,8 @@ def load_located(text: str, *, past_duplicates: bool = False) -> Located | None:
     """Parse one YAML document; None when the text holds no document at all. Duplicate keys
     are a YamlProblem (all of them), or with `past_duplicates` are kept in
     `Located.duplicates` for the caller to report with the document's other problems."""
-    builder = _Builder(_Loader(text), BASE_NODE_ALLOWANCE + len(text) // 2, depth=SHALLOW)
-    builder.past_duplicates = past_duplicates
+    builder = _Builder(_Loader(text), BASE_NODE_ALLOWANCE + len(text) // 2, depth=SHALLOW,
+                       past_duplicates=past_duplicates)
     try:
         located = builder.document()
     except MarkedYAMLError as exc:
@@ -151,7 +151,8 @@ class _Frame:
 
 
 class _Builder:
-    def __init__(self, loader: Any, limit: int | None, depth: int | None):
+    def __init__(self, loader: Any, limit: int | None, depth: int | None, *,
+                 past_duplicates: bool = False):
         self.loader = loader
         self.limit = limit if limit is not None else float("inf")
         self.depth = depth if depth is not None else float("inf")
@@ -163,8 +164,8 @@ class _Builder:
         self.plain: dict[str, Any] = {}  # short plain scalar text -> its value
         # Duplicate keys (message, line, column), reported together once the document is read
         # (the later value is kept meanwhile; the file is refused).
-        self.duplicates: list[tuple[str, int, int]] = []
-        self.past_duplicates = False
+        self.duplicates: list[tuple[str, int, int]] = []  # the first MAX_REPORTED
+        self.past_duplicates = past_duplicates
 
     def document(self) -> Located | None:
         get = self.loader.get_event
@@ -173,7 +174,7 @@ class _Builder:
             return None
         get()  # document start
         data = self._node()
-        duplicates = tuple(self.duplicates[:MAX_REPORTED])  # all at once, not one per run
+        duplicates = tuple(self.duplicates)  # all at once, not one per run
         if duplicates and not self.past_duplicates:
             raise YamlProblem(*duplicates[0], more=duplicates[1:])
         get()  # document end
@@ -182,6 +183,10 @@ class _Builder:
             raise YamlProblem("invalid YAML: expected a single document in the stream, "
                               "but found another document", *_at(following))
         return Located(data=data, positions=self.positions, duplicates=duplicates)
+
+    def _duplicate(self, key: str, at: tuple[int, int]) -> None:
+        if len(self.duplicates) < MAX_REPORTED:
+            self.duplicates.append((f"duplicate key {key!r}", *at))
 
     def _grow(self, by: int, event: events.Event) -> None:
         self.count += by
@@ -229,7 +234,7 @@ class _Builder:
                         if type(value) is not str:
                             raise YamlProblem(_not_a_string_key(value), *_at(event))
                         if value in frame.data:
-                            self.duplicates.append((f"duplicate key {value!r}", *_at(event)))
+                            self._duplicate(value, _at(event))
                         if frame.deep:
                             positions.keys[frame.path + (value,)] = _at(event)
                         frame.key = value
@@ -302,7 +307,7 @@ class _Builder:
         if type(value) is not str:
             raise YamlProblem(_not_a_string_key(value), *(at or _at(where)))
         if value in frame.data:
-            self.duplicates.append((f"duplicate key {value!r}", *(at or _at(where))))
+            self._duplicate(value, at or _at(where))
         if frame.deep:
             self.positions.keys[frame.path + (value,)] = at or _at(where)
         frame.key = value
