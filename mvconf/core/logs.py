@@ -23,9 +23,10 @@ MIN_SECRET_LENGTH = 8
 
 def register_secret(secret: str) -> None:
     """Remember a secret so that no log line, message, plan or journal ever shows it."""
-    if secret and len(secret) >= MIN_SECRET_LENGTH and secret.lower() not in _SECRETS:
-        _SECRETS.add(secret.lower())
-        _SECRET_BYTES.add(secret.lower().encode("utf-8", "replace"))
+    lowered = secret.lower()
+    if len(lowered) >= MIN_SECRET_LENGTH and lowered not in _SECRETS:
+        _SECRETS.add(lowered)
+        _SECRET_BYTES.add(lowered.encode("utf-8", "replace"))
         longest_first = sorted(_SECRETS, key=len, reverse=True)
         _PATTERN[0] = re.compile("|".join(map(re.escape, longest_first)), re.IGNORECASE)
 
