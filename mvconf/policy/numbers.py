@@ -55,29 +55,132 @@ def _lookup(code: int) -> tuple[tuple[str, re.Pattern | None, PhoneMetadata], ..
     return tuple(prepared)
 
 
+# The descriptions _number_type_helper tries, in its order, after the general one.
+_KINDS = (("premium_rate", PhoneNumberType.PREMIUM_RATE), ("toll_free", PhoneNumberType.TOLL_FREE),
+          ("shared_cost", PhoneNumberType.SHARED_COST), ("voip", PhoneNumberType.VOIP),
+          ("personal_number", PhoneNumberType.PERSONAL_NUMBER), ("pager", PhoneNumberType.PAGER),
+          ("uan", PhoneNumberType.UAN), ("voicemail", PhoneNumberType.VOICEMAIL))
+Desc = tuple[frozenset[int], re.Pattern] | None  # possible lengths (empty: any), pattern
+_TYPERS: dict[int, tuple] = {}  # id(metadata) -> (metadata, general, kinds, fixed, mobile, same)
+
+
+def _desc(desc: object) -> Desc:
+    """phonenumbers' _is_number_matching_desc, prepared: None matches nothing."""
+    pattern = getattr(desc, "national_number_pattern", None)
+    if not pattern:
+        return None
+    return frozenset(desc.possible_length or ()), re.compile(pattern)  # type: ignore[union-attr]
+
+
+def _typer(metadata: PhoneMetadata) -> tuple:
+    typer = _TYPERS.get(id(metadata))
+    if typer is None or typer[0] is not metadata:
+        kinds = tuple((kind, d) for name, kind in _KINDS
+                      if (d := _desc(getattr(metadata, name))) is not None)
+        typer = _TYPERS[id(metadata)] = (
+            metadata, _desc(metadata.general_desc), kinds, _desc(metadata.fixed_line),
+            _desc(metadata.mobile), metadata.same_mobile_and_fixed_line_pattern)
+    return typer
+
+
+def _matches(national: str, desc: Desc) -> bool:
+    if desc is None:
+        return False
+    lengths, pattern = desc
+    return (not lengths or len(national) in lengths) and pattern.fullmatch(national) is not None
+
+
+def number_kind(national: str, metadata: PhoneMetadata) -> int:
+    """phonenumbers' _number_type_helper with the metadata's patterns compiled once: it looks
+    each pattern up in phonenumbers' cache on every call, 11 times per number."""
+    _, general, kinds, fixed, mobile, same = _typer(metadata)
+    if not _matches(national, general):
+        return PhoneNumberType.UNKNOWN
+    for kind, desc in kinds:
+        if _matches(national, desc):
+            return kind
+    if _matches(national, fixed):
+        if same or _matches(national, mobile):
+            return PhoneNumberType.FIXED_LINE_OR_MOBILE
+        return PhoneNumberType.FIXED_LINE
+    if not same and _matches(national, mobile):
+        return PhoneNumberType.MOBILE
+    return PhoneNumberType.UNKNOWN
+
+
+# A leading-digits pattern made only of digits, classes, groups, alternatives and bounded
+# repeats: what it matches depends on as many leading digits as its widest match, no more.
+_BOUNDED = re.compile(r"[0-9\[\]()|?:\-{},]*")
+# (code, leading digits) -> (the regions without leading digits that come before the first
+# region whose leading digits match, with their metadata; that region, or None)
+_CANDIDATES: dict[tuple[int, str], tuple[tuple[tuple[str, PhoneMetadata], ...], str | None]] = {}
+
+
+@lru_cache(maxsize=1024)
+def _lead_width(code: int) -> int | None:
+    """How many leading digits decide which of the code's leading-digits patterns match; None
+    when a pattern may look further (nothing is kept by leading digits then)."""
+    widest = 0
+    for _, lead, _ in _lookup(code):
+        if lead is None:
+            continue
+        if not _BOUNDED.fullmatch(lead.pattern):
+            return None
+        try:
+            widest = max(widest, re._parser.parse(lead.pattern).getwidth()[1])  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - another Python's parser: look each number up
+            return None
+    return widest if widest < 64 else None
+
+
+def _candidates(code: int, national: str) -> tuple[tuple[tuple[str, PhoneMetadata], ...],
+                                                    str | None]:
+    before = []
+    for region, lead, metadata in _lookup(code):
+        if lead is None:
+            before.append((region, metadata))
+        elif lead.match(national):
+            return tuple(before), region
+    return tuple(before), None
+
+
 def _own_region(parsed: phonenumbers.PhoneNumber, national: str) -> str | None:
-    """phonenumbers.region_code_for_number."""
-    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(parsed.country_code)
+    """phonenumbers.region_code_for_number: the first of the code's regions whose leading
+    digits match the number, or that has no leading digits and a type for the number. Which
+    leading digits match is kept per leading digits (a shared code has up to 25 regions)."""
+    code = parsed.country_code
+    regions = phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code)
     if not regions:
         return None
     if len(regions) == 1:
         return regions[0]
-    for region, lead, metadata in _lookup(parsed.country_code):
-        if lead is not None:
-            if lead.match(national):
-                return region
-        elif _util._number_type_helper(national, metadata) != PhoneNumberType.UNKNOWN:
+    width = _lead_width(code)
+    if width is None:
+        before, matched = _candidates(code, national)
+    else:
+        key = (code, national[:width])
+        found = _CANDIDATES.get(key)
+        if found is None:
+            if len(_CANDIDATES) >= 65536:
+                _CANDIDATES.clear()
+            found = _CANDIDATES[key] = _candidates(code, national[:width])
+        before, matched = found
+    for region, metadata in before:
+        if number_kind(national, metadata) != PhoneNumberType.UNKNOWN:
             return region
-    return None
+    return matched
 
 
 def facts(parsed: phonenumbers.PhoneNumber) -> Facts:
     national = _util.national_significant_number(parsed)
     own = _own_region(parsed, national)
     metadata = PhoneMetadata.metadata_for_region_or_calling_code(parsed.country_code, own)
-    kind = (PhoneNumberType.UNKNOWN if metadata is None
-            else _util._number_type_helper(national, metadata))
-    return Facts(parsed, own, kind, phonenumbers.is_valid_number_for_region(parsed, own))
+    kind = PhoneNumberType.UNKNOWN if metadata is None else number_kind(national, metadata)
+    # phonenumbers.is_valid_number_for_region(parsed, own), whose type is the kind just found
+    valid = (own is not None and metadata is not None and kind != PhoneNumberType.UNKNOWN
+             and (own == _util.REGION_CODE_FOR_NON_GEO_ENTITY
+                  or parsed.country_code == _util.country_code_for_valid_region(own)))
+    return Facts(parsed, own, kind, valid)
 
 
 _BY_PREFIX: dict[str, object] = {}  # the first eight characters -> region
