@@ -256,6 +256,9 @@ def test_every_accepted_number_is_its_own_canonical_form(text):
     "http://127.0.0.1:9/?k={key}",
     "http://127.0.0.1:9/v1#{key}",
     "https://api.example.com/{quoted}",
+    "https://api.example.com/{twice}",  # %-encoded twice
+    "https://api.example.com/x?k={half}",  # half of the key: a leak in every log line
+    "https://{tail}.example.com",  # the key cut off at its start
 ])
 def test_a_url_that_holds_the_key_is_refused_without_showing_or_sending_it(write, url):
     """The key is never sent anywhere but as the key (not to a DNS resolver as a host name),
@@ -266,14 +269,28 @@ def test_a_url_that_holds_the_key_is_refused_without_showing_or_sending_it(write
 
     manifest = write("m.yaml", 'version: 1\ndids:\n  - {number: "+15551230002", '
                      "route_mode: reject}\n")
-    given = url.format(key=KEY, upper=KEY.upper(), quoted=quote(KEY, safe="").replace(
-        "-", "%2D"))
+    quoted = quote(KEY, safe="").replace("-", "%2D")
+    given = url.format(key=KEY, upper=KEY.upper(), quoted=quoted,
+                       twice=quoted.replace("%", "%25"), half=KEY[:(len(KEY) + 1) // 2],
+                       tail=KEY[-12:].lower())
     for command in (("plan", manifest), ("plan", manifest, "--format", "markdown"),
                     ("plan", manifest, "--target", "+15551230002")):
         result = invoke(*command, env={"MINIVOICE_API_KEY": KEY, "MINIVOICE_API_URL": given})
         assert result.code == 1 and "the API URL holds the API key" in result.stderr
         assert "Nothing was sent" in result.stderr
         assert KEY.lower() not in (result.stdout + result.stderr).lower()
+
+
+@pytest.mark.parametrize(("url", "key"), [
+    ("https://api.minivoice.example", "minivoice-prod-7f3a9c2e1b5d"),  # a word in common
+    ("http://127.0.0.1:8080", "127.0.0.1:8-key-3e9f0a1"),  # 11 characters in common
+])
+def test_a_key_that_shares_a_few_characters_with_the_url_is_not_refused(monkeypatch, url, key):
+    """Only the key, or a run of 12 of its characters (half, for a longer key), counts."""
+    from mvconf.minivoice.connect import api_endpoint
+
+    monkeypatch.setenv("MINIVOICE_API_KEY", key)
+    assert api_endpoint(url, None).url == url
 
 
 @pytest.mark.parametrize(("url", "key"), [
@@ -301,3 +318,24 @@ def test_a_url_without_a_scheme_is_not_shown(write):
                                            "MINIVOICE_API_URL": "an-other-key-00002"})
     assert result.code == 1 and "has no scheme" in result.stderr
     assert "an-other-key-00002" not in result.stderr
+
+
+def test_a_state_file_named_after_its_key_does_not_put_the_key_in_the_plan(write, state_file):
+    """`--emulator` names the state file as the plan's api_url: the key in that name is
+    masked there, in every format, as everywhere else."""
+    import json
+
+    from .helpers import did
+
+    key = "emu-key-7f3a9c2e1b"
+    manifest = write("m.yaml", 'version: 1\ndids:\n  - {number: "+15551230002", '
+                     "application: app_123, route_mode: reject}\n")
+    state = state_file([did("+15551230002")], name=f"{key}.json",
+                       keys=[{"key": key, "customer_id": "cust_123",
+                              "application_id": "app_123"}])
+    for fmt in ("json", "markdown", "text"):
+        result = invoke("plan", manifest, "--emulator", state, "--format", fmt)
+        assert result.code == 0, result.stderr
+        assert key not in result.stdout + result.stderr
+        if fmt == "json":
+            assert json.loads(result.stdout)["api_url"].startswith("emulator:")

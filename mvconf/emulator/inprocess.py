@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from mvconf.core.jsontext import dumps
-from mvconf.core.logs import register_secret
+from mvconf.core.logs import redact, register_secret
 from mvconf.emulator.api import EmulatorApi
 from mvconf.emulator.store import Store
 from mvconf.minivoice.connect import KEY_VARIABLE, Endpoint
@@ -48,4 +48,5 @@ def open_emulator(state_path: str, *, lock: bool = False, lock_timeout: float = 
     wanted = os.environ.get(key_variable, "").strip()
     key = wanted if wanted and store.customer_of(wanted) else store.first_key()
     register_secret(key)
-    return Endpoint(label=f"emulator:{state_path}", key=key), store
+    # The label is a plan's api_url: a state file named after its key does not show the key.
+    return Endpoint(label=f"emulator:{redact(state_path)}", key=key), store

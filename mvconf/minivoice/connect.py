@@ -67,13 +67,28 @@ def api_endpoint(api_url: str | None, api_key_file: str | None, *,
     return Endpoint(label=url, key=key, url=url, key_source=source)
 
 
+# A URL holding this many characters of a key in a row (or half the key, when that is more)
+# holds the key: a part pasted, or cut off, is as much a leak in a log as the whole.
+KEY_PART = 12
+MAX_DECODINGS = 4  # %-decodings tried: %2541 is %41 once decoded, A twice
+
+
 def _holds_key(url: str, key: str) -> bool:
-    """Whether the key is in the URL, in any case (a host name is read lower-cased) or
-    %-encoding. Keys shorter than MIN_SECRET_LENGTH are not looked for, as they are not
-    masked."""
+    """Whether the key, or a run of KEY_PART of its characters (half the key, when longer), is
+    in the URL, in any case (a host name is read lower-cased) and %-encoded any number of
+    times. Keys shorter than MIN_SECRET_LENGTH are not looked for, as they are not masked."""
     if len(key) < MIN_SECRET_LENGTH:
         return False
-    return key.lower() in url.lower() or key.lower() in unquote(url).lower()
+    key = key.lower()
+    run = min(len(key), max(KEY_PART, (len(key) + 1) // 2))
+    parts = {key[start:start + run] for start in range(len(key) - run + 1)}
+    forms = [url.lower()]
+    for _ in range(MAX_DECODINGS):
+        decoded = unquote(forms[-1])
+        if decoded == forms[-1]:
+            break
+        forms.append(decoded.lower())
+    return any(part in form for form in forms for part in parts)
 
 
 MAX_KEY_FILE_BYTES = 4096
