@@ -161,7 +161,26 @@ def _output_closed() -> bool:
 _WRITE_FAILED = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS}
 
 
+def _interrupted(exc: BaseException) -> bool:
+    """Whether `exc` is Ctrl-C's KeyboardInterrupt, wrapped by a library it went through:
+    pydantic's serializer turns it into an error whose message ends with its name (and its
+    empty message)."""
+    seen: BaseException | None = exc
+    for _ in range(16):
+        if seen is None:
+            return False
+        if isinstance(seen, KeyboardInterrupt) or (
+                type(seen).__name__ == "PydanticSerializationError"
+                and str(seen).endswith(": KeyboardInterrupt: ")):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _bug(exc: Exception) -> int:
+    if _interrupted(exc):
+        click.echo("Interrupted.", err=True)
+        return 130
     click.echo(f"Error: unexpected {type(exc).__name__}: {terminal(redact(str(exc)))}",
                err=True)
     if State.debug:

@@ -190,6 +190,30 @@ def test_ctrl_c_is_left_alone_where_it_is_ignored_or_handled():
     assert subprocess.run([sys.executable, "-c", script], timeout=60).returncode == 0
 
 
+def test_ctrl_c_while_a_plan_is_written_as_json_exits_130(monkeypatch, write, state_file):
+    """pydantic's serializer turns a KeyboardInterrupt raised inside it into a serialization
+    error: Ctrl-C while a large plan was being written said "unexpected
+    PydanticSerializationError" and exited 1."""
+    import pydantic
+
+    from mvconf.commands import plan as plan_command
+
+    class Slow(pydantic.BaseModel):
+        value: int
+
+        @pydantic.field_serializer("value")
+        def interrupted(self, value: int) -> int:
+            raise KeyboardInterrupt
+
+    def finish(*args, **kwargs):
+        Slow(value=1).model_dump_json()
+
+    monkeypatch.setattr(plan_command, "finish", finish)
+    manifest, state = many(write, state_file, 1)
+    result = invoke("plan", manifest, "--emulator", state, "--format", "json")
+    assert (result.code, result.stderr) == (130, "Interrupted.\n")
+
+
 def test_the_key_never_appears_anywhere(write, state_file, tmp_path):
     manifest, state = many(write, state_file, 3)
     key_file = tmp_path / "key"

@@ -96,10 +96,6 @@ class MiniVoiceClient:
         """The DID with this E.164 number, or None when the account has no such DID (404).
         An answer read early for this number (`early`, run/early.py) is taken, once, instead
         of asking again: the same request, sent sooner."""
-        from mvconf.core.phone import to_e164
-        from mvconf.minivoice.models import parse_did
-
-        what = f"reading DID {number}"
         answer = None
         early = self.early.pop(number, None) if self.early else None
         if early is not None:
@@ -110,9 +106,19 @@ class MiniVoiceClient:
                     raise  # asked again, the API would answer the same, and it is not retried
                 # else read again below as if never sent: its retries and notices as usual
         body, tag = answer if answer is not None else await self.read_number(number)
+        return self.did_of(number, body, tag)
+
+    def did_of(self, number: str, body: Any, tag: str | None, *,
+               shared: bool = False) -> LiveDID | None:
+        """The DID in `read_number`'s answer for `number`, checked to be that number's
+        (`shared`: see parse_did)."""
+        from mvconf.core.phone import to_e164
+        from mvconf.minivoice.models import parse_did
+
         if body is NOT_IN_ACCOUNT:
             return None
-        did = parse_did(body, what, tag)
+        what = f"reading DID {number}"
+        did = parse_did(body, what, tag, shared=shared)
         if did.number_e164 != number and to_e164(did.number_e164) != number:
             raise ApiError(f"{what}: the API answered with the DID of another number "
                            f"({clipped(did.number_e164, 40)}, {did.id}); the answer is not "

@@ -55,11 +55,15 @@ class LiveDID(BaseModel):
         }
 
 
-def parse_did(body: object, what: str, etag: str | None = None) -> LiveDID:
+def parse_did(body: object, what: str, etag: str | None = None, *,
+              shared: bool = False) -> LiveDID:
+    """The DID in an answer's body; `shared`: its repeated values are shared already (by
+    `share_repeated` in the process that read it, and so by pickle's memo: run/ahead.py)."""
     if not isinstance(body, dict):
         raise ApiError(f"{what}: the API answered with something that is not a DID object",
                        transient=False)
-    _share_repeated(body)
+    if not shared:
+        share_repeated(body)
     etag = _one(etag)
     if "etag" in body:  # the ETag header, never a body field of that name
         body = {name: value for name, value in body.items() if name != "etag"}
@@ -95,7 +99,7 @@ def _one(value: Any) -> Any:
     return value
 
 
-def _share_repeated(body: dict) -> None:
+def share_repeated(body: dict) -> None:
     shared = _shared
     for name in REPEATED:
         value = body.get(name)

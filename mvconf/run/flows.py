@@ -30,6 +30,7 @@ from mvconf.plan.model import Plan, require_checksum
 from mvconf.plan.planner import retarget
 from mvconf.plan.targets import select_numbers
 from mvconf.plan.undo import undo_plan
+from mvconf.run.ahead import read_ahead
 from mvconf.run.grants import granted, judge_rollback, judge_undo
 from mvconf.run.planning import PlanRequest, load, plan_with, scoped
 from mvconf.run.runtime import Runtime
@@ -39,10 +40,19 @@ Work = Callable[[MiniVoiceClient, Journal], Awaitable[int]]
 
 
 def plan(runtime: Runtime, paths: list[str], request: PlanRequest, *, strict: bool = False) -> Plan:
-    """Read the live account and plan the manifests under `paths`."""
-    loaded, desired = load(runtime, paths, request.targets, strict)
-    desired, scope = scoped(runtime.context, request, desired)
-    return runtime.run(lambda client: plan_with(runtime, client, loaded, desired, request, scope))
+    """Read the live account and plan the manifests under `paths` (with the in-process
+    emulator, reading while they load: run/ahead.py)."""
+    ahead = read_ahead(runtime.api, runtime.context, paths, request.targets) \
+        if request.changed_since is None else None
+    try:
+        loaded, desired = load(runtime, paths, request.targets, strict)
+        desired, scope = scoped(runtime.context, request, desired)
+        ready = ahead.items() if ahead is not None else None
+        return runtime.run(lambda client: plan_with(runtime, client, loaded, desired, request,
+                                                    scope, ready=ready))
+    finally:
+        if ahead is not None:
+            ahead.cancel()
 
 
 def apply(runtime: Runtime, paths: list[str], request: PlanRequest, *, opts: ApplyOptions,

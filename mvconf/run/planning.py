@@ -4,7 +4,9 @@ against the wrong account and judged by the routing policy."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from mvconf.config.project import Context, policy_of
 from mvconf.config.scope import scope_of
@@ -59,9 +61,11 @@ def scoped(context: Context, request: PlanRequest,
 
 async def plan_with(runtime: Runtime, client: MiniVoiceClient, loaded: Manifests,
                     desired: list[DesiredDid], request: PlanRequest,
-                    scope: PlanScope | None, *, order: list[str] | None = None) -> Plan:
-    """Read `desired`'s live DIDs (in `order` when given: run/early.py) and plan them;
-    `loaded` names applications and places policy findings."""
+                    scope: PlanScope | None, *, order: list[str] | None = None,
+                    ready: Iterable[Mapping[str, Any]] | None = None) -> Plan:
+    """Read `desired`'s live DIDs (in `order` when given: run/early.py; those `ready` were
+    read already: run/ahead.py) and plan them; `loaded` names applications and places policy
+    findings."""
     by_number = {d.number: d for d in desired}
     executor = request.executor
     context = runtime.context
@@ -79,7 +83,7 @@ async def plan_with(runtime: Runtime, client: MiniVoiceClient, loaded: Manifests
                 judged[number] = found
         return change
 
-    changes = await runtime.read(client, order or list(by_number), plan_one)
+    changes = await runtime.read(client, order or list(by_number), plan_one, ready)
     plan = assemble([changes[number] for number in by_number], executor=executor,
                     api_url=runtime.endpoint.label, created_at=utc_now(),
                     environment=context.environment, app_names=loaded.app_names(), scope=scope)

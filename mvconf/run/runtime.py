@@ -14,7 +14,7 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -109,10 +109,29 @@ class Runtime:
                 self._store.close()
 
     async def read(self, client: MiniVoiceClient, numbers: list[str],
-                   keep: Callable[[str, LiveDID | None], Any] | None = None) -> dict[str, Any]:
-        """Read `numbers` concurrently (`--parallelism`), with the view's progress."""
+                   keep: Callable[[str, LiveDID | None], Any] | None = None,
+                   ready: Iterable[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+        """Read `numbers` concurrently (`--parallelism`), with the view's progress. `ready`:
+        answers read already (run/ahead.py), in chunks, each (body, ETag) as `read_number`
+        gives it with its repeated values shared, or None for a 404."""
         with self.view.progress(len(numbers), "Reading DIDs") as tick:
-            return await read_many(client, numbers, self.api.parallelism, tick, keep)
+            taken: dict[str, Any] = {}
+            if ready is not None:
+                wanted = set(numbers)
+                for chunk in ready:
+                    for number, answer in chunk.items():
+                        if number not in wanted or number in taken:
+                            continue
+                        try:
+                            live = None if answer is None else client.did_of(
+                                number, *answer, shared=True)
+                        except ApiError:  # read again as usual: its error in its turn
+                            continue
+                        taken[number] = keep(number, live) if keep else live
+                        tick()
+                numbers = [number for number in numbers if number not in taken]
+            return {**taken, **await read_many(client, numbers, self.api.parallelism, tick,
+                                               keep)}
 
     @contextmanager
     def journal_lock(self, journal: str, command: str, timeout: float,

@@ -1,0 +1,145 @@
+"""Work run in a forked child process while this one goes on: work that holds the CPU, on
+another core, where a thread would wait for the GIL.
+
+The child's work yields items; each is pickled and sent through a pipe as it is made (a thread
+of the child writes them, so making the next never waits for this process to read), and
+`items()` gives them here in order. Anything that goes wrong in the child (an exception, an
+item that does not pickle, the child killed) only ends the items early, and `complete` stays
+False: what the caller did not get, it does itself, as it would without a child, so every error
+and message is the one the work gives in this process. The child writes nothing else anywhere.
+
+Used only where `usable()`: Linux (fork is unsafe on macOS and absent on Windows), a second
+CPU, and no other thread (a thread holding a lock at the fork would hold it in the child
+forever).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+import queue
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any
+
+_END = (0).to_bytes(4, "big")  # a frame of no bytes: every item was sent
+
+
+def usable() -> bool:
+    """Whether a child could run beside this process: Linux, two CPUs for this process, and no
+    thread but this one."""
+    if not sys.platform.startswith("linux") or not hasattr(os, "fork") or \
+            threading.active_count() != 1:
+        return False
+    try:
+        return len(os.sched_getaffinity(0)) >= 2
+    except OSError:
+        return False
+
+
+class Forked:
+    """`work()` running in a child process from the moment this is made."""
+
+    def __init__(self, work: Callable[[], Iterable[Any]]):
+        read, write = os.pipe()
+        self._pid = os.fork()
+        if self._pid == 0:  # the child: never returns
+            os.close(read)
+            _child(work, write)
+        os.close(write)
+        self._pipe: IO[bytes] | None = os.fdopen(read, "rb", buffering=1 << 16)
+        self.complete = False  # whether every item of the work came
+
+    def items(self) -> Iterator[Any]:
+        """The work's items as they come, until the last or until the child stops."""
+        pipe = self._pipe
+        if pipe is None:
+            return
+        try:
+            while True:
+                head = pipe.read(4)
+                if len(head) < 4:
+                    return  # cut short: the child failed or was killed
+                size = int.from_bytes(head, "big")
+                if size == 0:
+                    self.complete = True
+                    return
+                data = pipe.read(size)
+                if len(data) < size:
+                    return
+                yield _unpickled(data)
+        except (OSError, ValueError):  # closed by cancel(), or broken
+            return
+        finally:
+            self.cancel()
+
+    def cancel(self) -> None:
+        """Stop the child, if it is still running, and forget it."""
+        if self._pid > 0:
+            if not self.complete:
+                try:
+                    os.kill(self._pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            try:
+                os.waitpid(self._pid, 0)
+            except ChildProcessError:
+                pass
+            self._pid = 0
+        if self._pipe is not None:
+            self._pipe.close()
+            self._pipe = None
+
+
+def _unpickled(data: bytes) -> Any:
+    # Many new objects that live on: collections while they are made would go over them again
+    # and again for nothing.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return pickle.loads(data)  # noqa: S301 - written by this process's own child
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _child(work: Callable[[], Iterable[Any]], write: int) -> None:
+    code = 0
+    try:
+        # Ctrl-C and a stop reach the whole process group: the child ends at once, silently;
+        # the parent reports the stop.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        frames: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+        broken = threading.Event()
+
+        def writer() -> None:
+            try:
+                while (frame := frames.get()) is not None:
+                    view = memoryview(frame)
+                    while view:
+                        view = view[os.write(write, view):]
+            except OSError:  # the parent is gone, or stopped reading
+                broken.set()
+
+        sender = threading.Thread(target=writer, daemon=True)
+        sender.start()
+        try:
+            for item in work():
+                if broken.is_set():
+                    break
+                data = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+                frames.put(len(data).to_bytes(4, "big") + data)
+            else:
+                frames.put(_END)
+        except BaseException:  # noqa: BLE001 - the items end early; the parent does the rest
+            code = 1
+        frames.put(None)
+        sender.join()
+    except BaseException:  # noqa: BLE001 - the parent reads a short stream as a failure
+        code = 1
+    finally:
+        os._exit(code)

@@ -1,0 +1,123 @@
+"""`plan --emulator` reading the DIDs in a child process while the manifests load (run/ahead.py):
+the plan is the one read after the load, whatever the manifests and the account hold."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mvconf.core import forked
+from mvconf.run import ahead
+
+from .helpers import did, invoke
+
+pytestmark = pytest.mark.skipif(not forked.usable(), reason="needs Linux and a second CPU")
+
+APPS = {"main": "app_123", "other": "app_456"}
+MODES = st.sampled_from(["webhook", "reject", "forward"])
+# What the account holds for a managed number: as wanted, drifted, missing, another customer's,
+# a DID that is not a DID object, or the DID of another number.
+LIVE = st.sampled_from(["same", "drift", "missing", "foreign", "malformed", "mismatch"])
+
+
+def number(index: int) -> str:
+    return f"+1555123{index:04d}"
+
+
+@st.composite
+def accounts(draw):
+    indexes = draw(st.lists(st.integers(0, 60), min_size=1, max_size=25, unique=True))
+    lines = ["version: 1", "applications:", "  main: app_123", "  other: app_456", "dids:"]
+    wanted = {}
+    for index in sorted(indexes):
+        mode = draw(MODES)
+        app = draw(st.sampled_from(sorted(APPS)))
+        if draw(st.booleans()) and index + 1 not in indexes:  # a range of two, on no line
+            lines.append(f'  - range: "{number(index)}..{number(index + 1)}"')
+            covered = [index, index + 1]
+        else:
+            lines.append(f'  - number: "{number(index)}"  # a comment')
+            covered = [index]
+        lines += [f"    application: {app}", f"    route_mode: {mode}"]
+        if mode == "forward":
+            lines.append('    destinations: ["+14155550100"]')
+        for each in covered:
+            wanted[number(each)] = (APPS[app], mode)
+    records = []
+    for num, (app, mode) in wanted.items():
+        live = draw(LIVE)
+        destinations = ["+14155550100"] if mode == "forward" else None
+        if live == "missing":
+            continue
+        record = did(num, app, mode, destinations=destinations)
+        if live == "drift":
+            record.update(route_mode="reject", destinations=None)
+        elif live == "foreign":
+            record["customer_id"] = "cust_999"
+        elif live == "malformed":
+            record["status"] = 42
+        elif live == "mismatch":
+            record["number_e164"] = number(99)
+        records.append({k: v for k, v in record.items() if v is not None})
+    return "\n".join(lines) + "\n", records
+
+
+def plan(manifest: Path, state: Path) -> tuple[int, dict | None, str]:
+    result = invoke("plan", manifest, "--emulator", state, "--format", "json")
+    out = json.loads(result.stdout) if result.stdout.strip() else None
+    if out:
+        out.pop("created_at")
+    return result.code, out, result.stderr
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(accounts())
+def test_a_plan_read_ahead_is_the_plan_read_after_the_load(monkeypatch, account):
+    text, records = account
+    with tempfile.TemporaryDirectory() as where:
+        manifest, state = Path(where, "dids.yaml"), Path(where, "state.json")
+        manifest.write_text(text)
+        state.write_text(json.dumps({"api_keys": [
+            {"key": "test-key-0001", "customer_id": "cust_123", "application_id": "app_123"},
+            {"key": "test-key-0999", "customer_id": "cust_999", "application_id": "app_999"}],
+            "dids": records}))
+        with monkeypatch.context() as patched:
+            patched.setattr(forked, "usable", lambda: False)
+            expected = plan(manifest, state)
+        children = []
+        real = forked.Forked
+
+        def counted(work):
+            children.append(work)
+            return real(work)
+
+        with monkeypatch.context() as patched:
+            patched.setattr(ahead, "FORK_AT", 1)
+            patched.setattr(forked, "Forked", counted)
+            got = plan(manifest, state)
+    assert got == expected
+    assert children or "number:" not in text  # read ahead whenever a number line is there
+
+
+def test_a_child_that_fails_leaves_the_reading_to_the_plan(monkeypatch, write, state_file):
+    """The child killed, or its work failing, costs the reads it made and nothing else."""
+    manifest = write("m.yaml", "version: 1\ndids:\n" + "".join(
+        f'  - {{number: "{number(i)}", application: app_123, route_mode: webhook}}\n'
+        for i in range(5)))
+    state = state_file([did(number(i), mode="reject") for i in range(5)])
+    monkeypatch.setattr(ahead, "FORK_AT", 1)
+
+    def broken(api, context, numbers):
+        os.kill(os.getpid(), 9)
+
+    monkeypatch.setattr(ahead, "_read", broken)
+    result = invoke("plan", manifest, "--emulator", state, "--format", "json")
+    assert result.code == 0, result.stderr
+    assert json.loads(result.stdout)["summary"]["update"] == 5
