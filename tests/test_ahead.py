@@ -109,7 +109,7 @@ def test_a_plan_read_ahead_is_the_plan_read_after_the_load(monkeypatch, account)
 def test_a_child_that_fails_leaves_the_reading_to_the_plan(monkeypatch, write, state_file):
     """The child killed, or its work failing, costs the reads it made and nothing else."""
     manifest = write("m.yaml", "version: 1\ndids:\n" + "".join(
-        f'  - {{number: "{number(i)}", application: app_123, route_mode: webhook}}\n'
+        f'  - number: "{number(i)}"\n    application: app_123\n    route_mode: webhook\n'
         for i in range(5)))
     state = state_file([did(number(i), mode="reject") for i in range(5)])
     monkeypatch.setattr(ahead, "FORK_AT", 1)
@@ -121,3 +121,49 @@ def test_a_child_that_fails_leaves_the_reading_to_the_plan(monkeypatch, write, s
     result = invoke("plan", manifest, "--emulator", state, "--format", "json")
     assert result.code == 0, result.stderr
     assert json.loads(result.stdout)["summary"]["update"] == 5
+
+
+def test_a_fork_that_fails_leaves_the_reading_to_the_plan(monkeypatch, write, state_file):
+    """No process to be had (a limit reached): the plan reads as it always did."""
+    manifest = write("m.yaml", "version: 1\ndids:\n" + "".join(
+        f'  - number: "{number(i)}"\n    application: app_123\n    route_mode: webhook\n'
+        for i in range(3)))
+    state = state_file([did(number(i), mode="reject") for i in range(3)])
+    monkeypatch.setattr(ahead, "FORK_AT", 1)
+
+    def no_fork():
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    result = invoke("plan", manifest, "--emulator", state, "--format", "json")
+    assert result.code == 0, result.stderr
+    assert json.loads(result.stdout)["summary"]["update"] == 3
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(accounts())
+def test_import_into_reading_ahead_writes_what_it_writes_after_the_load(monkeypatch, account):
+    """`import --into` with the child reading: the same manifest text, messages and exit."""
+    text, records = account
+    outcomes = []
+    for fork in (False, True):
+        with tempfile.TemporaryDirectory() as where, monkeypatch.context() as patched:
+            manifest, state = Path(where, "dids.yaml"), Path(where, "state.json")
+            manifest.write_text(text)
+            state.write_text(json.dumps({"api_keys": [
+                {"key": "test-key-0001", "customer_id": "cust_123",
+                 "application_id": "app_123"}], "dids": records}))
+            children = []
+            real = forked.Forked
+            patched.setattr(forked, "Forked", lambda work: children.append(work) or real(work))
+            if fork:
+                patched.setattr(ahead, "FORK_AT", 1)
+            else:
+                patched.setattr(forked, "usable", lambda: False)
+            result = invoke("import", "--into", manifest, "--emulator", state)
+            outcomes.append((result.code, result.stdout.replace(where, "W"),
+                             result.stderr.replace(where, "W"),
+                             manifest.read_text()))
+            assert bool(children) == (fork and "number:" in text)
+    assert outcomes[0] == outcomes[1]

@@ -83,10 +83,17 @@ def import_(numbers, from_file, out, into, no_ranges, api, ctx) -> int:
 
         others = {name: scope_of(ctx, name) for name in ctx.names
                   if ctx.environment and name != ctx.environment}
+        from mvconf.run.ahead import read_ahead
+
         project = ctx.manifest_paths(()) if ctx.project else []
-        read = functools.partial(flows.read_numbers, runtime)
-        return accept_drift(read, into, wanted, scope_of(ctx), _echo, others=others,
-                            project=project, policy=policy_of(ctx), today=clock.today())
+        ahead = read_ahead(api, ctx, [into])  # --emulator: read while the manifests load
+        read = functools.partial(flows.read_numbers, runtime, ahead=ahead)
+        try:
+            return accept_drift(read, into, wanted, scope_of(ctx), _echo, others=others,
+                                project=project, policy=policy_of(ctx), today=clock.today())
+        finally:
+            if ahead is not None:
+                ahead.cancel()
     if not wanted:
         raise click.UsageError("give numbers (or --from-file), or --into PATH to accept drift")
     return _import_new(runtime, wanted, out, not no_ranges)

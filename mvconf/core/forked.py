@@ -45,7 +45,12 @@ class Forked:
 
     def __init__(self, work: Callable[[], Iterable[Any]]):
         read, write = os.pipe()
-        self._pid = os.fork()
+        try:
+            self._pid = os.fork()
+        except OSError:
+            os.close(read)
+            os.close(write)
+            raise
         if self._pid == 0:  # the child: never returns
             os.close(read)
             _child(work, write)

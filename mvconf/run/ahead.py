@@ -1,4 +1,5 @@
-"""`plan --emulator`: the DIDs read in a child process while this one loads the manifests.
+"""`plan --emulator` (and `import --into`): the DIDs read in a child process while this one
+loads the manifests.
 
 With the in-process emulator, reading a DID costs CPU, not waiting: a 10,000-DID plan spent a
 third of its time loading the manifests and another third reading, one after the other (a
@@ -48,7 +49,10 @@ def read_ahead(api: ApiSettings, context: Context, paths: list[str],
     numbers = numbers_in(paths, MAX_DIDS)
     if len(numbers) < FORK_AT:
         return None
-    return forked.Forked(lambda: _read(api, context, numbers))
+    try:
+        return forked.Forked(lambda: _read(api, context, numbers))
+    except OSError:  # no process or pipe to be had (a limit reached): read as usual
+        return None
 
 
 def _read(api: ApiSettings, context: Context, numbers: list[str]) -> Iterator[Answers]:

@@ -23,6 +23,7 @@ from mvconf.config.scope import scope_of
 from mvconf.core import clock
 from mvconf.core.clock import utc_now
 from mvconf.core.facts import MAX_DIDS
+from mvconf.core.forked import Forked
 from mvconf.minivoice.client import MiniVoiceClient
 from mvconf.minivoice.models import LiveDID
 from mvconf.plan.change import Executor
@@ -115,9 +116,12 @@ def rollback(runtime: Runtime, last: int | None, *, executor: Executor, opts: Ap
     return _journaled(runtime, opts, view, work)
 
 
-def read_numbers(runtime: Runtime, numbers: list[str]) -> dict[str, LiveDID | None]:
-    """The live DIDs of `numbers` (None where the account has none)."""
-    return runtime.run(lambda client: runtime.read(client, numbers))
+def read_numbers(runtime: Runtime, numbers: list[str],
+                 ahead: Forked | None = None) -> dict[str, LiveDID | None]:
+    """The live DIDs of `numbers` (None where the account has none); `ahead`: a child reading
+    them already (run/ahead.py)."""
+    ready = ahead.items() if ahead is not None else None
+    return runtime.run(lambda client: runtime.read(client, numbers, ready=ready))
 
 
 def _for_run(runtime: Runtime, opts: ApplyOptions) -> ApplyOptions:
