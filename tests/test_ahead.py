@@ -106,38 +106,37 @@ def test_a_plan_read_ahead_is_the_plan_read_after_the_load(monkeypatch, account)
     assert children or "number:" not in text  # read ahead whenever a number line is there
 
 
-def test_a_child_that_fails_leaves_the_reading_to_the_plan(monkeypatch, write, state_file):
-    """The child killed, or its work failing, costs the reads it made and nothing else."""
+def drifted_plan(write, state_file, count: int) -> dict:
+    """The JSON plan of `count` webhook DIDs that all drifted to reject, read ahead."""
     manifest = write("m.yaml", "version: 1\ndids:\n" + "".join(
         f'  - number: "{number(i)}"\n    application: app_123\n    route_mode: webhook\n'
-        for i in range(5)))
-    state = state_file([did(number(i), mode="reject") for i in range(5)])
+        for i in range(count)))
+    state = state_file([did(number(i), mode="reject") for i in range(count)])
+    result = invoke("plan", manifest, "--emulator", state, "--format", "json")
+    assert result.code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_a_child_that_fails_leaves_the_reading_to_the_plan(monkeypatch, write, state_file):
+    """The child killed, or its work failing, costs the reads it made and nothing else."""
     monkeypatch.setattr(ahead, "FORK_AT", 1)
 
     def broken(api, context, numbers):
         os.kill(os.getpid(), 9)
 
     monkeypatch.setattr(ahead, "_read", broken)
-    result = invoke("plan", manifest, "--emulator", state, "--format", "json")
-    assert result.code == 0, result.stderr
-    assert json.loads(result.stdout)["summary"]["update"] == 5
+    assert drifted_plan(write, state_file, 5)["summary"]["update"] == 5
 
 
 def test_a_fork_that_fails_leaves_the_reading_to_the_plan(monkeypatch, write, state_file):
     """No process to be had (a limit reached): the plan reads as it always did."""
-    manifest = write("m.yaml", "version: 1\ndids:\n" + "".join(
-        f'  - number: "{number(i)}"\n    application: app_123\n    route_mode: webhook\n'
-        for i in range(3)))
-    state = state_file([did(number(i), mode="reject") for i in range(3)])
     monkeypatch.setattr(ahead, "FORK_AT", 1)
 
     def no_fork():
         raise BlockingIOError(11, "Resource temporarily unavailable")
 
     monkeypatch.setattr(os, "fork", no_fork)
-    result = invoke("plan", manifest, "--emulator", state, "--format", "json")
-    assert result.code == 0, result.stderr
-    assert json.loads(result.stdout)["summary"]["update"] == 3
+    assert drifted_plan(write, state_file, 3)["summary"]["update"] == 3
 
 
 @settings(max_examples=20, deadline=None,
