@@ -153,9 +153,13 @@ def test_import_into_reading_ahead_writes_what_it_writes_after_the_load(monkeypa
             state.write_text(json.dumps({"api_keys": [
                 {"key": "test-key-0001", "customer_id": "cust_123",
                  "application_id": "app_123"}], "dids": records}))
-            children = []
-            real = forked.Forked
-            patched.setattr(forked, "Forked", lambda work: children.append(work) or real(work))
+            children: list = []
+
+            def counted(work, children=children, real=forked.Forked):
+                children.append(work)
+                return real(work)
+
+            patched.setattr(forked, "Forked", counted)
             if fork:
                 patched.setattr(ahead, "FORK_AT", 1)
             else:
