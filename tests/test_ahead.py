@@ -170,3 +170,50 @@ def test_import_into_reading_ahead_writes_what_it_writes_after_the_load(monkeypa
                              manifest.read_text()))
             assert bool(children) == (fork and "number:" in text)
     assert outcomes[0] == outcomes[1]
+
+
+def test_a_child_that_stops_answering_is_given_up(monkeypatch, write, state_file):
+    """A child stopped (SIGSTOP) or stuck: after forked.STALL seconds without a byte it is
+    killed, and the plan reads the rest itself."""
+    import signal
+
+    monkeypatch.setattr(ahead, "FORK_AT", 1)
+    monkeypatch.setattr(forked, "STALL", 0.3)
+    real = ahead._read
+
+    def stops(api, context, numbers):
+        chunks = real(api, context, numbers[:1])
+        yield next(chunks)  # one answer, then nothing
+        os.kill(os.getpid(), signal.SIGSTOP)
+
+    monkeypatch.setattr(ahead, "_read", stops)
+    assert drifted_plan(write, state_file, 4)["summary"]["update"] == 4
+
+
+def test_no_child_where_file_descriptors_are_short(tmp_path):
+    """`ulimit -n` set low: the pipe's two descriptors could leave the run itself short, so
+    the plan reads as it always did (it failed with "Too many open files")."""
+    import subprocess
+    import sys
+
+    manifest = tmp_path / "m.yaml"
+    manifest.write_text("version: 1\ndids:\n" + "".join(
+        f'  - number: "+1555{i:07d}"\n    application: app_123\n    route_mode: webhook\n'
+        for i in range(2500)))
+    state = tmp_path / "state.json"
+    state.write_text(json.dumps({"api_keys": [{"key": "test-key-0001", "customer_id": "cust_123",
+                                               "application_id": "app_123"}],
+                                 "dids": [did(f"+1555{i:07d}") for i in range(2500)]}))
+    script = ("import resource, sys\n"
+              "resource.setrlimit(resource.RLIMIT_NOFILE, (8, 8))\n"
+              "from mvconf.core import forked\n"
+              "print(forked.usable())\n"
+              "from mvconf.cli import main\n"
+              "sys.argv = ['mvconf', 'plan', sys.argv[1], '--emulator', sys.argv[2],"
+              " '--format', 'json']\n"
+              "main()\n")
+    done = subprocess.run([sys.executable, "-c", script, str(manifest), str(state)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("False\n") and "Traceback" not in done.stderr
+    assert json.loads(done.stdout[len("False\n"):])["summary"]["noop"] == 2500

@@ -257,6 +257,7 @@ def test_every_accepted_number_is_its_own_canonical_form(text):
     "http://127.0.0.1:9/v1#{key}",
     "https://api.example.com/{quoted}",
     "https://api.example.com/{twice}",  # %-encoded twice
+    "https://api.example.com/{often}",  # and six times
     "https://api.example.com/x?k={half}",  # half of the key: a leak in every log line
     "https://{tail}.example.com",  # the key cut off at its start
 ])
@@ -271,7 +272,9 @@ def test_a_url_that_holds_the_key_is_refused_without_showing_or_sending_it(write
                      "route_mode: reject}\n")
     quoted = quote(KEY, safe="").replace("-", "%2D")
     given = url.format(key=KEY, upper=KEY.upper(), quoted=quoted,
-                       twice=quoted.replace("%", "%25"), half=KEY[:(len(KEY) + 1) // 2],
+                       twice=quoted.replace("%", "%25"),
+                       often=quoted.replace("%", "%25252525252525"),
+                       half=KEY[:(len(KEY) + 1) // 2],
                        tail=KEY[-12:].lower())
     for command in (("plan", manifest), ("plan", manifest, "--format", "markdown"),
                     ("plan", manifest, "--target", "+15551230002")):
@@ -339,3 +342,64 @@ def test_a_state_file_named_after_its_key_does_not_put_the_key_in_the_plan(write
         assert key not in result.stdout + result.stderr
         if fmt == "json":
             assert json.loads(result.stdout)["api_url"].startswith("emulator:")
+
+
+@pytest.mark.parametrize("url", ["ftp://user:s3cr3t-token-0123456789@host",
+                                 "https://user:s3cr3t-token-0123456789@api.example.com",
+                                 "https://s3cr3t-token-0123456789@api.example.com",
+                                 "gopher://s3cr3t-token-0123456789.example",
+                                 "http://:s3cr3t-token-0123456789@"])
+def test_a_wrong_url_is_refused_without_showing_it(write, url):
+    """A URL refused for its scheme, credentials or host is not echoed: what is wrong with it
+    may be a secret pasted in."""
+    manifest = write("m.yaml", 'version: 1\ndids:\n  - {number: "+15551230002", '
+                     "route_mode: reject}\n")
+    result = invoke("plan", manifest, "--api-url", url,
+                    env={"MINIVOICE_API_KEY": "zzz-other-key-000000000000"})
+    assert result.code == 1 and "the API URL" in result.stderr
+    assert "s3cr3t" not in result.stdout + result.stderr
+
+
+def test_a_bad_state_file_named_after_its_key_does_not_show_the_key(write, state_file):
+    """The state file's keys are masked as soon as they are read: an error about the file
+    names it, and its name may hold one."""
+    from .helpers import did
+
+    key = "emu-key-bad-4d5e6f7a8b"  # its own: masking is for the whole process
+    manifest = write("m.yaml", 'version: 1\ndids:\n  - {number: "+15551230002", '
+                     "application: app_123, route_mode: reject}\n")
+    state = state_file([did("+15551230002"), {"id": "did_9"}], name=f"{key}.json",
+                       keys=[{"key": key, "customer_id": "cust_123",
+                              "application_id": "app_123"}])
+    result = invoke("plan", manifest, "--emulator", state)
+    assert result.code == 1 and "emulator state file" in result.stderr
+    assert key not in result.stdout + result.stderr
+
+
+def test_a_state_file_replaced_while_it_is_read_is_read_again(state_file, monkeypatch):
+    """Its signature is taken before it is read: one replaced meanwhile is not taken for what
+    was read."""
+    import json as json_module
+
+    from mvconf.emulator import store as store_module
+
+    from .helpers import did
+
+    path = state_file([did("+15551230002")])
+    real = store_module._read_state
+
+    def replaced_meanwhile(where):
+        data = real(where)
+        text = json_module.loads(path.read_text())
+        text["dids"][0]["route_mode"] = "reject"
+        fresh = path.with_suffix(".new")
+        fresh.write_text(json_module.dumps(text, indent=2))
+        fresh.replace(path)
+        return data
+
+    monkeypatch.setattr(store_module, "_read_state", replaced_meanwhile)
+    store = store_module.Store(path)
+    monkeypatch.setattr(store_module, "_read_state", real)
+    assert store.find_number("+15551230002")["route_mode"] == "webhook"
+    store.refresh()
+    assert store.find_number("+15551230002")["route_mode"] == "reject"

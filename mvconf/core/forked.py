@@ -3,18 +3,20 @@ another core, where a thread would wait for the GIL.
 
 The child's work yields items; each is pickled and sent through a pipe as it is made (a thread
 of the child writes them, so making the next never waits for this process to read), and
-`items()` gives them here in order. Anything that goes wrong in the child (an exception, an
-item that does not pickle, the child killed) only ends the items early, and `complete` stays
+`items()` gives them here in order, while the event loop runs. Anything that goes wrong in the
+child (an exception, an item that does not pickle, the child killed, stopped or stuck for
+STALL seconds) only ends the items early, and `complete` stays
 False: what the caller did not get, it does itself, as it would without a child, so every error
 and message is the one the work gives in this process. The child writes nothing else anywhere.
 
 Used only where `usable()`: Linux (fork is unsafe on macOS and absent on Windows), a second
-CPU, and no other thread (a thread holding a lock at the fork would hold it in the child
-forever).
+CPU, FREE_DESCRIPTORS file descriptors to spare, and no other thread (a thread holding a lock
+at the fork would hold it in the child forever).
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import os
 import pickle
@@ -22,10 +24,12 @@ import queue
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import IO, Any
 
 _END = (0).to_bytes(4, "big")  # a frame of no bytes: every item was sent
+FREE_DESCRIPTORS = 64  # file descriptors left free under the limit, or no child
+STALL = 10.0  # seconds without a byte from the child before it is given up (and killed)
 
 
 def usable() -> bool:
@@ -35,8 +39,16 @@ def usable() -> bool:
             threading.active_count() != 1:
         return False
     try:
-        return len(os.sched_getaffinity(0)) >= 2
-    except OSError:
+        if len(os.sched_getaffinity(0)) < 2:
+            return False
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+        # The pipe takes two descriptors here and the child opens files of its own: never
+        # where that could leave the run itself without one (`ulimit -n` set low).
+        return soft == resource.RLIM_INFINITY or \
+            soft - len(os.listdir("/proc/self/fd")) >= FREE_DESCRIPTORS
+    except (OSError, ValueError):
         return False
 
 
@@ -58,25 +70,37 @@ class Forked:
         self._pipe: IO[bytes] | None = os.fdopen(read, "rb", buffering=1 << 16)
         self.complete = False  # whether every item of the work came
 
-    def items(self) -> Iterator[Any]:
-        """The work's items as they come, until the last or until the child stops."""
-        pipe = self._pipe
-        if pipe is None:
+    async def items(self, stall: float | None = None) -> AsyncIterator[Any]:
+        """The work's items as they come, until the last or until the child stops: it failed,
+        was killed, or sent nothing for `stall` seconds (stopped, or stuck: it is killed). The
+        event loop runs while this waits, so a signal is handled at once."""
+        if self._pipe is None:
             return
+        stall = STALL if stall is None else stall
+        fd = self._pipe.fileno()
+        os.set_blocking(fd, False)
+        loop = asyncio.get_running_loop()
+        buffer = bytearray()
         try:
             while True:
-                head = pipe.read(4)
-                if len(head) < 4:
-                    return  # cut short: the child failed or was killed
-                size = int.from_bytes(head, "big")
+                while len(buffer) < 4 or len(buffer) < 4 + int.from_bytes(buffer[:4], "big"):
+                    if not await _readable(loop, fd, stall):
+                        return  # silent for too long: killed by cancel() below
+                    try:
+                        data = os.read(fd, 1 << 16)
+                    except BlockingIOError:
+                        continue
+                    if not data:
+                        return  # cut short: the child failed or was killed
+                    buffer += data
+                size = int.from_bytes(buffer[:4], "big")
                 if size == 0:
                     self.complete = True
                     return
-                data = pipe.read(size)
-                if len(data) < size:
-                    return
-                yield _unpickled(data)
-        except (OSError, ValueError):  # closed by cancel(), or broken
+                frame = bytes(buffer[4:4 + size])
+                del buffer[:4 + size]
+                yield _unpickled(frame)
+        except OSError:  # closed by cancel(), or broken
             return
         finally:
             self.cancel()
@@ -97,6 +121,18 @@ class Forked:
         if self._pipe is not None:
             self._pipe.close()
             self._pipe = None
+
+
+async def _readable(loop: asyncio.AbstractEventLoop, fd: int, timeout: float) -> bool:
+    ready = loop.create_future()
+    loop.add_reader(fd, lambda: ready.done() or ready.set_result(True))
+    try:
+        await asyncio.wait_for(ready, timeout)
+        return True
+    except TimeoutError:
+        return False
+    finally:
+        loop.remove_reader(fd)
 
 
 def _unpickled(data: bytes) -> Any:

@@ -15,6 +15,7 @@ from mvconf.core.clock import utc_after, utc_now
 from mvconf.core.errors import InputError
 from mvconf.core.files import read_bounded, replace_file
 from mvconf.core.lockfile import RunLock
+from mvconf.core.logs import register_secret
 from mvconf.core.phone import to_e164
 
 log = logging.getLogger("mvconf.emulator")
@@ -55,6 +56,8 @@ class Store:
         self._encoded: dict[str, str] = {}
         self._undo: list[tuple[int, str, dict | None]] = []  # (change number, id, before)
         self._lost, self._lost_why = 0, ""  # changes up to _lost were undone by a failed save
+        # Taken before the file is read: one replaced while it is read is loaded again.
+        seen = self._signature()
         data = _read_state(self.path)
         self.is_yaml = self.path.suffix in (".yaml", ".yml")
         self.api_keys: list[dict] = data["api_keys"]
@@ -63,7 +66,7 @@ class Store:
         self.dids: dict[str, dict] = {}
         self.by_number: dict[str, str] = {}
         self._load(data)
-        self._seen = self._signature()
+        self._seen = seen
         self._bad_seen: tuple | None = None
 
     def _load(self, data: dict) -> None:
@@ -279,6 +282,9 @@ def _check_state(path: Path, data: Any) -> dict:
     if not isinstance(data, dict):
         raise bad("must be a mapping with 'api_keys' and 'dids'")
     keys, dids = data.get("api_keys"), data.get("dids", [])
+    for entry in keys if isinstance(keys, list) else ():
+        if isinstance(entry, dict) and isinstance(entry.get("key"), str):
+            register_secret(entry["key"])  # masked from here on: the file's name may hold one
     if not isinstance(keys, list) or not keys:
         raise bad("'api_keys' must be a non-empty list of {key, customer_id, application_id}")
     for i, entry in enumerate(keys):

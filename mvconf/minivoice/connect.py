@@ -70,24 +70,27 @@ def api_endpoint(api_url: str | None, api_key_file: str | None, *,
 # A URL holding this many characters of a key in a row (or half the key, when that is more)
 # holds the key: a part pasted, or cut off, is as much a leak in a log as the whole.
 KEY_PART = 12
-MAX_DECODINGS = 4  # %-decodings tried: %2541 is %41 once decoded, A twice
+MAX_DECODINGS = 64  # %-decodings looked through; a URL that needs more is refused
 
 
 def _holds_key(url: str, key: str) -> bool:
     """Whether the key, or a run of KEY_PART of its characters (half the key, when longer), is
     in the URL, in any case (a host name is read lower-cased) and %-encoded any number of
-    times. Keys shorter than MIN_SECRET_LENGTH are not looked for, as they are not masked."""
+    times (up to MAX_DECODINGS; deeper is refused too). Keys shorter than MIN_SECRET_LENGTH
+    are not looked for, as they are not masked."""
     if len(key) < MIN_SECRET_LENGTH:
         return False
     key = key.lower()
     run = min(len(key), max(KEY_PART, (len(key) + 1) // 2))
     parts = {key[start:start + run] for start in range(len(key) - run + 1)}
     forms = [url.lower()]
-    for _ in range(MAX_DECODINGS):
-        decoded = unquote(forms[-1])
+    while True:  # until nothing is left to decode: each round makes the text shorter
+        decoded = unquote(forms[-1]).lower()
         if decoded == forms[-1]:
             break
-        forms.append(decoded.lower())
+        if len(forms) > MAX_DECODINGS:
+            return True  # %-encoded this deep is no URL anyone means: nothing is sent
+        forms.append(decoded)
     return any(part in form for form in forms for part in parts)
 
 
@@ -153,15 +156,21 @@ def _check_url(url: str) -> None:
     if "://" not in url:  # not a URL at all (a key, perhaps): not shown
         raise ConfigError(f"the API URL must be an http(s) URL such as {DEFAULT_URL}; the one "
                           "given has no scheme (http:// or https://)")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"the API URL {url!r} must be an http(s) URL such as {DEFAULT_URL}")
-    if parts.username or parts.password:
-        raise ConfigError("the API URL must not contain credentials; use MINIVOICE_API_KEY")
+    # Not shown in these errors: what is wrong with it may be a secret pasted in (user:token@).
+    if parts.username or parts.password or "@" in parts.netloc:
+        raise ConfigError("the API URL must not contain credentials (user:password@); use "
+                          "MINIVOICE_API_KEY")
+    if parts.scheme not in ("http", "https"):
+        raise ConfigError(f"the API URL must be an http(s) URL such as {DEFAULT_URL}; the one "
+                          f"given is not http:// or https://")
+    if not parts.hostname:
+        raise ConfigError(f"the API URL must be an http(s) URL such as {DEFAULT_URL}; the one "
+                          "given has no host")
     try:
         parts.port  # noqa: B018  (urllib checks the port only when it is asked for)
     except ValueError:
-        raise ConfigError(f"the API URL {url!r} has a port that is not a number from 0 to "
-                          "65535") from None
+        raise ConfigError("the API URL has a port that is not a number from 0 to 65535") \
+            from None
     if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise ConfigError(f"refusing plain http to {parts.hostname}: the API key would travel "
                           "unencrypted; use https (plain http is allowed to loopback only)")

@@ -4,7 +4,7 @@ against the wrong account and judged by the routing policy."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,7 +62,7 @@ def scoped(context: Context, request: PlanRequest,
 async def plan_with(runtime: Runtime, client: MiniVoiceClient, loaded: Manifests,
                     desired: list[DesiredDid], request: PlanRequest,
                     scope: PlanScope | None, *, order: list[str] | None = None,
-                    ready: Iterable[Mapping[str, Any]] | None = None) -> Plan:
+                    ready: AsyncIterable[Mapping[str, Any]] | None = None) -> Plan:
     """Read `desired`'s live DIDs (in `order` when given: run/early.py; those `ready` were
     read already: run/ahead.py) and plan them; `loaded` names applications and places policy
     findings."""

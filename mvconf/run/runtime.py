@@ -14,7 +14,14 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterator,
+    Mapping,
+)
 from contextlib import asynccontextmanager, contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -110,7 +117,7 @@ class Runtime:
 
     async def read(self, client: MiniVoiceClient, numbers: list[str],
                    keep: Callable[[str, LiveDID | None], Any] | None = None,
-                   ready: Iterable[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+                   ready: AsyncIterable[Mapping[str, Any]] | None = None) -> dict[str, Any]:
         """Read `numbers` concurrently (`--parallelism`), with the view's progress. `ready`:
         answers read already (run/ahead.py), in chunks, each (body, ETag) as `read_number`
         gives it with its repeated values shared, or None for a 404."""
@@ -118,7 +125,7 @@ class Runtime:
             taken: dict[str, Any] = {}
             if ready is not None:
                 wanted = set(numbers)
-                for chunk in ready:
+                async for chunk in ready:
                     for number, answer in chunk.items():
                         if number not in wanted or number in taken:
                             continue
