@@ -217,3 +217,46 @@ def test_no_child_where_file_descriptors_are_short(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("False\n") and "Traceback" not in done.stderr
     assert json.loads(done.stdout[len("False\n"):])["summary"]["noop"] == 2500
+
+
+def test_the_in_process_emulator_lets_the_event_loop_run(state_file):
+    """Its answers never wait, so without a turn of the loop now and then a Ctrl-C (which the
+    loop handles) went unseen until the plan was done, and the plan exited 0."""
+    import asyncio
+
+    from mvconf.emulator.inprocess import YIELD_EVERY, InProcessSender
+    from mvconf.emulator.store import Store
+
+    store = Store(state_file([did(number(0))]))
+    sender = InProcessSender(store, {"Authorization": "Bearer test-key"})
+
+    async def go() -> int:
+        turned = []
+        asyncio.get_running_loop().call_soon(turned.append, True)
+        sent = 0
+        while not turned:
+            await sender.send("GET", f"/v1/dids/by-number/{number(0)}")
+            sent += 1
+        return sent
+
+    assert asyncio.run(go()) <= YIELD_EVERY
+
+
+def test_a_signal_as_the_work_ends_still_stops_the_run(state_file):
+    """A signal handled while the last answers were taken, after which the work never waited
+    again, so that the loop's cancel never reached it: the run is stopped all the same."""
+    import signal
+
+    from mvconf.core.api_settings import ApiSettings
+    from mvconf.core.errors import Interrupted
+    from mvconf.run.runtime import Runtime
+
+    runtime = Runtime(ApiSettings(emulator=str(state_file([did(number(0))]))))
+
+    async def work(client):
+        runtime.stop.signum = signal.SIGINT  # as the loop's handler does
+        return "a plan"
+
+    with pytest.raises(Interrupted) as stopped:
+        runtime.run(work)
+    assert stopped.value.exit_code == 130

@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from typing import IO, Any
 
 _END = (0).to_bytes(4, "big")  # a frame of no bytes: every item was sent
+_STOPS = {signal.SIGINT, signal.SIGTERM}
 FREE_DESCRIPTORS = 64  # file descriptors left free under the limit, or no child
 STALL = 10.0  # seconds without a byte from the child before it is given up (and killed)
 
@@ -57,15 +58,21 @@ class Forked:
 
     def __init__(self, work: Callable[[], Iterable[Any]]):
         read, write = os.pipe()
+        # Ctrl-C or a stop held off across the fork: one arriving meanwhile would otherwise
+        # raise in the child's own start (a traceback on the user's terminal); here it is
+        # delivered as soon as the fork is done.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
         try:
             self._pid = os.fork()
         except OSError:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
             os.close(read)
             os.close(write)
             raise
         if self._pid == 0:  # the child: never returns
             os.close(read)
-            _child(work, write)
+            _child(work, write, held)
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         os.close(write)
         self._pipe: IO[bytes] | None = os.fdopen(read, "rb", buffering=1 << 16)
         self.complete = False  # whether every item of the work came
@@ -147,13 +154,18 @@ def _unpickled(data: bytes) -> Any:
             gc.enable()
 
 
-def _child(work: Callable[[], Iterable[Any]], write: int) -> None:
+def _child(work: Callable[[], Iterable[Any]], write: int, held: Any) -> None:
     code = 0
     try:
         # Ctrl-C and a stop reach the whole process group: the child ends at once, silently;
-        # the parent reports the stop.
+        # the parent reports the stop. Nothing it could print reaches the user's terminal.
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        quiet = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(quiet, 1)
+        os.dup2(quiet, 2)
+        os.close(quiet)
         frames: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
         broken = threading.Event()
 

@@ -6,6 +6,7 @@ JSON body an HTTP request would carry; only sockets, HTTP parsing and ASGI are s
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -18,6 +19,8 @@ from mvconf.emulator.store import Store
 from mvconf.minivoice.connect import KEY_VARIABLE, Endpoint
 from mvconf.minivoice.transport import Answer, TransportFailed
 
+YIELD_EVERY = 64  # requests between two turns of the event loop
+
 
 class InProcessSender:
     """A `Sender` that hands each request to the emulator's behaviour directly."""
@@ -25,9 +28,15 @@ class InProcessSender:
     def __init__(self, store: Store, headers: dict[str, str]):
         self.api = EmulatorApi(store)
         self.headers = {name.lower(): value for name, value in headers.items()}
+        self._sent = 0
 
     async def send(self, method: str, path: str, body: Any = None,
                    headers: Mapping[str, str] | None = None) -> Answer:
+        self._sent += 1
+        if self._sent % YIELD_EVERY == 0:
+            # An answer here never waits for anything, so the event loop would not run until
+            # the last one: Ctrl-C (handled by the loop) went unseen until the plan was done.
+            await asyncio.sleep(0)
         raw = b"" if body is None else dumps(body)
         sent = {**self.headers, **{k.lower(): v for k, v in headers.items()}} if headers \
             else self.headers

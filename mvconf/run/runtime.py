@@ -101,7 +101,7 @@ class Runtime:
                         return await work(client)
 
             try:
-                return asyncio.run(main())
+                result = asyncio.run(main())
             except asyncio.CancelledError:
                 if self.stop.signum is None:
                     raise
@@ -111,6 +111,11 @@ class Runtime:
                     raise
                 raise exc.with_hint(f"the key was read from {endpoint.key_source}; check "
                                     "that it is this account's application API key") from None
+            if self.stop.signum is not None and not self.stop.writing:
+                # The signal came as the work ended: it finished without waiting again, so
+                # the cancel never reached it. Nothing was written: stopped all the same.
+                raise Interrupted(self.stop.signum)
+            return result
         finally:
             if self._store is not None:
                 self._store.close()
