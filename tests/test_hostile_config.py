@@ -260,6 +260,7 @@ def test_every_accepted_number_is_its_own_canonical_form(text):
     "https://api.example.com/{often}",  # and six times
     "https://api.example.com/x?k={half}",  # half of the key: a leak in every log line
     "https://{tail}.example.com",  # the key cut off at its start
+    "https://{wide}.example.com",  # in fullwidth letters, which IDNA reads as the key
 ])
 def test_a_url_that_holds_the_key_is_refused_without_showing_or_sending_it(write, url):
     """The key is never sent anywhere but as the key (not to a DNS resolver as a host name),
@@ -275,6 +276,7 @@ def test_a_url_that_holds_the_key_is_refused_without_showing_or_sending_it(write
                        twice=quoted.replace("%", "%25"),
                        often=quoted.replace("%", "%25252525252525"),
                        half=KEY[:(len(KEY) + 1) // 2],
+                       wide="".join(chr(ord(c) - 0x21 + 0xFF01) for c in KEY),
                        tail=KEY[-12:].lower())
     for command in (("plan", manifest), ("plan", manifest, "--format", "markdown"),
                     ("plan", manifest, "--target", "+15551230002")):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -91,6 +92,9 @@ def _holds_key(url: str, key: str) -> bool:
         if len(forms) > MAX_DECODINGS:
             return True  # %-encoded this deep is no URL anyone means: nothing is sent
         forms.append(decoded)
+    # A host name is read through IDNA, which maps compatibility forms (fullwidth letters,
+    # mathematical bold) to plain ones: the key written so reaches a DNS resolver as itself.
+    forms += [unicodedata.normalize("NFKC", form).casefold() for form in forms]
     return any(part in form for form in forms for part in parts)
 
 
