@@ -350,7 +350,9 @@ def test_a_state_file_named_after_its_key_does_not_put_the_key_in_the_plan(write
                                  "https://user:s3cr3t-token-0123456789@api.example.com",
                                  "https://s3cr3t-token-0123456789@api.example.com",
                                  "gopher://s3cr3t-token-0123456789.example",
-                                 "http://:s3cr3t-token-0123456789@"])
+                                 "http://:s3cr3t-token-0123456789@",
+                                 "https://[s3cr3t-token-0123456789]/",
+                                 "https://[s3cr3t-token-0123456789/"])
 def test_a_wrong_url_is_refused_without_showing_it(write, url):
     """A URL refused for its scheme, credentials or host is not echoed: what is wrong with it
     may be a secret pasted in."""
@@ -405,3 +407,16 @@ def test_a_state_file_replaced_while_it_is_read_is_read_again(state_file, monkey
     assert store.find_number("+15551230002")["route_mode"] == "webhook"
     store.refresh()
     assert store.find_number("+15551230002")["route_mode"] == "reject"
+
+
+def test_an_unreadable_state_file_named_after_the_key_in_use_does_not_show_it(write, tmp_path):
+    """The key variable's key is masked before the state file is read: a file that does not
+    parse (its keys unknown) is named in the error."""
+    key = "emu-key-unparsed-9a8b7c6d"  # its own: masking is for the whole process
+    manifest = write("m.yaml", 'version: 1\ndids:\n  - {number: "+15551230002", '
+                     "application: app_123, route_mode: reject}\n")
+    state = tmp_path / f"broken-{key}.json"
+    state.write_text('{"api_keys": [')
+    result = invoke("plan", manifest, "--emulator", state, env={"MINIVOICE_API_KEY": key})
+    assert result.code == 1 and "emulator state file" in result.stderr
+    assert key not in result.stdout + result.stderr

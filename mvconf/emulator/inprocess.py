@@ -52,9 +52,11 @@ def open_emulator(state_path: str, *, lock: bool = False, lock_timeout: float = 
     """The emulator on `state_path` as an endpoint, with the state file's first key unless
     `key_variable` names another of its keys (SPEC §5, §9), and its loaded store (locked, for a
     run that may write, until the store is closed)."""
+    wanted = os.environ.get(key_variable, "").strip()
+    if wanted:  # masked from the start: the state file's name, in any error, may hold it
+        register_secret(wanted)
     store = Store(state_path, lock="mvconf --emulator" if lock else None,
                   lock_timeout=lock_timeout)
-    wanted = os.environ.get(key_variable, "").strip()
     key = wanted if wanted and store.customer_of(wanted) else store.first_key()
     register_secret(key)
     # The label is a plan's api_url: a state file named after its key does not show the key.

@@ -156,7 +156,12 @@ def _check_key(key: str, where: str) -> None:
 
 
 def _check_url(url: str) -> None:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.hostname  # noqa: B018  (a bad [IPv6] host is found only when it is asked for)
+    except ValueError:  # not shown: what is wrong with it may be a secret pasted in
+        raise ConfigError(f"the API URL must be an http(s) URL such as {DEFAULT_URL}; the one "
+                          "given cannot be read as one (its host?)") from None
     if "://" not in url:  # not a URL at all (a key, perhaps): not shown
         raise ConfigError(f"the API URL must be an http(s) URL such as {DEFAULT_URL}; the one "
                           "given has no scheme (http:// or https://)")
