@@ -5,9 +5,9 @@ The child's work yields items; each is pickled and sent through a pipe as it is 
 of the child writes them, so making the next never waits for this process to read), and
 `items()` gives them here in order, while the event loop runs. Anything that goes wrong in the
 child (an exception, an item that does not pickle, the child killed, stopped or stuck for
-STALL seconds) only ends the items early, and `complete` stays
-False: what the caller did not get, it does itself, as it would without a child, so every error
-and message is the one the work gives in this process. The child writes nothing else anywhere.
+STALL seconds) only ends the items early, and `complete` stays False: what the caller did not
+get, it does itself, as it would without a child, so every error and message is the one the
+work gives in this process. The child writes nothing else anywhere.
 
 Used only where `usable()`: Linux (fork is unsafe on macOS and absent on Windows), a second
 CPU that nothing else is running on, FREE_DESCRIPTORS file descriptors to spare, and no other
@@ -25,7 +25,7 @@ import signal
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable
-from typing import IO, Any
+from typing import Any
 
 _END = (0).to_bytes(4, "big")  # a frame of no bytes: every item was sent
 _STOPS = {signal.SIGINT, signal.SIGTERM}
@@ -34,8 +34,8 @@ STALL = 10.0  # seconds without a byte from the child before it is given up (and
 
 
 def usable() -> bool:
-    """Whether a child could run beside this process: Linux, two CPUs for this process, and no
-    thread but this one."""
+    """Whether a child could run beside this process: Linux, a second CPU for this process that
+    nothing else is running on, FREE_DESCRIPTORS to spare, and no thread but this one."""
     if not sys.platform.startswith("linux") or not hasattr(os, "fork") or \
             threading.active_count() != 1:
         return False
@@ -87,18 +87,18 @@ class Forked:
             _child(work, write, held)
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
         os.close(write)
-        self._pipe: IO[bytes] | None = os.fdopen(read, "rb", buffering=1 << 16)
+        self._read: int | None = read  # the pipe's end here, read without blocking
+        os.set_blocking(read, False)
         self.complete = False  # whether every item of the work came
 
     async def items(self, stall: float | None = None) -> AsyncIterator[Any]:
         """The work's items as they come, until the last or until the child stops: it failed,
         was killed, or sent nothing for `stall` seconds (stopped, or stuck: it is killed). The
         event loop runs while this waits, so a signal is handled at once."""
-        if self._pipe is None:
+        fd = self._read
+        if fd is None:
             return
         stall = STALL if stall is None else stall
-        fd = self._pipe.fileno()
-        os.set_blocking(fd, False)
         loop = asyncio.get_running_loop()
         buffer = bytearray()
         try:
@@ -138,20 +138,21 @@ class Forked:
             except ChildProcessError:
                 pass
             self._pid = 0
-        if self._pipe is not None:
-            self._pipe.close()
-            self._pipe = None
+        if self._read is not None:
+            os.close(self._read)
+            self._read = None
 
 
 async def _readable(loop: asyncio.AbstractEventLoop, fd: int, timeout: float) -> bool:
+    """Whether `fd` has bytes to read within `timeout` seconds. Not asyncio.wait_for: before
+    Python 3.12 it can swallow a cancellation (Ctrl-C's) that comes as the wait ends."""
     ready = loop.create_future()
     loop.add_reader(fd, lambda: ready.done() or ready.set_result(True))
+    timer = loop.call_later(timeout, lambda: ready.done() or ready.set_result(False))
     try:
-        await asyncio.wait_for(ready, timeout)
-        return True
-    except TimeoutError:
-        return False
+        return await ready
     finally:
+        timer.cancel()
         loop.remove_reader(fd)
 
 

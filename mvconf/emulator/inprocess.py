@@ -57,7 +57,7 @@ def open_emulator(state_path: str, *, lock: bool = False, lock_timeout: float = 
         register_secret(wanted)
     store = Store(state_path, lock="mvconf --emulator" if lock else None,
                   lock_timeout=lock_timeout)
+    # Masked already: the store registers every key of its file as it reads it.
     key = wanted if wanted and store.customer_of(wanted) else store.first_key()
-    register_secret(key)
     # The label is a plan's api_url: a state file named after its key does not show the key.
     return Endpoint(label=f"emulator:{redact(state_path)}", key=key), store
